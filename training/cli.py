@@ -1,0 +1,166 @@
+"""`recsys` command line: train, evaluate and quickstart (thin shims over the library)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from training.config import MODEL_DEFAULTS, TrainConfig
+from training.data.sources import DATA_FORMATS, DataSpec
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.replace(" ", "").split(",") if x)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got '{text}'")
+    return values
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", default="synthetic", help="file, directory or NCF prefix; 'synthetic' generates one")
+    group.add_argument("--format", default="auto", choices=DATA_FORMATS)
+    group.add_argument("--meta", help="Amazon item metadata JSON lines (titles, categories, brands, prices)")
+    group.add_argument("--split", default="auto", choices=("auto", "loo", "temporal", "random", "given"),
+                       help="auto: the files' own split when they carry one, else leave-one-out by time")
+    group.add_argument("--test-ratio", type=float, default=0.2)
+    group.add_argument("--valid-ratio", type=float, default=0.1)
+    group.add_argument("--no-valid", action="store_true",
+                       help="no validation hold-out: train the fixed number of epochs on all training data")
+    group.add_argument("--min-core", type=int, default=0, help="k-core filter users/items (0: off)")
+    group.add_argument("--feedback", default="implicit", choices=("implicit", "explicit"))
+    group.add_argument("--synthetic-users", type=_positive_int, default=10_000)
+    group.add_argument("--synthetic-items", type=_positive_int, default=5_000)
+    group.add_argument("--seed", type=int, default=0)
+
+
+def _data_spec(args: argparse.Namespace) -> DataSpec:
+    return DataSpec(path=args.data, format=args.format, split=args.split, test_ratio=args.test_ratio,
+                    valid_ratio=args.valid_ratio, with_valid=not args.no_valid, min_core=args.min_core,
+                    feedback=args.feedback, seed=args.seed, synthetic_users=args.synthetic_users,
+                    synthetic_items=args.synthetic_items, meta=args.meta)
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model and write an artifact directory")
+    p.add_argument("--model", required=True, choices=tuple(MODEL_DEFAULTS))
+    p.add_argument("--out", required=True, type=Path, help="artifact directory to write")
+    _add_data_args(p)
+    h = p.add_argument_group("training (unset values take the model's paper defaults)")
+    h.add_argument("--epochs", type=int, default=20)
+    h.add_argument("--batch-size", type=_positive_int)
+    h.add_argument("--lr", type=float)
+    h.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    h.add_argument("--weight-decay", type=float, default=0.0)
+    h.add_argument("--reg", type=float, help="L2 on the embeddings a batch touches (BPR, MF)")
+    h.add_argument("--num-negatives", type=_positive_int, help="sampled negatives per positive (BCE)")
+    h.add_argument("--embedding-dim", type=_positive_int)
+    h.add_argument("--layers", type=_int_list, help="MLP tower sizes, e.g. 64,32,16,8")
+    h.add_argument("--n-layers", type=int, help="LightGCN propagation layers")
+    h.add_argument("--dropout", type=float, default=0.0)
+    h.add_argument("--pretrain", action="store_true", help="NeuMF: pre-train GMF and MLP first (the paper's scheme)")
+    h.add_argument("--protocol", choices=("full", "sampled"))
+    h.add_argument("--ks", type=_int_list, default=(10, 20), help="cut-offs, e.g. 10,20")
+    h.add_argument("--metric", help="validation metric for early stopping, e.g. ndcg@10, recall@20, rmse")
+    h.add_argument("--patience", type=_positive_int, default=5)
+    h.add_argument("--eval-every", type=_positive_int, default=1)
+    h.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    h.add_argument("--version", help="artifact version (default: time + data fingerprint)")
+    h.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_cmd_train)
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="re-evaluate a saved artifact on its data split")
+    p.add_argument("--model-dir", required=True, type=Path)
+    _add_data_args(p)
+    p.add_argument("--protocol", choices=("full", "sampled"))
+    p.add_argument("--ks", type=_int_list)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true", help="print metrics as JSON")
+    # Unset data options fall back to what the artifact was trained on.
+    p.set_defaults(handler=_cmd_evaluate, data=None, format=None)
+
+
+def _add_quickstart(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("quickstart", help="synthesise a catalogue, train NeuMF and LightGCN, show results")
+    p.add_argument("--out", type=Path, default=Path("artifacts/quickstart"))
+    p.add_argument("--users", type=_positive_int, default=6_000)
+    p.add_argument("--items", type=_positive_int, default=3_000)
+    p.add_argument("--epochs", type=_positive_int, default=None, help="override both models' epoch budgets")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_cmd_quickstart)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from training.pipeline import train_to_artifact
+
+    config = TrainConfig(
+        model=args.model, feedback=args.feedback, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        optimizer=args.optimizer, weight_decay=args.weight_decay, reg=args.reg, num_negatives=args.num_negatives,
+        embedding_dim=args.embedding_dim, layers=args.layers, n_layers=args.n_layers, dropout=args.dropout,
+        protocol=args.protocol, ks=args.ks, metric=args.metric, patience=args.patience,
+        eval_every=args.eval_every, seed=args.seed, device=args.device, pretrain=args.pretrain,
+    )
+    result = train_to_artifact(_data_spec(args), config, args.out, version=args.version, progress=not args.quiet)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from training.pipeline import evaluate_artifact
+
+    override = {key: value for key, value in (("path", args.data), ("format", args.format)) if value is not None}
+    metrics = evaluate_artifact(args.model_dir, override, protocol=args.protocol, ks=args.ks, device=args.device)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        width = max(len(k) for k in metrics)
+        for key, value in metrics.items():
+            print(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+    return 0
+
+
+def _cmd_quickstart(args: argparse.Namespace) -> int:
+    from training.quickstart import run_quickstart
+
+    run_quickstart(args.out, n_users=args.users, n_items=args.items, epochs=args.epochs, seed=args.seed,
+                   progress=not args.quiet)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recsys", description="Recommendation engine: NCF and LightGCN")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_quickstart(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError, KeyError) as error:  # bad input: a message, not a traceback
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"recsys {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Training configuration: one typed object, with per-model defaults from the papers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+# The papers' own settings (NCF official code; LightGCN paper). Unset fields take these.
+MODEL_DEFAULTS: dict[str, dict[str, object]] = {
+    "gmf": {"embedding_dim": 32, "batch_size": 256, "lr": 0.001, "num_negatives": 4, "loss": "bce",
+            "protocol": "sampled", "metric": "ndcg@10"},
+    "mlp": {"layers": (64, 32, 16, 8), "batch_size": 256, "lr": 0.001, "num_negatives": 4, "loss": "bce",
+            "protocol": "sampled", "metric": "ndcg@10"},
+    "neumf": {"embedding_dim": 32, "layers": (64, 32, 16, 8), "batch_size": 256, "lr": 0.001,
+              "num_negatives": 4, "loss": "bce", "protocol": "sampled", "metric": "ndcg@10"},
+    "mf": {"embedding_dim": 64, "batch_size": 256, "lr": 0.001, "num_negatives": 4, "loss": "bce",
+           "protocol": "sampled", "metric": "ndcg@10"},
+    "lightgcn": {"embedding_dim": 64, "n_layers": 3, "batch_size": 2048, "lr": 0.001, "reg": 1e-4,
+                 "loss": "bpr", "protocol": "full", "metric": "recall@20"},
+    "pop": {"epochs": 0, "protocol": "full", "metric": "recall@20"},
+}
+
+
+@dataclass
+class TrainConfig:
+    model: str = "neumf"
+    feedback: str = "implicit"  # implicit (ranking) or explicit (rating regression)
+    epochs: int = 20
+    batch_size: int | None = None
+    lr: float | None = None
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    reg: float | None = None  # per-batch L2 on touched embeddings (BPR / rating losses)
+    loss: str | None = None  # bce | bpr | mse
+    num_negatives: int | None = None
+    embedding_dim: int | None = None
+    layers: tuple[int, ...] | None = None
+    n_layers: int | None = None
+    dropout: float = 0.0
+    protocol: str | None = None  # full | sampled
+    ks: tuple[int, ...] = (10, 20)
+    metric: str | None = None  # early-stopping metric on the validation set
+    patience: int = 5
+    eval_every: int = 1
+    seed: int = 0
+    device: str = "auto"
+    eval_batch_users: int = 1024
+    pretrain: bool = False  # NeuMF: train GMF and MLP first and start from them (the paper's scheme)
+    pretrain_alpha: float = 0.5
+    pretrain_optimizer: str = "sgd"
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def resolved(self) -> "TrainConfig":
+        """A copy with per-model defaults filled in and explicit-feedback defaults applied."""
+        values = asdict(self)
+        for key, value in MODEL_DEFAULTS.get(self.model, {}).items():
+            if key == "epochs":
+                values[key] = value
+            elif values.get(key) is None:
+                values[key] = value
+        if self.feedback == "explicit":
+            values["loss"] = "mse"
+            values["metric"] = "rmse" if self.metric is None else self.metric
+        values["reg"] = 0.0 if values["reg"] is None else values["reg"]
+        values["num_negatives"] = 4 if values["num_negatives"] is None else values["num_negatives"]
+        values["ks"] = tuple(values["ks"])
+        if values["layers"] is not None:
+            values["layers"] = tuple(values["layers"])
+        config = TrainConfig(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.feedback not in ("implicit", "explicit"):
+            raise ValueError(f"feedback must be implicit or explicit, got '{self.feedback}'")
+        if self.protocol not in ("full", "sampled"):
+            raise ValueError(f"protocol must be full or sampled, got '{self.protocol}'")
+        if self.model != "pop" and self.loss not in ("bce", "bpr", "mse"):
+            raise ValueError(f"loss must be bce, bpr or mse, got '{self.loss}'")
+        if self.epochs < 0 or (self.batch_size or 1) <= 0 or (self.lr or 1) <= 0:
+            raise ValueError("epochs must be >= 0, batch size and learning rate > 0")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be adam or sgd, got '{self.optimizer}'")
+        if self.feedback == "explicit" and self.model in ("lightgcn", "pop"):
+            raise ValueError(f"model '{self.model}' ranks items; explicit feedback needs gmf, mlp, neumf or mf")
+
+    def model_kwargs(self) -> dict[str, object]:
+        """Constructor arguments for the chosen model."""
+        keys = {
+            "gmf": ("embedding_dim",),
+            "mlp": ("layers", "dropout"),
+            "neumf": ("embedding_dim", "layers", "dropout"),
+            "mf": ("embedding_dim",),
+            "lightgcn": ("embedding_dim", "n_layers"),
+            "pop": (),
+        }[self.model]
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+    def to_dict(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}

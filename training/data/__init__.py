@@ -1,0 +1,1 @@
+"""Data: public-format loaders, the synthetic generator, filtering, splits and samplers."""

@@ -1,0 +1,69 @@
+"""End-to-end steps the CLI and the training Job share: data -> train -> artifact, and
+artifact -> re-evaluation on the same split."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from training.artifacts import load_model, save_artifact
+from training.config import TrainConfig
+from training.data.sources import DataSpec, open_dataset
+from training.trainer import Evaluator, resolve_device, train
+
+
+def train_to_artifact(spec: DataSpec, config: TrainConfig, out_dir: Path, version: str | None = None,
+                      progress: bool = True, echo: Callable[[str], None] = print) -> dict[str, object]:
+    """Load and split the data, train, write the artifact and ``metrics.json``; return a summary."""
+    started = time.perf_counter()
+    config = replace(config, feedback=spec.feedback)
+    dataset = open_dataset(spec)
+    load_seconds = time.perf_counter() - started
+    summary = dataset.summary()
+    echo(f"data: {summary['users']:,} users, {summary['items']:,} items, {summary['train']:,} train / "
+         f"{summary['valid']:,} valid / {summary['test']:,} test ({summary['split']} split, {load_seconds:.1f}s)")
+    result = train(dataset, config, out_dir, progress=progress, echo=echo)
+    metrics = {k: v for k, v in result.test_metrics.items() if not k.startswith(("eval_", "negatives_"))}
+    training = {
+        "config": result.config.to_dict(),
+        "data": asdict(spec),
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "train_seconds": round(result.train_seconds, 3),
+        "seconds_per_epoch": round(result.seconds_per_epoch, 3),
+        "valid_metrics": result.valid_metrics,
+        "device": str(resolve_device(result.config.device)),
+    }
+    manifest_path = save_artifact(out_dir, result.model, dataset, training, metrics, version)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    echo("test: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "@" in k or k in ("rmse", "mae")))
+    return {"artifact": str(out_dir), "manifest": str(manifest_path), "metrics": metrics,
+            "best_epoch": result.best_epoch, "train_seconds": training["train_seconds"],
+            "seconds_per_epoch": training["seconds_per_epoch"]}
+
+
+def evaluate_artifact(model_dir: Path, data_override: dict[str, object] | None = None, protocol: str | None = None,
+                      ks: tuple[int, ...] | None = None, device: str = "auto") -> dict[str, float]:
+    """Rebuild the artifact's data split (optionally from another location of the same data) and
+    evaluate the saved model on its test part."""
+    loaded = load_model(model_dir)
+    training = loaded.manifest["training"]
+    spec = DataSpec(**{**training["data"], **(data_override or {})})
+    dataset = open_dataset(spec)
+    expected = loaded.manifest["dataset"]["fingerprint"]
+    if dataset.fingerprint != expected:
+        raise ValueError(f"data at '{spec.path}' differs from the artifact's training data "
+                         f"(fingerprint {dataset.fingerprint}, artifact {expected}); pass the same data and split")
+    config = TrainConfig(**{**training["config"], "device": device})
+    if protocol:
+        config.protocol = protocol
+    if ks:
+        config.ks = tuple(ks)
+    config = config.resolved()
+    torch_device = resolve_device(config.device)
+    loaded.model.to(torch_device)
+    metrics = Evaluator(dataset, config, torch_device).evaluate(loaded.model, "test")
+    return {k: v for k, v in metrics.items() if not k.startswith("negatives_")}

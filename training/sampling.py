@@ -1,0 +1,56 @@
+"""Vectorised negative sampling on the model's device (no per-sample Python loops).
+
+Membership of (user, item) in the observed set is tested with one ``searchsorted`` over the sorted
+keys ``user * n_items + item``; rejected draws are redrawn in a few whole-array rounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+class InteractionIndex:
+    """Sorted (user, item) keys for fast 'has this user seen this item?' tests on any device."""
+
+    def __init__(self, users: np.ndarray, items: np.ndarray, n_items: int, device: torch.device | str = "cpu") -> None:
+        self.n_items = n_items
+        keys = np.unique(users.astype(np.int64) * n_items + items.astype(np.int64))
+        self.keys = torch.from_numpy(keys).to(device)
+
+    def contains(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        query = users * self.n_items + items
+        pos = torch.searchsorted(self.keys, query).clamp_(max=len(self.keys) - 1)
+        return self.keys[pos] == query
+
+
+def sample_negatives(index: InteractionIndex, users: torch.Tensor, n_neg: int, generator: torch.Generator,
+                     max_rounds: int = 20, unique_per_row: bool = False) -> torch.Tensor:
+    """(len(users), n_neg) item indices the users have not interacted with.
+
+    After ``max_rounds`` a draw that still collides is kept; with the sparsity of real data that is
+    vanishingly rare (a user owning 40% of the catalogue keeps one in 10^8 draws).
+    ``unique_per_row`` also forbids repeats within a row, as the evaluation candidates need.
+    """
+    device = users.device
+    rows = users.unsqueeze(1).expand(-1, n_neg)
+    draws = torch.randint(0, index.n_items, rows.shape, device=device, generator=generator)
+    for _ in range(max_rounds):
+        bad = index.contains(rows, draws)
+        if unique_per_row:
+            bad |= _repeated_in_row(draws)
+        n_bad = int(bad.sum())
+        if n_bad == 0:
+            break
+        draws[bad] = torch.randint(0, index.n_items, (n_bad,), device=device, generator=generator)
+    return draws
+
+
+def _repeated_in_row(draws: torch.Tensor) -> torch.Tensor:
+    """Mask of entries equal to an earlier entry in the same row."""
+    sorted_vals, order = draws.sort(dim=1, stable=True)
+    dup_sorted = torch.zeros_like(sorted_vals, dtype=torch.bool)
+    dup_sorted[:, 1:] = sorted_vals[:, 1:] == sorted_vals[:, :-1]
+    dup = torch.zeros_like(dup_sorted)
+    dup.scatter_(1, order, dup_sorted)
+    return dup

@@ -1,0 +1,141 @@
+"""Training tasks: how a model is fed and what loss it minimises, kept apart from the models.
+
+- ``PointwiseTask``: binary cross-entropy on observed pairs plus ``num_negatives`` sampled
+  unobserved items per pair (the NCF paper's implicit-feedback objective).
+- ``PairwiseTask``: BPR, one sampled negative per observed pair, L2 on the embeddings the batch
+  touched (the LightGCN paper's objective).
+- ``RatingTask``: mean squared error on explicit ratings.
+Each epoch draws fresh negatives in one vectorised call, then walks shuffled mini-batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from training.data.types import Interactions
+from training.models.base import Recommender
+from training.sampling import InteractionIndex, sample_negatives
+
+
+class Task:
+    loss_name = "loss"
+
+    def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+        raise NotImplementedError
+
+    def loss(self, model: Recommender, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def n_batches(self) -> int:
+        raise NotImplementedError
+
+
+class _ShuffledPairs(Task):
+    def __init__(self, train: Interactions, n_items: int, batch_size: int, seed: int, device: torch.device) -> None:
+        self.device = device
+        self.batch_size = batch_size
+        self.n_items = n_items
+        self.users = torch.from_numpy(train.users).to(device)
+        self.items = torch.from_numpy(train.items).to(device)
+        self.index = InteractionIndex(train.users, train.items, n_items, device)
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+
+    def _permutation(self, n: int) -> torch.Tensor:
+        return torch.randperm(n, device=self.device, generator=self.generator)
+
+    def _rows_per_epoch(self) -> int:
+        return len(self.users)
+
+    def n_batches(self) -> int:
+        return -(-self._rows_per_epoch() // self.batch_size)
+
+
+class PointwiseTask(_ShuffledPairs):
+    loss_name = "bce"
+
+    def __init__(self, train: Interactions, n_items: int, batch_size: int = 256, num_negatives: int = 4,
+                 seed: int = 0, device: torch.device = torch.device("cpu")) -> None:
+        super().__init__(train, n_items, batch_size, seed, device)
+        self.num_negatives = num_negatives
+
+    def _rows_per_epoch(self) -> int:
+        return len(self.users) * (1 + self.num_negatives)
+
+    def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+        negatives = sample_negatives(self.index, self.users, self.num_negatives, self.generator)
+        users = torch.cat([self.users, self.users.repeat_interleave(self.num_negatives)])
+        items = torch.cat([self.items, negatives.reshape(-1)])
+        labels = torch.cat([torch.ones(len(self.users), device=self.device),
+                            torch.zeros(negatives.numel(), device=self.device)])
+        order = self._permutation(len(users))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            yield users[idx], items[idx], labels[idx]
+
+    def loss(self, model: Recommender, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        users, items, labels = batch
+        return F.binary_cross_entropy_with_logits(model.score_pairs(users, items), labels)
+
+
+class PairwiseTask(_ShuffledPairs):
+    loss_name = "bpr"
+
+    def __init__(self, train: Interactions, n_items: int, batch_size: int = 2048, reg: float = 1e-4,
+                 seed: int = 0, device: torch.device = torch.device("cpu")) -> None:
+        super().__init__(train, n_items, batch_size, seed, device)
+        self.reg = reg
+
+    def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+        negatives = sample_negatives(self.index, self.users, 1, self.generator).squeeze(1)
+        order = self._permutation(len(self.users))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            yield self.users[idx], self.items[idx], negatives[idx]
+
+    def loss(self, model: Recommender, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        users, positives, negatives = batch
+        pos, neg = model.score_triplets(users, positives, negatives)
+        bpr = F.softplus(neg - pos).mean()
+        if self.reg <= 0:
+            return bpr
+        # As in the LightGCN paper's code: 1/2 * ||E0 of the batch||^2 / batch size.
+        return bpr + self.reg * 0.5 * model.l2_terms(users, positives, negatives) / len(users)
+
+
+class RatingTask(_ShuffledPairs):
+    loss_name = "mse"
+
+    def __init__(self, train: Interactions, n_items: int, batch_size: int = 256, reg: float = 0.0,
+                 seed: int = 0, device: torch.device = torch.device("cpu")) -> None:
+        if train.ratings is None or np.isnan(train.ratings).all():
+            raise ValueError("explicit feedback needs ratings; this dataset has none (use --feedback implicit)")
+        super().__init__(train, n_items, batch_size, seed, device)
+        self.ratings = torch.from_numpy(train.ratings.astype(np.float32)).to(device)
+        self.reg = reg
+        self.mean_rating = float(self.ratings.mean())
+
+    def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+        order = self._permutation(len(self.users))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            yield self.users[idx], self.items[idx], self.ratings[idx]
+
+    def loss(self, model: Recommender, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        users, items, ratings = batch
+        mse = F.mse_loss(model.score_pairs(users, items), ratings)
+        if self.reg <= 0:
+            return mse
+        return mse + self.reg * model.l2_terms(users, items) / len(users)
+
+
+def start_from_mean_rating(model: Recommender, mean_rating: float) -> None:
+    """Set the output bias to the mean rating so regression starts from the right level."""
+    with torch.no_grad():
+        if hasattr(model, "global_bias"):
+            model.global_bias.fill_(mean_rating)
+        elif hasattr(model, "out"):
+            model.out.bias.fill_(mean_rating)
