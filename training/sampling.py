@@ -20,6 +20,8 @@ class InteractionIndex:
 
     def contains(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         query = users * self.n_items + items
+        if len(self.keys) == 0:
+            return torch.zeros_like(query, dtype=torch.bool)
         pos = torch.searchsorted(self.keys, query).clamp_(max=len(self.keys) - 1)
         return self.keys[pos] == query
 

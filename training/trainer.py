@@ -205,6 +205,9 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
             if stale >= config.patience:
                 echo(f"early stop: no {config.metric} gain for {config.patience} evaluations; best epoch {best_epoch}")
                 break
+            if config.time_budget_s is not None and train_seconds >= config.time_budget_s:
+                echo(f"time budget of {config.time_budget_s:.0f}s reached after epoch {epoch}; best epoch {best_epoch}")
+                break
         if history_file:
             history_file.close()
         if best_state is not None:

@@ -16,7 +16,7 @@ from training.data.types import InteractionLog, Interactions, ItemCatalog, Loade
 class SplitSpec:
     """How to split: one of splits.SPLITS plus its knobs."""
 
-    method: str = "loo"
+    method: str = "auto"  # auto: "given" when the files carry a split, else "loo"
     test_ratio: float = 0.2
     valid_ratio: float = 0.1
     with_valid: bool = True  # loo/given: hold out a validation interaction per user
@@ -70,6 +70,15 @@ def _codes(log: InteractionLog, user_ids: np.ndarray, item_ids: np.ndarray) -> I
     return Interactions(users.astype(np.int64), items.astype(np.int64), log.ratings, log.timestamps)
 
 
+def _distinct_pairs(log: InteractionLog) -> InteractionLog:
+    """The log with repeated (user, item) rows collapsed to the latest."""
+    user_ids, users = np.unique(log.user_ids, return_inverse=True)
+    item_ids, items = np.unique(log.item_ids, return_inverse=True)
+    kept = deduplicate(Interactions(users.astype(np.int64), items.astype(np.int64), log.ratings, log.timestamps),
+                       len(item_ids))
+    return InteractionLog(user_ids[kept.users], item_ids[kept.items], kept.ratings, kept.timestamps)
+
+
 def fingerprint(inter: Interactions, n_users: int, n_items: int) -> str:
     """A content hash of the training interactions, stored in artifacts to tie them to their data."""
     digest = hashlib.sha256()
@@ -90,12 +99,14 @@ def build_dataset(loaded: LoadedData, split: SplitSpec | None = None, min_core: 
     split = split or SplitSpec()
     log = loaded.interactions
     given = loaded.given_test is not None
-    if given and split.method not in ("given", "auto"):
+    if split.method == "auto":
+        split = SplitSpec(**{**split.__dict__, "method": "given" if given else "loo"})
+    if given and split.method != "given":
         raise ValueError(f"{loaded.source} carries its own train/test split; use split 'given', not '{split.method}'")
     if not given and split.method == "given":
         raise ValueError(f"{loaded.source} has no train/test files; choose a split among loo, temporal, random")
     if min_core > 1 and not given:
-        log = k_core(log, min_core)
+        log = k_core(_distinct_pairs(log), min_core)  # count distinct items, not repeated rows
     all_users = log.user_ids if not given else np.concatenate([log.user_ids, loaded.given_test.user_ids])
     all_items = log.item_ids if not given else np.concatenate([log.item_ids, loaded.given_test.item_ids])
     user_ids = np.unique(all_users)
@@ -110,11 +121,15 @@ def build_dataset(loaded: LoadedData, split: SplitSpec | None = None, min_core: 
         train, valid = inter, None
         if split.with_valid:
             train, valid = splits.holdout_one_per_user(inter, seed=split.seed)
+        # No collaborative model can score a user or item it never saw in training.
         train_items = np.zeros(n_items, dtype=bool)
         train_items[train.items] = True
-        keep = train_items[test.items]
-        info["test_dropped_unseen_items"] = int((~keep).sum())
-        test = test.take(keep)
+        train_users = np.zeros(len(user_ids), dtype=bool)
+        train_users[train.users] = True
+        seen_item, seen_user = train_items[test.items], train_users[test.users]
+        info["test_dropped_unseen_items"] = int((~seen_item).sum())
+        info["test_dropped_unseen_users"] = int((~seen_user & seen_item).sum())
+        test = test.take(seen_item & seen_user)
         if loaded.test_negatives is not None:
             test_negatives = _index_negatives(loaded.test_negatives, test, user_ids, item_ids)
     else:

@@ -73,8 +73,9 @@ def random_ratio(inter: Interactions, test_ratio: float = 0.2, valid_ratio: floa
     shuffle_key = rng.random(len(inter))
     order = np.lexsort((shuffle_key, inter.users))
     rank, count = _rank_from_end(inter.users, order)
-    n_test = np.floor(count * test_ratio).astype(np.int64)
-    n_valid = np.floor(count * valid_ratio).astype(np.int64)
+    # The epsilon keeps float error from flooring e.g. 180 * 0.35 = 62.99999 down to 62.
+    n_test = np.floor(count * test_ratio + 1e-9).astype(np.int64)
+    n_valid = np.floor(count * valid_ratio + 1e-9).astype(np.int64)
     test_mask = rank < n_test
     valid_mask = (rank >= n_test) & (rank < n_test + n_valid)
     train_mask = ~(test_mask | valid_mask)

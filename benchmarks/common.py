@@ -1,0 +1,51 @@
+"""Shared helpers for the benchmark scripts: locating the shared datasets, tables, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data(name: str) -> Path:
+    """``$RECSYS_SHARED_DATA/<name>``, else ``<repo>/../shared/data/<name>``."""
+    root = Path(os.environ.get("RECSYS_SHARED_DATA", REPO.parent / "shared" / "data"))
+    path = root / name
+    if not path.exists():
+        raise SystemExit(f"dataset '{name}' not found at {path}; set RECSYS_SHARED_DATA to the folder holding it")
+    return path
+
+
+def machine() -> dict[str, object]:
+    info: dict[str, object] = {"python": platform.python_version(), "torch": torch.__version__,
+                               "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
+                               "processor": platform.processor() or platform.machine()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def markdown_table(rows: list[dict[str, object]], columns: list[str] | None = None) -> str:
+    columns = columns or list(rows[0])
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_json(path: Path, payload: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(), **payload}
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    print(f"wrote {path}")
