@@ -125,3 +125,18 @@ def test_lightgcn_propagation_and_gradient_match_dense_reference():
     (user_emb.sum() * 2 + item_emb.pow(2).sum()).backward()
     (reference[:3].sum() * 2 + reference[3:].pow(2).sum()).backward()
     assert torch.allclose(model.embedding.weight.grad.double(), e0.grad, atol=1e-5)
+
+
+def test_same_seed_same_model(small_dataset):
+    config = TrainConfig(model="gmf", epochs=1, batch_size=1024, protocol="sampled", seed=11)
+    first = train(small_dataset, config, progress=False, echo=_quiet)
+    second = train(small_dataset, config, progress=False, echo=_quiet)
+    assert first.test_metrics == second.test_metrics
+    for (name, a), (_, b) in zip(first.model.state_dict().items(), second.model.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_time_budget_stops_training(small_dataset):
+    config = TrainConfig(model="mf", epochs=50, batch_size=1024, protocol="sampled", time_budget_s=0.0)
+    result = train(small_dataset, config, progress=False, echo=_quiet)
+    assert len(result.history) == 1

@@ -123,100 +123,129 @@ def _optimizer(model: Recommender, name: str, lr: float, weight_decay: float) ->
     return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
 
 
+def _train_one_epoch(model: Recommender, task: Task, optimizer: torch.optim.Optimizer, epoch: int,
+                     config: TrainConfig, progress: bool) -> float:
+    """One pass over the task's batches; returns the mean loss per training row."""
+    model.train()
+    # The running loss stays on the device: reading it back every batch would sync a GPU each step.
+    total = torch.zeros((), device=next(model.parameters()).device)
+    count = 0
+    bar = tqdm(task.batches(epoch), total=task.n_batches(), desc=f"{config.model} epoch {epoch}/{config.epochs}",
+               leave=False, disable=not progress, mininterval=1.0, dynamic_ncols=True)
+    for step, batch in enumerate(bar, start=1):
+        optimizer.zero_grad(set_to_none=True)
+        loss = task.loss(model, batch)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * len(batch[0])
+        count += len(batch[0])
+        if progress and step % 50 == 0:
+            bar.set_postfix(loss=f"{float(total) / count:.4f}")
+    return float(total) / max(1, count)
+
+
+class BestEpoch:
+    """Early-stopping bookkeeping: the best validation value, its epoch, weights and metrics."""
+
+    def __init__(self, metric: str, patience: int) -> None:
+        self.metric, self.patience = metric, patience
+        self.value: float | None = None
+        self.epoch, self.stale = 0, 0
+        self.state: dict[str, torch.Tensor] | None = None
+        self.metrics: dict[str, float] = {}
+
+    def update(self, epoch: int, metrics: dict[str, float], model: Recommender) -> bool:
+        value = metrics[self.metric]
+        if not _is_better(value, self.value, self.metric):
+            self.stale += 1
+            return False
+        self.value, self.epoch, self.metrics, self.stale = value, epoch, metrics, 0
+        self.state = copy.deepcopy(model.state_dict())
+        return True
+
+    @property
+    def exhausted(self) -> bool:
+        return self.stale >= self.patience
+
+
+def _pretrain_branches(dataset: Dataset, config: TrainConfig, out_dir: Path | None, progress: bool,
+                       echo: Callable[[str], None]) -> tuple[GMF, MLP]:
+    """The NCF paper's scheme: GMF and MLP trained on their own (with their own defaults) first."""
+    branches = []
+    for branch in ("gmf", "mlp"):
+        echo(f"pre-training {branch.upper()} for NeuMF")
+        sub = replace(config, model=branch, pretrain=False, batch_size=None, lr=None, metric=None)
+        branches.append(train(dataset, sub, out_dir / f"pretrain_{branch}" if out_dir else None, progress, echo).model)
+    return branches[0], branches[1]
+
+
 def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, progress: bool = True,
           echo: Callable[[str], None] = print) -> TrainResult:
-    """Train ``config.model`` on ``dataset``; keep the best validation epoch; evaluate it on test."""
+    """Train ``config.model`` on ``dataset``; keep the best validation epoch; evaluate it on test.
+
+    Without a validation part the last epoch is the model. Test metrics are computed once, at the end.
+    """
     config = config.resolved()
-    seed_everything(config.seed)
     device = resolve_device(config.device)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-
-    pretrained: tuple[GMF, MLP] | None = None
-    if config.model == "neumf" and config.pretrain:
-        parts = []
-        for branch in ("gmf", "mlp"):
-            echo(f"pre-training {branch.upper()} for NeuMF")
-            sub = replace(config, model=branch, pretrain=False, batch_size=None, lr=None, metric=None)
-            parts.append(train(dataset, sub, out_dir / f"pretrain_{branch}" if out_dir else None, progress, echo).model)
-        pretrained = (parts[0], parts[1])
-        seed_everything(config.seed)
-
+    pretrained = _pretrain_branches(dataset, config, out_dir, progress, echo) if (
+        config.model == "neumf" and config.pretrain) else None
+    seed_everything(config.seed)
     model = make_model(config, dataset, device)
     optimizer_name = config.optimizer
     if isinstance(model, NeuMF) and pretrained is not None:
         model.load_pretrained(*pretrained, alpha=config.pretrain_alpha)
         optimizer_name = config.pretrain_optimizer
     evaluator = Evaluator(dataset, config, device)
+    has_valid = dataset.valid is not None and len(dataset.valid) > 0
+    best = BestEpoch(config.metric, config.patience)
     history: list[dict[str, float]] = []
-    best_value: float | None = None
-    best_state = copy.deepcopy(model.state_dict())
-    best_epoch, best_valid, stale = 0, {}, 0
     train_seconds = 0.0
-    trainable = config.epochs > 0 and any(p.requires_grad for p in model.parameters())
 
-    if trainable:
+    if config.epochs > 0 and any(p.requires_grad for p in model.parameters()):
         task = make_task(config, dataset, device)
         if isinstance(task, RatingTask) and pretrained is None:
             start_from_mean_rating(model, task.mean_rating)
         optimizer = _optimizer(model, optimizer_name, config.lr, config.weight_decay)
         history_file = (out_dir / "history.jsonl").open("w") if out_dir else None
         for epoch in range(1, config.epochs + 1):
-            model.train()
             started = time.perf_counter()
-            total, count = 0.0, 0
-            bar = tqdm(task.batches(epoch), total=task.n_batches(), desc=f"{config.model} epoch {epoch}/{config.epochs}",
-                       leave=False, disable=not progress, mininterval=1.0, dynamic_ncols=True)
-            for batch in bar:
-                optimizer.zero_grad(set_to_none=True)
-                loss = task.loss(model, batch)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(batch[0])
-                count += len(batch[0])
-                if count % (50 * config.batch_size) < config.batch_size:
-                    bar.set_postfix(loss=f"{total / count:.4f}")
-            epoch_seconds = time.perf_counter() - started
-            train_seconds += epoch_seconds
-            row: dict[str, float] = {"epoch": epoch, "loss": total / max(1, count), "epoch_seconds": epoch_seconds}
+            row: dict[str, float] = {"epoch": epoch, "loss": _train_one_epoch(model, task, optimizer, epoch, config,
+                                                                              progress)}
+            row["epoch_seconds"] = time.perf_counter() - started
+            train_seconds += row["epoch_seconds"]
             note = ""
-            if dataset.valid is not None and len(dataset.valid) and epoch % config.eval_every == 0:
-                eval_started = time.perf_counter()
+            if has_valid and epoch % config.eval_every == 0:
+                started = time.perf_counter()
                 valid = evaluator.evaluate(model, "valid")
-                row["eval_seconds"] = time.perf_counter() - eval_started
+                row["eval_seconds"] = time.perf_counter() - started
                 row.update({f"valid_{k}": v for k, v in valid.items()})
-                value = valid[config.metric]
-                if _is_better(value, best_value, config.metric):
-                    best_value, best_epoch, best_valid, stale = value, epoch, valid, 0
-                    best_state = copy.deepcopy(model.state_dict())
-                    if out_dir:
-                        torch.save(best_state, out_dir / "checkpoint.pt")
-                    note = " *"
-                else:
-                    stale += 1
-                note = f" valid {config.metric} {value:.4f}{note}"
-            elif dataset.valid is None or len(dataset.valid) == 0:
-                best_epoch, best_state = epoch, None  # no validation: the last epoch is the model
+                improved = best.update(epoch, valid, model)
+                if improved and out_dir:
+                    torch.save(best.state, out_dir / "checkpoint.pt")
+                note = f" valid {config.metric} {valid[config.metric]:.4f}{' *' if improved else ''}"
             history.append(row)
             if history_file:
                 history_file.write(json.dumps(row) + "\n")
                 history_file.flush()
-            echo(f"{config.model} epoch {epoch:3d}/{config.epochs} loss {row['loss']:.4f}{note} ({epoch_seconds:.1f}s)")
-            if stale >= config.patience:
-                echo(f"early stop: no {config.metric} gain for {config.patience} evaluations; best epoch {best_epoch}")
+            echo(f"{config.model} epoch {epoch:3d}/{config.epochs} loss {row['loss']:.4f}{note} "
+                 f"({row['epoch_seconds']:.1f}s)")
+            if best.exhausted:
+                echo(f"early stop: no {config.metric} gain for {config.patience} evaluations; best epoch {best.epoch}")
                 break
             if config.time_budget_s is not None and train_seconds >= config.time_budget_s:
-                echo(f"time budget of {config.time_budget_s:.0f}s reached after epoch {epoch}; best epoch {best_epoch}")
+                echo(f"time budget of {config.time_budget_s:.0f}s reached after epoch {epoch}")
                 break
         if history_file:
             history_file.close()
-        if best_state is not None:
-            model.load_state_dict(best_state)
+        if best.state is not None:
+            model.load_state_dict(best.state)
         if out_dir and history:
             plot_training_curves(history, config.metric, out_dir / "training_curves.png",
                                  title=f"{config.model} on {dataset.source}")
+    best_epoch = best.epoch if best.state is not None else len(history)
     test = evaluator.evaluate(model, "test")
-    if not best_valid and dataset.valid is not None and len(dataset.valid):
-        best_valid = evaluator.evaluate(model, "valid")
-    return TrainResult(model, config, history, best_epoch, best_valid, test, train_seconds,
+    valid = best.metrics or (evaluator.evaluate(model, "valid") if has_valid else {})
+    return TrainResult(model, config, history, best_epoch, valid, test, train_seconds,
                        train_seconds / max(1, len(history)))

@@ -87,8 +87,8 @@ class LightGCN(Recommender):
         self._cache = None
         return super().train(mode)
 
-    def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Final user and item embeddings: mean over layers 0..K of A^k E0."""
+    def _propagate_all(self) -> torch.Tensor:
+        """(n_users + n_items, d): mean over layers 0..K of A^k E0."""
         if self.adjacency is None:
             raise RuntimeError("LightGCN.set_graph(train_users, train_items) must be called first")
         layer = self.embedding.weight
@@ -96,7 +96,11 @@ class LightGCN(Recommender):
         for _ in range(self.n_layers):
             layer = _SymmetricSpmm.apply(self.adjacency, layer)
             total = total + layer
-        final = total / (self.n_layers + 1)
+        return total / (self.n_layers + 1)
+
+    def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final user and item embeddings."""
+        final = self._propagate_all()
         return final[: self.n_users], final[self.n_users :]
 
     def prepare_for_eval(self) -> None:
@@ -114,9 +118,15 @@ class LightGCN(Recommender):
 
     def score_triplets(self, users: torch.Tensor, positives: torch.Tensor,
                        negatives: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        user_emb, item_emb = self._embeddings()  # one propagation for both sides
-        u = user_emb[users]
-        return (u * item_emb[positives]).sum(-1), (u * item_emb[negatives]).sum(-1)
+        if self.training or self._cache is None:
+            # One propagation and one gather: each separate index would add a dense
+            # (n_nodes x d) zero-fill and scatter to the backward pass.
+            rows = self._propagate_all()[torch.cat([users, positives + self.n_users, negatives + self.n_users])]
+            u, p, n = rows.split(len(users))
+        else:
+            user_emb, item_emb = self._cache
+            u, p, n = user_emb[users], item_emb[positives], item_emb[negatives]
+        return (u * p).sum(-1), (u * n).sum(-1)
 
     def score_candidates(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         user_emb, item_emb = self._embeddings()
@@ -127,10 +137,8 @@ class LightGCN(Recommender):
         return user_emb[users] @ item_emb.T
 
     def l2_terms(self, users: torch.Tensor, *item_groups: torch.Tensor) -> torch.Tensor:
-        total = self.embedding(users).pow(2).sum()
-        for items in item_groups:
-            total = total + self.embedding(items + self.n_users).pow(2).sum()
-        return total
+        rows = torch.cat([users, *(items + self.n_users for items in item_groups)])
+        return self.embedding.weight[rows].pow(2).sum()
 
     @torch.no_grad()
     def final_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
