@@ -44,6 +44,20 @@ def markdown_table(rows: list[dict[str, object]], columns: list[str] | None = No
     return "\n".join(lines)
 
 
+def dataset_table_cli(doc: str, datasets: dict, epochs: int, out_name: str):
+    """The argument parser every per-dataset table script shares."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--dataset", action="append", choices=tuple(datasets), help="repeatable; default: all")
+    parser.add_argument("--epochs", type=int, default=epochs, help="epoch budget per model")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=REPO / "bench-results" / out_name)
+    args = parser.parse_args()
+    args.dataset = args.dataset or list(datasets)
+    return args
+
+
 def write_json(path: Path, payload: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(), **payload}

@@ -8,14 +8,12 @@ validation RMSE, test RMSE/MAE reported once. The global-mean predictor is the r
 
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import REPO, markdown_table, shared_data, write_json
+from benchmarks.common import dataset_table_cli, markdown_table, shared_data, write_json
 from training.config import TrainConfig
 from training.data.sources import DataSpec, open_dataset
 from training.trainer import train
@@ -53,14 +51,9 @@ def run_dataset(name: str, epochs: int, seed: int) -> list[dict[str, object]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", action="append", choices=tuple(DATASETS))
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "explicit_table.json")
-    args = parser.parse_args()
+    args = dataset_table_cli(__doc__, DATASETS, epochs=40, out_name="explicit_table.json")
     rows = []
-    for name in args.dataset or list(DATASETS):
+    for name in args.dataset:
         rows += run_dataset(name, args.epochs, args.seed)
     print("\n" + markdown_table(rows, ["dataset", "model", "rmse", "mae", "best_epoch", "wall_s"]))
     write_json(args.out, {"protocol": "per-user random 80/10/10 split, early stopping on validation RMSE",

@@ -11,12 +11,10 @@ predictive factors 32), at most ``--epochs`` epochs with early stopping on valid
 
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import replace
-from pathlib import Path
 
-from benchmarks.common import REPO, markdown_table, shared_data, write_json
+from benchmarks.common import dataset_table_cli, markdown_table, shared_data, write_json
 from training.config import TrainConfig
 from training.data.sources import DataSpec, open_dataset
 from training.trainer import train
@@ -59,14 +57,9 @@ def run_dataset(name: str, epochs: int, seed: int) -> list[dict[str, object]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", action="append", choices=tuple(DATASETS))
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "ncf_table.json")
-    args = parser.parse_args()
+    args = dataset_table_cli(__doc__, DATASETS, epochs=20, out_name="ncf_table.json")
     rows = []
-    for name in args.dataset or list(DATASETS):
+    for name in args.dataset:
         rows += run_dataset(name, args.epochs, args.seed)
     print("\n" + markdown_table(rows, ["dataset", "model", "hr@10", "ndcg@10", "valid_ndcg@10", "best_epoch",
                                        "s_per_epoch", "wall_s"]))

@@ -121,12 +121,27 @@ def _random_input() -> Interactions:
 def test_random_ratio_per_user_proportions() -> None:
     inter = _random_input()
     split = splits.random_ratio(inter, test_ratio=0.2, valid_ratio=0.1, seed=5)
-    # per user: floor(10 * 0.2) = 2 test, floor(10 * 0.1) = 1 valid, 7 train
-    #           user 3: floor(4 * 0.2) = 0 test, floor(4 * 0.1) = 0 valid, 4 train
-    assert Counter(split.test.users.tolist()) == {0: 2, 1: 2, 2: 2}
-    assert Counter(split.valid.users.tolist()) == {0: 1, 1: 1, 2: 1}
-    assert Counter(split.train.users.tolist()) == {0: 7, 1: 7, 2: 7, 3: 4}
+    # users 0-2 have 10 rows: 10 * 0.2 = 2 test and 10 * 0.1 = 1 valid exactly, 7 train.
+    # user 3 has 4 rows: 0.8 test and 0.4 valid, each rounded up or down at random.
+    test, valid, train = (Counter(part.users.tolist()) for part in (split.test, split.valid, split.train))
+    assert [test[u] for u in (0, 1, 2)] == [2, 2, 2]
+    assert [valid[u] for u in (0, 1, 2)] == [1, 1, 1]
+    assert [train[u] for u in (0, 1, 2)] == [7, 7, 7]
+    assert test[3] in (0, 1) and valid[3] in (0, 1) and train[3] == 4 - test[3] - valid[3]
     assert_partition(inter, split)
+
+
+def test_random_ratio_keeps_shares_for_short_histories() -> None:
+    # 2,000 users with 4 rows each: flooring would give an empty test set; stochastic rounding
+    # gives ~20% / ~10% overall and never takes a user's last training row.
+    users = np.repeat(np.arange(2000), 4)
+    inter = make(users=users.tolist(), items=(np.arange(len(users)) % 50).tolist())
+    split = splits.random_ratio(inter, test_ratio=0.2, valid_ratio=0.1, seed=1)
+    assert abs(len(split.test) / len(inter) - 0.2) < 0.02
+    assert abs(len(split.valid) / len(inter) - 0.1) < 0.02
+    assert set(split.train.users.tolist()) == set(range(2000))
+    single = splits.random_ratio(make(users=[0], items=[0]), test_ratio=0.5, valid_ratio=0.4, seed=0)
+    assert len(single.train) == 1 and len(single.test) == 0
 
 
 def test_random_ratio_deterministic_by_seed() -> None:

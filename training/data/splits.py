@@ -66,16 +66,26 @@ def temporal(inter: Interactions, test_ratio: float = 0.2, valid_ratio: float = 
 
 
 def random_ratio(inter: Interactions, test_ratio: float = 0.2, valid_ratio: float = 0.1, seed: int = 0) -> Split:
-    """Per-user random split: each user's interactions are shuffled and cut by the ratios, so every
-    user with enough history appears in every part (as RecBole's RO split, but per user)."""
+    """Per-user random split: each user's interactions are shuffled and cut by the ratios.
+
+    A user's share is ``count * ratio`` rounded up or down at random in proportion to its fraction
+    (stochastic rounding), so the parts hold the requested shares overall even when most users
+    have few interactions (plain flooring would leave every user under 10 rows out of a 10% test
+    set); every user keeps at least one training row.
+    """
     _check_ratios(test_ratio, valid_ratio)
     rng = np.random.default_rng(seed)
     shuffle_key = rng.random(len(inter))
     order = np.lexsort((shuffle_key, inter.users))
     rank, count = _rank_from_end(inter.users, order)
+    n_users = int(inter.users.max()) + 1 if len(inter) else 0
+    per_user = np.bincount(inter.users, minlength=n_users)
     # The epsilon keeps float error from flooring e.g. 180 * 0.35 = 62.99999 down to 62.
-    n_test = np.floor(count * test_ratio + 1e-9).astype(np.int64)
-    n_valid = np.floor(count * valid_ratio + 1e-9).astype(np.int64)
+    test_n = np.floor(per_user * test_ratio + rng.random(n_users) * (1 - 1e-9) + 1e-9).astype(np.int64)
+    valid_n = np.floor(per_user * valid_ratio + rng.random(n_users) * (1 - 1e-9) + 1e-9).astype(np.int64)
+    test_n = np.minimum(test_n, np.maximum(per_user - 1, 0))
+    valid_n = np.minimum(valid_n, np.maximum(per_user - 1 - test_n, 0))
+    n_test, n_valid = test_n[inter.users], valid_n[inter.users]
     test_mask = rank < n_test
     valid_mask = (rank >= n_test) & (rank < n_test + n_valid)
     train_mask = ~(test_mask | valid_mask)

@@ -3,7 +3,10 @@ user-item graph, final embedding = mean of the K+1 layers, scored by inner produ
 
 Speed: the normalised adjacency is built once (vectorised) as a CSR matrix and reused by every
 batch; since it is symmetric the backward pass is the same sparse product, which a custom autograd
-function exploits (torch's generic CSR backward transposes and is several times slower).
+function exploits (torch's generic CSR backward transposes and is several times slower). The
+sparse products are bound by gathering embedding rows from memory, so the nodes are stored in
+reverse Cuthill-McKee order, which puts graph neighbours in nearby rows (~1.5x faster products on
+Gowalla); ``node_position`` maps a node to its row and every public method speaks node ids.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.sparse.csgraph import reverse_cuthill_mckee
 from torch import nn
 
 from training.models.base import Recommender
@@ -63,18 +67,31 @@ class LightGCN(Recommender):
         self.n_layers = n_layers
         self.embedding = nn.Embedding(n_users + n_items, embedding_dim)
         nn.init.normal_(self.embedding.weight, std=init_std)
+        # node id (users first, then items) -> row of the embedding table and of the adjacency
+        self.register_buffer("node_position", torch.arange(n_users + n_items))
         self.adjacency: torch.Tensor | None = None
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def hyperparameters(self) -> dict[str, object]:
         return {"embedding_dim": self.embedding_dim, "n_layers": self.n_layers}
 
-    def set_graph(self, users: np.ndarray, items: np.ndarray) -> "LightGCN":
-        """Build the normalised adjacency from training interactions, once."""
+    def set_graph(self, users: np.ndarray, items: np.ndarray, reorder: bool = True) -> "LightGCN":
+        """Build the normalised adjacency from training interactions, once; with ``reorder`` the
+        rows are laid out in reverse Cuthill-McKee order (each node keeps its embedding)."""
         adj = normalized_adjacency(users, items, self.n_users, self.n_items)
-        self.adjacency = to_torch_csr(adj, self.embedding.weight.device)
+        order = reverse_cuthill_mckee(adj, symmetric_mode=True) if reorder else np.arange(adj.shape[0])
+        adj = adj[order][:, order].tocsr()
+        device = self.embedding.weight.device
+        order_t = torch.from_numpy(order.astype(np.int64)).to(device)
+        with torch.no_grad():  # row r of the new table holds node order[r]
+            self.embedding.weight.copy_(self.embedding.weight[self.node_position[order_t]])
+            self.node_position[order_t] = torch.arange(len(order), device=device)
+        self.adjacency = to_torch_csr(adj, device)
         self._cache = None
         return self
+
+    def _rows(self, nodes: torch.Tensor) -> torch.Tensor:
+        return self.node_position[nodes]
 
     def _apply(self, fn, recurse=True):  # keep the graph on the module's device after .to()
         super()._apply(fn, recurse)
@@ -99,8 +116,8 @@ class LightGCN(Recommender):
         return total / (self.n_layers + 1)
 
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Final user and item embeddings."""
-        final = self._propagate_all()
+        """Final user and item embeddings, in user and item index order."""
+        final = self._propagate_all()[self.node_position]
         return final[: self.n_users], final[self.n_users :]
 
     def prepare_for_eval(self) -> None:
@@ -121,7 +138,8 @@ class LightGCN(Recommender):
         if self.training or self._cache is None:
             # One propagation and one gather: each separate index would add a dense
             # (n_nodes x d) zero-fill and scatter to the backward pass.
-            rows = self._propagate_all()[torch.cat([users, positives + self.n_users, negatives + self.n_users])]
+            nodes = torch.cat([users, positives + self.n_users, negatives + self.n_users])
+            rows = self._propagate_all()[self._rows(nodes)]
             u, p, n = rows.split(len(users))
         else:
             user_emb, item_emb = self._cache
@@ -137,8 +155,8 @@ class LightGCN(Recommender):
         return user_emb[users] @ item_emb.T
 
     def l2_terms(self, users: torch.Tensor, *item_groups: torch.Tensor) -> torch.Tensor:
-        rows = torch.cat([users, *(items + self.n_users for items in item_groups)])
-        return self.embedding.weight[rows].pow(2).sum()
+        nodes = torch.cat([users, *(items + self.n_users for items in item_groups)])
+        return self.embedding.weight[self._rows(nodes)].pow(2).sum()
 
     @torch.no_grad()
     def final_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
