@@ -5,12 +5,14 @@ VENV ?= $(HOME)/.cache/recsys/venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.recsys-deps-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: venv quickstart test bench clean
+PROTOS := $(wildcard proto/recsys/v1/*.proto)
+
+.PHONY: venv quickstart test bench clean proto proto-check
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -20,7 +22,15 @@ venv: $(STAMP)
 quickstart: venv
 	$(VENV)/bin/recsys quickstart
 
-test: venv
+# Generated code is committed; this rebuilds it from proto/ (grpcio-tools is pinned in pyproject).
+proto: venv
+	$(PY) scripts/gen_proto.py gen/python
+
+# Fails when the committed generated code differs from what proto/ generates.
+proto-check: venv
+	$(PY) scripts/gen_proto.py --check gen/python
+
+test: venv proto-check
 	$(PY) -m pytest -q
 
 bench: venv

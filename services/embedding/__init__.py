@@ -1,0 +1,1 @@
+"""User vectors: trained LightGCN vectors, or folded in from recent interactions."""

@@ -1,0 +1,1 @@
+"""Candidate retrieval: exact top-C by inner product over the item matrix."""
