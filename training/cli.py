@@ -106,6 +106,21 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_quickstart)
 
 
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run a gRPC service (settings from RECSYS_* environment variables)")
+    p.add_argument("service", choices=("retrieval",), help="which service to run")
+    p.set_defaults(handler=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from services.common.settings import ServiceSettings
+    from services.retrieval import main as retrieval
+
+    settings = ServiceSettings.from_env(args.service)
+    retrieval.main(settings)
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from training.pipeline import train_to_artifact
 
@@ -149,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_evaluate(sub)
     _add_quickstart(sub)
+    _add_serve(sub)
     return parser
 
 

@@ -14,8 +14,10 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from services.common.errors import InvalidRequest
 
-class FilterError(ValueError):
+
+class FilterError(InvalidRequest):
     """A filter that cannot be satisfied as written (e.g. min price above max price)."""
 
 

@@ -1,0 +1,1 @@
+"""What every gRPC service shares: error mapping, server bootstrap, health and reflection."""

@@ -1,0 +1,65 @@
+"""One place that turns exceptions into gRPC status codes, as a server interceptor.
+
+Servicers raise domain errors; clients get the right code and a message they can act on, and an
+unexpected error becomes INTERNAL (logged with its traceback) instead of a dropped connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import grpc
+
+from training.artifacts import UnknownIdError
+
+log = logging.getLogger(__name__)
+
+
+class InvalidRequest(ValueError):
+    """The request itself is wrong (bad k, empty or oversized id, malformed vector...)."""
+
+
+class NotFound(LookupError):
+    """The request names something that does not exist (e.g. an unknown product)."""
+
+
+class Unavailable(RuntimeError):
+    """The service cannot answer yet (no model loaded) or any more (shutting down)."""
+
+
+def status_for(error: BaseException) -> grpc.StatusCode:
+    if isinstance(error, InvalidRequest):
+        return grpc.StatusCode.INVALID_ARGUMENT
+    if isinstance(error, (NotFound, UnknownIdError)):
+        return grpc.StatusCode.NOT_FOUND
+    if isinstance(error, Unavailable):
+        return grpc.StatusCode.UNAVAILABLE
+    return grpc.StatusCode.INTERNAL
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps every unary-unary handler so raised exceptions become status codes with messages."""
+
+    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+                                handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = handler_call_details.method
+
+        async def guarded(request, context: grpc.aio.ServicerContext):
+            try:
+                return await inner(request, context)
+            except grpc.aio.AbortError:
+                raise  # the servicer already chose a status
+            except Exception as error:  # noqa: BLE001 - mapping every error is the point
+                code = status_for(error)
+                if code == grpc.StatusCode.INTERNAL:
+                    log.exception("unexpected error in %s", method)
+                await context.abort(code, f"{error}" if code != grpc.StatusCode.INTERNAL
+                                    else f"internal error: {type(error).__name__}: {error}")
+
+        return grpc.unary_unary_rpc_method_handler(guarded, request_deserializer=handler.request_deserializer,
+                                                   response_serializer=handler.response_serializer)

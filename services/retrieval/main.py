@@ -1,0 +1,64 @@
+"""`recsys serve retrieval`: load a LightGCN artifact's item vectors and serve RetrievalService."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from recsys.v1 import retrieval_service_pb2 as pb
+from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
+from services.common.errors import InvalidRequest
+from services.common.server import GrpcServer, ServiceBinding
+from services.common.settings import ServiceSettings
+from services.retrieval.index import ItemIndex
+from services.retrieval.servicer import RetrievalServicer
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RetrievalService"].full_name
+
+
+def load_index(artifact: Path) -> tuple[ItemIndex, str]:
+    """The item matrix (LightGCN's final item embeddings), popularity and catalogue of an artifact."""
+    manifest_path = artifact / "manifest.json"
+    if not manifest_path.exists():
+        raise InvalidRequest(f"{artifact} is not a model artifact: manifest.json is missing")
+    manifest = json.loads(manifest_path.read_text())
+    files = manifest["files"]
+    if "embeddings" not in files:
+        raise InvalidRequest(f"{artifact} holds a '{manifest['model_type']}' model; retrieval needs item "
+                             "embeddings (a LightGCN artifact)")
+    items = np.load(artifact / files["embeddings"])["item"]
+    item_ids = json.loads((artifact / files["item_ids"]).read_text())
+    popularity = np.load(artifact / files["seen"])["popularity"]
+    catalog = {}
+    if "items" in files:
+        for line in (artifact / files["items"]).read_text().splitlines():
+            if line:
+                row = json.loads(line)
+                catalog[row["item_id"]] = row
+    return ItemIndex(item_ids, items, popularity, catalog), str(manifest["version"])
+
+
+def build_server(settings: ServiceSettings) -> tuple[GrpcServer, RetrievalServicer]:
+    servicer = RetrievalServicer(max_candidates=settings.max_candidates)
+    binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_RetrievalServiceServicer_to_server(servicer, s))
+    return GrpcServer([binding], settings.address, settings.grace_seconds), servicer
+
+
+async def serve(settings: ServiceSettings) -> None:
+    """Listen first (health NOT_SERVING), load the model off the event loop, then SERVING."""
+    server, servicer = build_server(settings)
+    await server.start()
+    index, version = await asyncio.to_thread(load_index, settings.artifact)
+    servicer.load(index, version)
+    await server.mark_serving()
+    logging.getLogger(__name__).info("serving %d items from model %s", len(index), version)
+    await server.run_until_terminated()
+
+
+def main(settings: ServiceSettings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(serve(settings))
