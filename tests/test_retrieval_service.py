@@ -3,13 +3,11 @@ reflection, and SIGTERM shutdown of the real `recsys serve retrieval` process.""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from recsys.v1 import common_pb2, retrieval_service_pb2 as pb, retrieval_service_pb2_grpc as pb_grpc
 from services.common.settings import ServiceSettings
+from servers import ServerThread
 from services.retrieval.main import SERVICE_NAME, build_server, load_index
 from training.artifacts import save_artifact
 from training.config import TrainConfig
@@ -37,39 +36,20 @@ def artifact(small_dataset, tmp_path_factory) -> Path:
     return out
 
 
-class ServerThread:
-    """Runs the service's asyncio server in a background thread, so tests use a plain channel."""
-
-    def __init__(self, settings: ServiceSettings) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.server, self.servicer = build_server(settings)
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.port = self.call(self.server.start())
-
-    def call(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
-
-    def close(self) -> None:
-        self.call(self.server.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def service(artifact):
     settings = ServiceSettings.from_env("retrieval", {"RECSYS_ARTIFACT": str(artifact), "RECSYS_HOST": "127.0.0.1",
                                                       "RECSYS_PORT": "0", "RECSYS_MAX_CANDIDATES": "500"})
-    server = ServerThread(settings)
-    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    server_obj, servicer = build_server(settings)
+    server = ServerThread(server_obj)
+    channel = server.channel
     health = health_pb2_grpc.HealthStub(channel)
     before = health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME)).status
     index, version = load_index(artifact)
-    server.servicer.load(index, version)
-    server.call(server.server.mark_serving())
+    servicer.load(index, version)
+    server.call(server_obj.mark_serving())
     yield {"stub": pb_grpc.RetrievalServiceStub(channel), "health": health, "before": before, "index": index,
            "channel": channel}
-    channel.close()
     server.close()
 
 

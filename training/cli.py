@@ -108,16 +108,17 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run a gRPC service (settings from RECSYS_* environment variables)")
-    p.add_argument("service", choices=("retrieval",), help="which service to run")
+    p.add_argument("service", choices=("retrieval", "scoring"), help="which service to run")
     p.set_defaults(handler=_cmd_serve)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    import importlib
+
     from services.common.settings import ServiceSettings
-    from services.retrieval import main as retrieval
 
     settings = ServiceSettings.from_env(args.service)
-    retrieval.main(settings)
+    importlib.import_module(f"services.{args.service}.main").main(settings)
     return 0
 
 

@@ -78,3 +78,13 @@ class GrpcServer:
             log.info("signal received: draining for up to %.0fs", self.grace_s)
         finally:
             await self.stop()
+
+
+async def serve_model(server: GrpcServer, load: Callable[[], object], install: Callable[[object], None]) -> None:
+    """The life of a model-serving process: listen (NOT_SERVING), load the model off the event
+    loop, install it in the servicer, report SERVING, and run until SIGTERM."""
+    await server.start()
+    loaded = await asyncio.to_thread(load)
+    install(loaded)
+    await server.mark_serving()
+    await server.run_until_terminated()

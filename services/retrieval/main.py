@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +11,8 @@ import numpy as np
 from recsys.v1 import retrieval_service_pb2 as pb
 from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidRequest
-from services.common.server import GrpcServer, ServiceBinding
-from services.common.settings import ServiceSettings
+from services.common.server import GrpcServer, ServiceBinding, serve_model
+from services.common.settings import ServiceSettings, configure_logging
 from services.retrieval.index import ItemIndex
 from services.retrieval.servicer import RetrievalServicer
 
@@ -49,16 +48,10 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, RetrievalServic
 
 
 async def serve(settings: ServiceSettings) -> None:
-    """Listen first (health NOT_SERVING), load the model off the event loop, then SERVING."""
     server, servicer = build_server(settings)
-    await server.start()
-    index, version = await asyncio.to_thread(load_index, settings.artifact)
-    servicer.load(index, version)
-    await server.mark_serving()
-    logging.getLogger(__name__).info("serving %d items from model %s", len(index), version)
-    await server.run_until_terminated()
+    await serve_model(server, lambda: load_index(settings.artifact), lambda loaded: servicer.load(*loaded))
 
 
 def main(settings: ServiceSettings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     asyncio.run(serve(settings))

@@ -7,9 +7,8 @@ import numpy as np
 from recsys.v1 import retrieval_service_pb2 as pb
 from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidRequest, Unavailable
+from services.common.validation import MAX_ID_LENGTH
 from services.retrieval.index import ItemFilter, ItemIndex
-
-MAX_ID_LENGTH = 256
 
 
 class RetrievalServicer(pb_grpc.RetrievalServiceServicer):

@@ -1,0 +1,41 @@
+"""`recsys serve scoring`: load an NCF artifact (NeuMF, GMF, MLP or MF) and serve ScoringService."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from recsys.v1 import scoring_service_pb2 as pb
+from recsys.v1 import scoring_service_pb2_grpc as pb_grpc
+from services.common.errors import InvalidRequest
+from services.common.server import GrpcServer, ServiceBinding, serve_model
+from services.common.settings import ServiceSettings, configure_logging
+from services.scoring.servicer import ScoringServicer
+from training.artifacts import LoadedModel, load_model
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScoringService"].full_name
+SCORING_MODELS = ("neumf", "gmf", "mlp", "mf")
+
+
+def load_scorer(artifact: Path) -> LoadedModel:
+    model = load_model(artifact)
+    if model.manifest["model_type"] not in SCORING_MODELS:
+        raise InvalidRequest(f"{artifact} holds a '{model.manifest['model_type']}' model; scoring serves "
+                             f"{', '.join(SCORING_MODELS)}")
+    return model
+
+
+def build_server(settings: ServiceSettings) -> tuple[GrpcServer, ScoringServicer]:
+    servicer = ScoringServicer(max_items=settings.max_candidates)
+    binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_ScoringServiceServicer_to_server(servicer, s))
+    return GrpcServer([binding], settings.address, settings.grace_seconds), servicer
+
+
+async def serve(settings: ServiceSettings) -> None:
+    server, servicer = build_server(settings)
+    await serve_model(server, lambda: load_scorer(settings.artifact), servicer.load)
+
+
+def main(settings: ServiceSettings) -> None:
+    configure_logging(settings.log_level)
+    asyncio.run(serve(settings))

@@ -1,0 +1,30 @@
+"""Test helper: run a service's asyncio gRPC server on loopback in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import grpc
+
+
+class ServerThread:
+    """Starts ``server`` (a services.common.server.GrpcServer) on its own event loop thread, so
+    tests can use plain blocking channels against it."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.port = self.call(server.start())
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+
+    def call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
+
+    def close(self) -> None:
+        self.channel.close()
+        self.call(self.server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
