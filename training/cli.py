@@ -108,7 +108,7 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run a gRPC service (settings from RECSYS_* environment variables)")
-    p.add_argument("service", choices=("retrieval", "scoring"), help="which service to run")
+    p.add_argument("service", choices=("retrieval", "scoring", "embedding"), help="which service to run")
     p.set_defaults(handler=_cmd_serve)
 
 

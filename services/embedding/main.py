@@ -1,0 +1,30 @@
+"""`recsys serve embedding`: serve a LightGCN artifact's user vectors with on-the-fly fold-in."""
+
+from __future__ import annotations
+
+import asyncio
+
+from recsys.v1 import embedding_service_pb2 as pb
+from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
+from services.common.server import GrpcServer, ServiceBinding, serve_model
+from services.common.settings import ServiceSettings, configure_logging
+from services.embedding.servicer import EmbeddingServicer
+from services.embedding.store import EmbeddingModel
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
+
+
+def build_server(settings: ServiceSettings) -> tuple[GrpcServer, EmbeddingServicer]:
+    servicer = EmbeddingServicer()
+    binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_EmbeddingServiceServicer_to_server(servicer, s))
+    return GrpcServer([binding], settings.address, settings.grace_seconds), servicer
+
+
+async def serve(settings: ServiceSettings) -> None:
+    server, servicer = build_server(settings)
+    await serve_model(server, lambda: EmbeddingModel.from_artifact(settings.artifact), servicer.load)
+
+
+def main(settings: ServiceSettings) -> None:
+    configure_logging(settings.log_level)
+    asyncio.run(serve(settings))

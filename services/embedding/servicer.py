@@ -1,0 +1,67 @@
+"""EmbeddingService: user vectors (trained or folded in) and the interactions that update them."""
+
+from __future__ import annotations
+
+from recsys.v1 import common_pb2
+from recsys.v1 import embedding_service_pb2 as pb
+from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
+from services.common.errors import InvalidRequest, Unavailable
+from services.common.validation import require_id
+from services.embedding.store import EmbeddingModel, RecentInteractions
+
+MAX_INTERACTIONS_PER_CALL = 1000
+# A low rating says the user did not like the item: it must not pull their vector towards it.
+MIN_POSITIVE_RATING = 3.0
+
+
+class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
+    def __init__(self, recent: RecentInteractions | None = None) -> None:
+        self.recent = recent or RecentInteractions()
+        self._model: EmbeddingModel | None = None
+
+    def load(self, model: EmbeddingModel) -> None:
+        self._model = model
+
+    def _current(self) -> EmbeddingModel:
+        if self._model is None:
+            raise Unavailable("no model loaded yet; retry once the health check says SERVING")
+        return self._model
+
+    async def GetUserEmbedding(self, request: pb.GetUserEmbeddingRequest, context) -> pb.GetUserEmbeddingResponse:
+        model = self._current()
+        require_id(request.user_id, "user_id")
+        if request.model_version and request.model_version != model.version:
+            raise InvalidRequest(f"model_version '{request.model_version}' is not served (serving '{model.version}')")
+        user = model.user_vector(request.user_id, self.recent.get(request.user_id))
+        return pb.GetUserEmbeddingResponse(
+            vector=[] if user.vector is None else user.vector.tolist(),
+            model_version=model.version,
+            known=user.vector is not None,
+            folded_in=user.folded_in,
+            seen_item_ids=[model.item_ids[i] for i in user.seen.tolist()],
+        )
+
+    async def RecordInteractions(self, request: pb.RecordInteractionsRequest,
+                                 context) -> pb.RecordInteractionsResponse:
+        model = self._current()
+        require_id(request.user_id, "user_id")
+        if not request.interactions:
+            raise InvalidRequest("interactions must not be empty")
+        if len(request.interactions) > MAX_INTERACTIONS_PER_CALL:
+            raise InvalidRequest(f"at most {MAX_INTERACTIONS_PER_CALL} interactions per call, "
+                                 f"got {len(request.interactions)}")
+        known, unknown = [], []
+        for position, interaction in enumerate(request.interactions):
+            require_id(interaction.item_id, f"interactions[{position}].item_id")
+            if interaction.type == common_pb2.INTERACTION_TYPE_UNSPECIFIED:
+                raise InvalidRequest(f"interactions[{position}].type must be set (view, click, add_to_cart, "
+                                     "purchase or rating)")
+            item = model.item_index.get(interaction.item_id)
+            if item is None:
+                unknown.append(interaction.item_id)
+            elif not (interaction.type == common_pb2.INTERACTION_TYPE_RATING
+                      and interaction.value < MIN_POSITIVE_RATING):
+                known.append(item)
+        if known:
+            self.recent.add(request.user_id, known)
+        return pb.RecordInteractionsResponse(recorded=len(known), unknown_item_ids=unknown)

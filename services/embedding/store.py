@@ -1,0 +1,102 @@
+"""The embedding service's model and its memory of fresh interactions.
+
+:class:`EmbeddingModel` is what an artifact provides (trained user vectors, final item vectors,
+item degrees, users' training items). :class:`RecentInteractions` remembers, per user, the items
+recorded since the model was trained, bounded per user and in number of users (least recently
+updated users are forgotten first), so memory stays flat under any event rate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from services.common.errors import InvalidRequest
+from services.embedding.foldin import fold_in
+
+
+@dataclass
+class UserVector:
+    vector: np.ndarray | None  # None: cold user, nothing known
+    folded_in: bool
+    seen: np.ndarray  # item indices the user already has
+
+
+@dataclass
+class EmbeddingModel:
+    version: str
+    user_index: dict[str, int]
+    item_ids: list[str]
+    item_index: dict[str, int]
+    user_vectors: np.ndarray
+    item_vectors: np.ndarray
+    item_degree: np.ndarray
+    seen_indptr: np.ndarray
+    seen_indices: np.ndarray
+
+    @classmethod
+    def from_artifact(cls, artifact: Path) -> "EmbeddingModel":
+        manifest_path = artifact / "manifest.json"
+        if not manifest_path.exists():
+            raise InvalidRequest(f"{artifact} is not a model artifact: manifest.json is missing")
+        manifest = json.loads(manifest_path.read_text())
+        files = manifest["files"]
+        if "embeddings" not in files:
+            raise InvalidRequest(f"{artifact} holds a '{manifest['model_type']}' model; the embedding service "
+                                 "needs a LightGCN artifact")
+        vectors = np.load(artifact / files["embeddings"])
+        seen = np.load(artifact / files["seen"])
+        user_ids = json.loads((artifact / files["user_ids"]).read_text())
+        item_ids = json.loads((artifact / files["item_ids"]).read_text())
+        return cls(str(manifest["version"]), {u: i for i, u in enumerate(user_ids)}, item_ids,
+                   {v: i for i, v in enumerate(item_ids)}, vectors["user"], vectors["item"],
+                   seen["popularity"].astype(np.float64), seen["indptr"], seen["indices"])
+
+    @property
+    def dim(self) -> int:
+        return int(self.item_vectors.shape[1])
+
+    def training_items(self, user: int) -> np.ndarray:
+        return self.seen_indices[self.seen_indptr[user] : self.seen_indptr[user + 1]]
+
+    def user_vector(self, user_id: str, fresh: list[int]) -> UserVector:
+        """Trained vector, trained vector updated with fresh items, or a pure fold-in."""
+        user = self.user_index.get(user_id)
+        fresh_items = np.asarray(fresh, dtype=np.int64)
+        if user is None:
+            if not len(fresh_items):
+                return UserVector(None, False, np.zeros(0, dtype=np.int64))
+            return UserVector(fold_in(self.item_vectors, self.item_degree, fresh_items), True, np.unique(fresh_items))
+        trained = self.training_items(user)
+        new = np.setdiff1d(fresh_items, trained)
+        if not len(new):
+            return UserVector(self.user_vectors[user], False, trained)
+        vector = fold_in(self.item_vectors, self.item_degree, new, trained=self.user_vectors[user],
+                         trained_degree=len(trained))
+        return UserVector(vector, True, np.union1d(trained, new))
+
+
+class RecentInteractions:
+    """Per-user item indices recorded since training, with LRU eviction of whole users."""
+
+    def __init__(self, max_users: int = 1_000_000, max_items_per_user: int = 200) -> None:
+        self.max_users = max_users
+        self.max_items_per_user = max_items_per_user
+        self._items: OrderedDict[str, list[int]] = OrderedDict()
+
+    def add(self, user_id: str, items: list[int]) -> None:
+        current = self._items.pop(user_id, [])
+        current.extend(items)
+        self._items[user_id] = current[-self.max_items_per_user :]
+        while len(self._items) > self.max_users:
+            self._items.popitem(last=False)
+
+    def get(self, user_id: str) -> list[int]:
+        return list(self._items.get(user_id, ()))
+
+    def __len__(self) -> int:
+        return len(self._items)
