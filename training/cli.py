@@ -108,7 +108,7 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run a gRPC service (settings from RECSYS_* environment variables)")
-    p.add_argument("service", choices=("retrieval", "scoring", "embedding"), help="which service to run")
+    p.add_argument("service", choices=("gateway", "retrieval", "scoring", "embedding"), help="which service to run")
     p.set_defaults(handler=_cmd_serve)
 
 
@@ -116,8 +116,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import importlib
 
     from services.common.settings import ServiceSettings
+    from services.gateway.settings import GatewaySettings
 
-    settings = ServiceSettings.from_env(args.service)
+    settings = GatewaySettings.from_env() if args.service == "gateway" else ServiceSettings.from_env(args.service)
     importlib.import_module(f"services.{args.service}.main").main(settings)
     return 0
 

@@ -1,0 +1,1 @@
+"""The gateway: RecommendationService, chaining embedding -> retrieval -> scoring -> blend."""

@@ -1,0 +1,174 @@
+"""RecommendationService: the request path embedding -> retrieval -> scoring -> blend -> top-k.
+
+Each hop has a deadline. A failing hop degrades the answer instead of failing it, and the
+response says how (``mode`` and ``degraded_reasons``):
+- scoring down: candidates in retrieval order (SERVING_MODE_RETRIEVAL_ORDER);
+- embedding down: the user is treated as cold, retrieval's popularity list (SERVING_MODE_POPULARITY);
+- retrieval down: the gateway's own popularity list, same filters (SERVING_MODE_POPULARITY).
+A backend's INVALID_ARGUMENT is the caller's fault and is passed on, not hidden by a fallback.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+
+from recsys.v1 import common_pb2
+from recsys.v1 import embedding_service_pb2 as emb_pb
+from recsys.v1 import embedding_service_pb2_grpc as emb_grpc
+from recsys.v1 import recommendation_service_pb2 as pb
+from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
+from recsys.v1 import retrieval_service_pb2 as ret_pb
+from recsys.v1 import retrieval_service_pb2_grpc as ret_grpc
+from recsys.v1 import scoring_service_pb2 as sc_pb
+from recsys.v1 import scoring_service_pb2_grpc as sc_grpc
+from services.common.errors import InvalidRequest, NotFound, Unavailable
+from services.common.validation import require_id, require_ids
+from services.gateway.blend import reciprocal_rank_fusion
+from services.gateway.catalogue import Catalogue
+from services.gateway.settings import GatewaySettings
+from services.retrieval.index import ItemFilter
+
+FULL, RETRIEVAL_ORDER, POPULARITY = (common_pb2.SERVING_MODE_FULL, common_pb2.SERVING_MODE_RETRIEVAL_ORDER,
+                                     common_pb2.SERVING_MODE_POPULARITY)
+REASONS = {"personal": "picked for you from your activity", "popular": "popular with shoppers"}
+
+
+class Backends:
+    """Async stubs for the three backends; channels are opened on first use, inside the event loop."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self._channels: list[grpc.aio.Channel] = []
+        self.embedding: emb_grpc.EmbeddingServiceStub | None = None
+        self.retrieval: ret_grpc.RetrievalServiceStub | None = None
+        self.scoring: sc_grpc.ScoringServiceStub | None = None
+
+    def open(self) -> "Backends":
+        if self.embedding is None:
+            channels = [grpc.aio.insecure_channel(address) for address in
+                        (self.settings.embedding_addr, self.settings.retrieval_addr, self.settings.scoring_addr)]
+            self._channels = channels
+            self.embedding = emb_grpc.EmbeddingServiceStub(channels[0])
+            self.retrieval = ret_grpc.RetrievalServiceStub(channels[1])
+            self.scoring = sc_grpc.ScoringServiceStub(channels[2])
+        return self
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()
+
+
+def _passthrough(error: grpc.aio.AioRpcError) -> None:
+    """The caller's own mistakes surface as such; everything else is a backend failure."""
+    if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+        raise InvalidRequest(error.details() or "invalid request")
+
+
+class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
+    def __init__(self, settings: GatewaySettings, backends: Backends) -> None:
+        self.settings = settings
+        self.backends = backends
+        self._catalogue: Catalogue | None = None
+
+    def load(self, catalogue: Catalogue) -> None:
+        self._catalogue = catalogue
+
+    def _current(self) -> Catalogue:
+        if self._catalogue is None:
+            raise Unavailable("the catalogue is not loaded yet; retry once the health check says SERVING")
+        return self._catalogue
+
+    def _validate(self, request: pb.RecommendRequest) -> ItemFilter:
+        require_id(request.user_id, "user_id")
+        if not 0 < request.k <= self.settings.max_k:
+            raise InvalidRequest(f"k must be in 1..{self.settings.max_k}, got {request.k}")
+        f = request.filters
+        require_ids(f.exclude_item_ids, "filters.exclude_item_ids", 10_000, allow_empty=True)
+        item_filter = ItemFilter(categories=tuple(f.categories), brands=tuple(f.brands),
+                                 min_price=f.min_price if f.HasField("min_price") else None,
+                                 max_price=f.max_price if f.HasField("max_price") else None)
+        item_filter.validate()
+        return item_filter
+
+    async def Recommend(self, request: pb.RecommendRequest, context) -> pb.RecommendResponse:
+        catalogue = self._current()
+        item_filter = self._validate(request)
+        backends = self.backends.open()
+        deadline = self.settings.deadline_s
+        degraded: list[str] = []
+        mode = FULL
+
+        vector, seen = [], []
+        try:
+            user = await backends.embedding.GetUserEmbedding(
+                emb_pb.GetUserEmbeddingRequest(user_id=request.user_id), timeout=deadline)
+            vector, seen = list(user.vector), list(user.seen_item_ids)
+        except grpc.aio.AioRpcError as error:
+            _passthrough(error)
+            degraded.append(f"embedding: {error.code().name}")
+            mode = POPULARITY
+
+        exclude = seen + list(request.filters.exclude_item_ids)
+        version = catalogue.version
+        try:
+            retrieved = await backends.retrieval.Retrieve(ret_pb.RetrieveRequest(
+                user_vector=vector, num_candidates=self.settings.candidates, exclude_item_ids=exclude,
+                filters=request.filters), timeout=deadline)
+            candidates = [(c.item_id, c.score) for c in retrieved.candidates]
+            personal = not retrieved.popularity_fallback
+            version = retrieved.model_version or version
+        except grpc.aio.AioRpcError as error:
+            _passthrough(error)
+            degraded.append(f"retrieval: {error.code().name}")
+            mode = POPULARITY
+            candidates = catalogue.most_popular(self.settings.candidates, exclude, item_filter)
+            personal = False
+
+        ranked = candidates[: request.k]
+        if candidates:
+            try:
+                scored = await backends.scoring.Score(sc_pb.ScoreRequest(
+                    user_id=request.user_id, item_ids=[item for item, _ in candidates]), timeout=deadline)
+                if scored.user_known:
+                    ranked = reciprocal_rank_fusion([item for item, _ in candidates], list(scored.scores),
+                                                    self.settings.blend_weight, request.k)
+                    personal = True
+            except grpc.aio.AioRpcError as error:
+                _passthrough(error)
+                degraded.append(f"scoring: {error.code().name}")
+                if mode == FULL:
+                    mode = RETRIEVAL_ORDER
+
+        reason = REASONS["personal" if personal else "popular"]
+        items = [common_pb2.RecommendedItem(item_id=item, score=float(score), model_version=version, reason=reason,
+                                            product=catalogue.product(item)) for item, score in ranked]
+        return pb.RecommendResponse(items=items, model_version=version, mode=mode, degraded_reasons=degraded,
+                                    request_id=uuid.uuid4().hex)
+
+    async def GetProduct(self, request: pb.GetProductRequest, context) -> pb.GetProductResponse:
+        require_id(request.item_id, "item_id")
+        product = self._current().product(request.item_id)
+        if product is None:
+            raise NotFound(f"unknown product '{request.item_id}'")
+        return pb.GetProductResponse(product=product)
+
+    async def ListUserInteractions(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED,
+                            "interaction history is read from the event store, which this deployment does not have yet")
+
+    async def ListModels(self, request: pb.ListModelsRequest, context) -> pb.ListModelsResponse:
+        catalogue = self._current()
+        return pb.ListModelsResponse(models=[pb.ModelInfo(name=catalogue.model_type, version=catalogue.version,
+                                                          type=catalogue.model_type, metrics=catalogue.metrics,
+                                                          traffic_weight=1.0)])
+
+    async def GetSystemInfo(self, request: pb.GetSystemInfoRequest, context) -> pb.GetSystemInfoResponse:
+        from training import __version__
+
+        catalogue = self._current()
+        return pb.GetSystemInfoResponse(version=__version__, users=catalogue.n_users, items=len(catalogue.products),
+                                        backends={"embedding": self.settings.embedding_addr,
+                                                  "retrieval": self.settings.retrieval_addr,
+                                                  "scoring": self.settings.scoring_addr})

@@ -1,0 +1,75 @@
+"""Gateway settings from environment variables (built once in main and passed down).
+
+| variable | default | meaning |
+|---|---|---|
+| RECSYS_ARTIFACT | (required) | artifact whose catalogue and popularity the gateway serves and falls back on |
+| RECSYS_HOST / RECSYS_PORT | 0.0.0.0 / 50051 | where to listen |
+| RECSYS_EMBEDDING_ADDR | localhost:50054 | embedding service |
+| RECSYS_RETRIEVAL_ADDR | localhost:50052 | retrieval service |
+| RECSYS_SCORING_ADDR | localhost:50053 | scoring service |
+| RECSYS_DEADLINE_MS | 250 | deadline of each backend call |
+| RECSYS_MAX_K | 100 | largest k a Recommend may ask for |
+| RECSYS_CANDIDATES | 200 | candidates retrieved per request before scoring |
+| RECSYS_BLEND_WEIGHT | 0.5 | weight of the retrieval rank against the NCF rank (0..1) |
+| RECSYS_GRACE_SECONDS | 5 | SIGTERM drain time |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.common.settings import DEFAULT_PORTS, SettingsError, _int
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    artifact: Path
+    host: str
+    port: int
+    embedding_addr: str
+    retrieval_addr: str
+    scoring_addr: str
+    deadline_s: float
+    max_k: int
+    candidates: int
+    blend_weight: float
+    grace_seconds: float
+    log_level: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "GatewaySettings":
+        env = os.environ if env is None else env
+        if not env.get("RECSYS_ARTIFACT"):
+            raise SettingsError("RECSYS_ARTIFACT must name the artifact whose catalogue the gateway serves")
+        weight_raw = env.get("RECSYS_BLEND_WEIGHT", "0.5")
+        try:
+            weight = float(weight_raw)
+        except ValueError:
+            raise SettingsError(f"RECSYS_BLEND_WEIGHT must be a number, got '{weight_raw}'") from None
+        if not 0.0 <= weight <= 1.0:
+            raise SettingsError(f"RECSYS_BLEND_WEIGHT must be within 0..1, got {weight}")
+        max_k = _int(env, "RECSYS_MAX_K", 100, minimum=1)
+        candidates = _int(env, "RECSYS_CANDIDATES", 200, minimum=1)
+        if candidates < max_k:
+            raise SettingsError(f"RECSYS_CANDIDATES ({candidates}) must be at least RECSYS_MAX_K ({max_k})")
+        return cls(
+            artifact=Path(env["RECSYS_ARTIFACT"]),
+            host=env.get("RECSYS_HOST", "0.0.0.0"),
+            port=_int(env, "RECSYS_PORT", DEFAULT_PORTS["gateway"], minimum=0),
+            embedding_addr=env.get("RECSYS_EMBEDDING_ADDR", f"localhost:{DEFAULT_PORTS['embedding']}"),
+            retrieval_addr=env.get("RECSYS_RETRIEVAL_ADDR", f"localhost:{DEFAULT_PORTS['retrieval']}"),
+            scoring_addr=env.get("RECSYS_SCORING_ADDR", f"localhost:{DEFAULT_PORTS['scoring']}"),
+            deadline_s=_int(env, "RECSYS_DEADLINE_MS", 250, minimum=1) / 1000.0,
+            max_k=max_k,
+            candidates=candidates,
+            blend_weight=weight,
+            grace_seconds=float(_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
+            log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
+        )

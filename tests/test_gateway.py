@@ -1,0 +1,146 @@
+"""The gateway over real backends on loopback: round trips, bad input, cold users, and degraded
+answers when a backend is down."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from recsys.v1 import common_pb2, recommendation_service_pb2 as pb, recommendation_service_pb2_grpc as pb_grpc
+from servers import ServerThread
+from services.common.settings import ServiceSettings
+from services.embedding.main import build_server as build_embedding
+from services.embedding.store import EmbeddingModel
+from services.gateway.catalogue import Catalogue
+from services.gateway.main import build_server as build_gateway
+from services.gateway.settings import GatewaySettings
+from services.retrieval.main import build_server as build_retrieval, load_index
+from services.scoring.main import build_server as build_scoring, load_scorer
+from training.artifacts import load_model, save_artifact
+from training.config import TrainConfig
+from training.trainer import train
+
+DEAD = "127.0.0.1:1"  # nothing listens there: calls fail at once with UNAVAILABLE
+
+
+@pytest.fixture(scope="module")
+def artifacts(small_dataset, tmp_path_factory):
+    paths = {}
+    for name, config in (("lightgcn", TrainConfig(model="lightgcn", epochs=3, batch_size=1024, lr=0.01)),
+                         ("neumf", TrainConfig(model="neumf", epochs=1, batch_size=1024))):
+        result = train(small_dataset, config, progress=False, echo=lambda s: None)
+        paths[name] = tmp_path_factory.mktemp(name)
+        save_artifact(paths[name], result.model, small_dataset, {"config": {}}, result.test_metrics,
+                      version=f"{name}-v1")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def backends(artifacts):
+    def settings(service, artifact):
+        return ServiceSettings.from_env(service, {"RECSYS_ARTIFACT": str(artifact), "RECSYS_HOST": "127.0.0.1",
+                                                  "RECSYS_PORT": "0"})
+    started = {}
+    for name, build, artifact, load in (
+            ("embedding", build_embedding, artifacts["lightgcn"], lambda s, a: s.load(EmbeddingModel.from_artifact(a))),
+            ("retrieval", build_retrieval, artifacts["lightgcn"], lambda s, a: s.load(*load_index(a))),
+            ("scoring", build_scoring, artifacts["neumf"], lambda s, a: s.load(load_scorer(a)))):
+        server, servicer = build(settings(name, artifact))
+        load(servicer, artifact)
+        thread = ServerThread(server)
+        thread.call(server.mark_serving())
+        started[name] = thread
+    yield {name: f"127.0.0.1:{thread.port}" for name, thread in started.items()}
+    for thread in started.values():
+        thread.close()
+
+
+def _gateway(artifacts, addresses):
+    settings = GatewaySettings.from_env({
+        "RECSYS_ARTIFACT": str(artifacts["lightgcn"]), "RECSYS_HOST": "127.0.0.1", "RECSYS_PORT": "0",
+        "RECSYS_EMBEDDING_ADDR": addresses["embedding"], "RECSYS_RETRIEVAL_ADDR": addresses["retrieval"],
+        "RECSYS_SCORING_ADDR": addresses["scoring"], "RECSYS_MAX_K": "50", "RECSYS_CANDIDATES": "100",
+        "RECSYS_DEADLINE_MS": "2000"})
+    server, servicer = build_gateway(settings)
+    servicer.load(Catalogue.from_artifact(artifacts["lightgcn"]))
+    thread = ServerThread(server)
+    thread.call(server.mark_serving())
+    return thread, pb_grpc.RecommendationServiceStub(thread.channel)
+
+
+@pytest.fixture(scope="module")
+def gateway(artifacts, backends):
+    thread, stub = _gateway(artifacts, backends)
+    yield stub
+    thread.close()
+
+
+def test_recommend_round_trip(gateway, artifacts, small_dataset):
+    model = load_model(artifacts["lightgcn"])
+    user = model.user_ids[10]
+    response = gateway.Recommend(pb.RecommendRequest(user_id=user, k=10), timeout=10)
+    items = [item.item_id for item in response.items]
+    assert len(items) == 10 == len(set(items))
+    assert not set(items) & {model.item_ids[i] for i in model.seen_items(user)}
+    assert response.mode == common_pb2.SERVING_MODE_FULL and not response.degraded_reasons
+    assert all(item.model_version == "lightgcn-v1" and item.reason and item.product.title for item in response.items)
+    scores = [item.score for item in response.items]
+    assert scores == sorted(scores, reverse=True) and response.request_id
+
+
+def test_filters_are_honoured(gateway, artifacts):
+    catalogue = Catalogue.from_artifact(artifacts["lightgcn"])
+    category = next(iter(catalogue.popular._by_category))
+    request = pb.RecommendRequest(user_id="U0000003", k=5, filters=common_pb2.Filters(categories=[category],
+                                                                                       max_price=500))
+    for item in gateway.Recommend(request, timeout=10).items:
+        assert category in [c.lower() for c in item.product.categories] and item.product.price <= 500
+
+
+def test_unknown_user_gets_cold_start_not_an_error(gateway):
+    response = gateway.Recommend(pb.RecommendRequest(user_id="someone-new", k=5), timeout=10)
+    assert len(response.items) == 5 and response.mode == common_pb2.SERVING_MODE_FULL
+    assert all(item.reason == "popular with shoppers" for item in response.items)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"user_id": "U0000001", "k": 0}, "k must be in 1..50"),
+    ({"user_id": "U0000001", "k": 51}, "k must be in 1..50"),
+    ({"user_id": "", "k": 5}, "user_id must not be empty"),
+    ({"user_id": "x" * 300, "k": 5}, "at most 256 characters"),
+    ({"user_id": "U0000001", "k": 5, "filters": common_pb2.Filters(min_price=9, max_price=1)}, "above max_price"),
+    ({"user_id": "U0000001", "k": 5, "filters": common_pb2.Filters(min_price=-1)}, "non-negative"),
+])
+def test_bad_input_is_invalid_argument(gateway, kwargs, message):
+    with pytest.raises(grpc.RpcError) as error:
+        gateway.Recommend(pb.RecommendRequest(**kwargs), timeout=10)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and message in error.value.details()
+
+
+def test_get_product_and_not_found(gateway, artifacts):
+    item = load_model(artifacts["lightgcn"]).item_ids[0]
+    assert gateway.GetProduct(pb.GetProductRequest(item_id=item), timeout=5).product.item_id == item
+    with pytest.raises(grpc.RpcError) as error:
+        gateway.GetProduct(pb.GetProductRequest(item_id="no-such-product"), timeout=5)
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND and "no-such-product" in error.value.details()
+
+
+def test_models_and_system_info(gateway, backends):
+    models = gateway.ListModels(pb.ListModelsRequest(), timeout=5).models
+    assert models[0].version == "lightgcn-v1" and models[0].traffic_weight == 1.0
+    info = gateway.GetSystemInfo(pb.GetSystemInfoRequest(), timeout=5)
+    assert info.items > 0 and info.backends["retrieval"] == backends["retrieval"]
+
+
+@pytest.mark.parametrize("dead,mode,reason", [
+    ("scoring", common_pb2.SERVING_MODE_RETRIEVAL_ORDER, "scoring: UNAVAILABLE"),
+    ("embedding", common_pb2.SERVING_MODE_POPULARITY, "embedding: UNAVAILABLE"),
+    ("retrieval", common_pb2.SERVING_MODE_POPULARITY, "retrieval: UNAVAILABLE"),
+])
+def test_a_dead_backend_degrades_the_answer(artifacts, backends, dead, mode, reason):
+    thread, stub = _gateway(artifacts, {**backends, dead: DEAD})
+    try:
+        response = stub.Recommend(pb.RecommendRequest(user_id="U0000010", k=8), timeout=10)
+    finally:
+        thread.close()
+    assert len(response.items) == 8 and response.mode == mode and reason in response.degraded_reasons
