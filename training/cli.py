@@ -108,7 +108,8 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run a gRPC service (settings from RECSYS_* environment variables)")
-    p.add_argument("service", choices=("gateway", "retrieval", "scoring", "embedding"), help="which service to run")
+    p.add_argument("service", choices=("gateway", "retrieval", "scoring", "embedding", "all"),
+                   help="which service to run; 'all' runs the four in one process")
     p.set_defaults(handler=_cmd_serve)
 
 
@@ -118,6 +119,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from services.common.settings import ServiceSettings
     from services.gateway.settings import GatewaySettings
 
+    if args.service == "all":
+        from services.standalone import main as serve_all
+
+        serve_all()
+        return 0
     settings = GatewaySettings.from_env() if args.service == "gateway" else ServiceSettings.from_env(args.service)
     importlib.import_module(f"services.{args.service}.main").main(settings)
     return 0

@@ -1,0 +1,75 @@
+"""`recsys serve all`: the four services in one process (one event loop, four gRPC servers on
+their own ports), for the embedded default and local development.
+
+Reads RECSYS_ARTIFACT (a LightGCN artifact: embedding, retrieval and the gateway's catalogue) and
+RECSYS_SCORING_ARTIFACT (an NCF artifact for scoring), plus every variable the single services
+read; each service listens on its default port (gateway 50051, retrieval 50052, scoring 50053,
+embedding 50054) unless RECSYS_<SERVICE>_PORT says otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from services.common.server import GrpcServer
+from services.common.settings import DEFAULT_PORTS, ServiceSettings, SettingsError, _int, configure_logging
+from services.embedding.main import build_server as build_embedding
+from services.embedding.store import EmbeddingModel
+from services.gateway.catalogue import Catalogue
+from services.gateway.main import build_server as build_gateway
+from services.gateway.settings import GatewaySettings
+from services.retrieval.main import build_server as build_retrieval, load_index
+from services.scoring.main import build_server as build_scoring, load_scorer
+
+log = logging.getLogger(__name__)
+
+
+def _port(env: Mapping[str, str], service: str) -> int:
+    return _int(env, f"RECSYS_{service.upper()}_PORT", DEFAULT_PORTS[service], minimum=1)
+
+
+async def serve_all(env: Mapping[str, str] | None = None) -> None:
+    env = dict(os.environ if env is None else env)
+    if not env.get("RECSYS_SCORING_ARTIFACT"):
+        raise SettingsError("RECSYS_SCORING_ARTIFACT must name an NCF artifact (neumf, gmf, mlp or mf) for scoring")
+    base = ServiceSettings.from_env("retrieval", env)
+    host = "127.0.0.1" if base.host == "0.0.0.0" else base.host
+    ports = {service: _port(env, service) for service in DEFAULT_PORTS}
+    embedding, emb_servicer = build_embedding(replace(base, service="embedding", port=ports["embedding"]))
+    retrieval, ret_servicer = build_retrieval(replace(base, port=ports["retrieval"]))
+    scoring, sc_servicer = build_scoring(replace(base, service="scoring", port=ports["scoring"],
+                                                 artifact=Path(env["RECSYS_SCORING_ARTIFACT"])))
+    gateway_settings = GatewaySettings.from_env({
+        **env, "RECSYS_PORT": str(ports["gateway"]),
+        "RECSYS_EMBEDDING_ADDR": f"{host}:{ports['embedding']}",
+        "RECSYS_RETRIEVAL_ADDR": f"{host}:{ports['retrieval']}",
+        "RECSYS_SCORING_ADDR": f"{host}:{ports['scoring']}"})
+    gateway, gw_servicer = build_gateway(gateway_settings)
+    servers: list[GrpcServer] = [embedding, retrieval, scoring, gateway]
+    for server in servers:
+        await server.start()
+    artifact, scoring_artifact = base.artifact, Path(env["RECSYS_SCORING_ARTIFACT"])
+    emb_servicer.load(await asyncio.to_thread(EmbeddingModel.from_artifact, artifact))
+    ret_servicer.load(*await asyncio.to_thread(load_index, artifact))
+    sc_servicer.load(await asyncio.to_thread(load_scorer, scoring_artifact))
+    gw_servicer.load(await asyncio.to_thread(Catalogue.from_artifact, artifact))
+    for server in servers:
+        await server.mark_serving()
+    log.info("all services serving: gateway on port %d", ports["gateway"])
+    try:
+        # The gateway owns the signal handling; the backends stop after it has drained.
+        await gateway.run_until_terminated()
+    finally:
+        await gw_servicer.backends.close()
+        for server in servers[:3]:
+            await server.stop()
+
+
+def main() -> None:
+    configure_logging(os.environ.get("RECSYS_LOG_LEVEL", "INFO").upper())
+    asyncio.run(serve_all())
