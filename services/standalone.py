@@ -4,7 +4,8 @@ their own ports), for the embedded default and local development.
 Reads RECSYS_ARTIFACT (a LightGCN artifact: embedding, retrieval and the gateway's catalogue) and
 RECSYS_SCORING_ARTIFACT (an NCF artifact for scoring), plus every variable the single services
 read; each service listens on its default port (gateway 50051, retrieval 50052, scoring 50053,
-embedding 50054) unless RECSYS_<SERVICE>_PORT says otherwise.
+embedding 50054) unless RECSYS_<SERVICE>_PORT says otherwise; one /metrics endpoint serves all four
+(RECSYS_METRICS_PORT, default 9090).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from services.common.server import GrpcServer
-from services.common.settings import DEFAULT_PORTS, ServiceSettings, SettingsError, _int, configure_logging
+from services.common.metrics import start_metrics_server
+from services.common.settings import (DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ServiceSettings, SettingsError, _int,
+                                     configure_logging)
 from services.embedding.main import build_server as build_embedding
 from services.embedding.store import EmbeddingModel
 from services.gateway.catalogue import Catalogue
@@ -51,6 +54,8 @@ async def serve_all(env: Mapping[str, str] | None = None) -> None:
         "RECSYS_SCORING_ADDR": f"{host}:{ports['scoring']}"})
     gateway, gw_servicer = build_gateway(gateway_settings)
     servers: list[GrpcServer] = [embedding, retrieval, scoring, gateway]
+    metrics_port = _int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["all"], minimum=0)
+    log.info("metrics on port %d", start_metrics_server(metrics_port))
     for server in servers:
         await server.start()
     artifact, scoring_artifact = base.artifact, Path(env["RECSYS_SCORING_ARTIFACT"])

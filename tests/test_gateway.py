@@ -144,3 +144,38 @@ def test_a_dead_backend_degrades_the_answer(artifacts, backends, dead, mode, rea
     finally:
         thread.close()
     assert len(response.items) == 8 and response.mode == mode and reason in response.degraded_reasons
+
+
+def test_metrics_count_calls_codes_and_fallbacks(gateway, artifacts, backends):
+    import urllib.request
+
+    from prometheus_client import REGISTRY
+
+    from services.common.metrics import start_metrics_server
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    ok_before = value("recsys_rpc_total", service="RecommendationService", method="Recommend", code="OK")
+    bad_before = value("recsys_rpc_total", service="RecommendationService", method="Recommend",
+                       code="INVALID_ARGUMENT")
+    gateway.Recommend(pb.RecommendRequest(user_id="U0000001", k=3), timeout=10)
+    with pytest.raises(grpc.RpcError):
+        gateway.Recommend(pb.RecommendRequest(user_id="U0000001", k=0), timeout=10)
+    assert value("recsys_rpc_total", service="RecommendationService", method="Recommend", code="OK") == ok_before + 1
+    assert value("recsys_rpc_total", service="RecommendationService", method="Recommend",
+                 code="INVALID_ARGUMENT") == bad_before + 1
+    assert value("recsys_rpc_duration_seconds_count", service="RetrievalService", method="Retrieve", code="OK") > 0
+    fallbacks_before = value("recsys_gateway_fallbacks_total", hop="scoring")
+    thread, degraded = _gateway(artifacts, {**backends, "scoring": DEAD})
+    try:
+        degraded.Recommend(pb.RecommendRequest(user_id="U0000001", k=3), timeout=10)
+    finally:
+        thread.close()
+    assert value("recsys_gateway_fallbacks_total", hop="scoring") == fallbacks_before + 1
+    assert value("recsys_model_info", service="gateway", version="lightgcn-v1") == 1
+    port = start_metrics_server(0, "127.0.0.1")
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    for name in ("recsys_rpc_duration_seconds_bucket", "recsys_rpc_total", "recsys_gateway_mode_total",
+                 "recsys_retrieval_candidates_bucket", "recsys_model_info"):
+        assert name in text, name

@@ -118,7 +118,8 @@ def test_empty_batch_is_rejected(service):
 
 
 def test_process_serves_then_drains_on_sigterm(artifact):
-    env = {**os.environ, "RECSYS_ARTIFACT": str(artifact), "RECSYS_HOST": "127.0.0.1", "RECSYS_PORT": "0"}
+    env = {**os.environ, "RECSYS_ARTIFACT": str(artifact), "RECSYS_HOST": "127.0.0.1", "RECSYS_PORT": "0",
+           "RECSYS_METRICS_PORT": "0"}
     # Port 0 would hide the port from us: take a free one first.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -41,6 +41,7 @@ def test_serve_all_answers_and_stops_on_sigterm(artifacts):
     ports = {service: _free_port() for service in ("gateway", "retrieval", "scoring", "embedding")}
     env = {**os.environ, "RECSYS_ARTIFACT": str(artifacts["lightgcn"]),
            "RECSYS_SCORING_ARTIFACT": str(artifacts["neumf"]), "RECSYS_HOST": "127.0.0.1",
+           "RECSYS_METRICS_PORT": "0",
            **{f"RECSYS_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
     process = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "all"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -16,6 +16,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from services.common.errors import ErrorMappingInterceptor
+from services.common.metrics import MetricsInterceptor, start_metrics_server
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class GrpcServer:
 
     async def start(self) -> int:
         self.health = HealthServicer()
-        self.server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
+        self.server = grpc.aio.server(interceptors=[MetricsInterceptor(), ErrorMappingInterceptor()])
         for binding in self.bindings:
             binding.register(self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -80,9 +81,11 @@ class GrpcServer:
             await self.stop()
 
 
-async def serve_model(server: GrpcServer, load: Callable[[], object], install: Callable[[object], None]) -> None:
-    """The life of a model-serving process: listen (NOT_SERVING), load the model off the event
-    loop, install it in the servicer, report SERVING, and run until SIGTERM."""
+async def serve_model(server: GrpcServer, load: Callable[[], object], install: Callable[[object], None],
+                      metrics_port: int) -> None:
+    """The life of a model-serving process: metrics and gRPC listening (NOT_SERVING), the model
+    loaded off the event loop and installed in the servicer, SERVING, and run until SIGTERM."""
+    log.info("metrics on port %d", start_metrics_server(metrics_port))
     await server.start()
     loaded = await asyncio.to_thread(load)
     install(loaded)

@@ -7,6 +7,7 @@
 | RECSYS_PORT | per service (retrieval 50052) | gRPC port; 0 picks a free one |
 | RECSYS_MAX_CANDIDATES | 1000 | largest num_candidates a Retrieve may ask for |
 | RECSYS_GRACE_SECONDS | 5 | how long SIGTERM waits for in-flight calls |
+| RECSYS_METRICS_PORT | per service (gateway 9091 ... embedding 9094, all 9090) | Prometheus /metrics port; 0 picks a free one |
 | RECSYS_LOG_LEVEL | INFO | logging level |
 """
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_PORTS = {"gateway": 50051, "retrieval": 50052, "scoring": 50053, "embedding": 50054}
+DEFAULT_METRICS_PORTS = {"gateway": 9091, "retrieval": 9092, "scoring": 9093, "embedding": 9094, "all": 9090}
 
 
 class SettingsError(ValueError):
@@ -34,6 +36,7 @@ class ServiceSettings:
     max_candidates: int
     grace_seconds: float
     log_level: str
+    metrics_port: int = 0
 
     @property
     def address(self) -> str:
@@ -53,6 +56,7 @@ class ServiceSettings:
             max_candidates=_int(env, "RECSYS_MAX_CANDIDATES", 1000, minimum=1),
             grace_seconds=float(_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
+            metrics_port=_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS[service], minimum=0),
         )
 
 

@@ -22,7 +22,8 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, EmbeddingServic
 
 async def serve(settings: ServiceSettings) -> None:
     server, servicer = build_server(settings)
-    await serve_model(server, lambda: EmbeddingModel.from_artifact(settings.artifact), servicer.load)
+    await serve_model(server, lambda: EmbeddingModel.from_artifact(settings.artifact), servicer.load,
+                      settings.metrics_port)
 
 
 def main(settings: ServiceSettings) -> None:

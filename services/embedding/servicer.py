@@ -6,6 +6,7 @@ from recsys.v1 import common_pb2
 from recsys.v1 import embedding_service_pb2 as pb
 from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidRequest, Unavailable
+from services.common.metrics import set_model_version
 from services.common.validation import require_id
 from services.embedding.store import EmbeddingModel, RecentInteractions
 
@@ -21,6 +22,7 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
 
     def load(self, model: EmbeddingModel) -> None:
         self._model = model
+        set_model_version("embedding", model.version)
 
     def _current(self) -> EmbeddingModel:
         if self._model is None:

@@ -24,7 +24,8 @@ def build_server(settings: GatewaySettings) -> tuple[GrpcServer, RecommendationS
 async def serve(settings: GatewaySettings) -> None:
     server, servicer = build_server(settings)
     try:
-        await serve_model(server, lambda: Catalogue.from_artifact(settings.artifact), servicer.load)
+        await serve_model(server, lambda: Catalogue.from_artifact(settings.artifact), servicer.load,
+                          settings.metrics_port)
     finally:
         await servicer.backends.close()
 

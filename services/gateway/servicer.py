@@ -24,6 +24,7 @@ from recsys.v1 import retrieval_service_pb2_grpc as ret_grpc
 from recsys.v1 import scoring_service_pb2 as sc_pb
 from recsys.v1 import scoring_service_pb2_grpc as sc_grpc
 from services.common.errors import InvalidRequest, NotFound, Unavailable
+from services.common.metrics import FALLBACKS, MODES, set_model_version
 from services.common.validation import require_id, require_ids
 from services.gateway.blend import reciprocal_rank_fusion
 from services.gateway.catalogue import Catalogue
@@ -74,6 +75,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
 
     def load(self, catalogue: Catalogue) -> None:
         self._catalogue = catalogue
+        set_model_version("gateway", catalogue.version)
 
     def _current(self) -> Catalogue:
         if self._catalogue is None:
@@ -108,6 +110,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         except grpc.aio.AioRpcError as error:
             _passthrough(error)
             degraded.append(f"embedding: {error.code().name}")
+            FALLBACKS.labels(hop="embedding").inc()
             mode = POPULARITY
 
         exclude = seen + list(request.filters.exclude_item_ids)
@@ -122,6 +125,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         except grpc.aio.AioRpcError as error:
             _passthrough(error)
             degraded.append(f"retrieval: {error.code().name}")
+            FALLBACKS.labels(hop="retrieval").inc()
             mode = POPULARITY
             candidates = catalogue.most_popular(self.settings.candidates, exclude, item_filter)
             personal = False
@@ -138,9 +142,11 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             except grpc.aio.AioRpcError as error:
                 _passthrough(error)
                 degraded.append(f"scoring: {error.code().name}")
+                FALLBACKS.labels(hop="scoring").inc()
                 if mode == FULL:
                     mode = RETRIEVAL_ORDER
 
+        MODES.labels(mode=common_pb2.ServingMode.Name(mode)).inc()
         reason = REASONS["personal" if personal else "popular"]
         items = [common_pb2.RecommendedItem(item_id=item, score=float(score), model_version=version, reason=reason,
                                             product=catalogue.product(item)) for item, score in ranked]

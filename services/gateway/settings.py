@@ -12,6 +12,7 @@
 | RECSYS_CANDIDATES | 200 | candidates retrieved per request before scoring |
 | RECSYS_BLEND_WEIGHT | 0.5 | weight of the retrieval rank against the NCF rank (0..1) |
 | RECSYS_GRACE_SECONDS | 5 | SIGTERM drain time |
+| RECSYS_METRICS_PORT | 9091 | Prometheus /metrics port |
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common.settings import DEFAULT_PORTS, SettingsError, _int
+from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, SettingsError, _int
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class GatewaySettings:
     blend_weight: float
     grace_seconds: float
     log_level: str
+    metrics_port: int = 0
 
     @property
     def address(self) -> str:
@@ -72,4 +74,5 @@ class GatewaySettings:
             blend_weight=weight,
             grace_seconds=float(_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
+            metrics_port=_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["gateway"], minimum=0),
         )

@@ -49,7 +49,8 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, RetrievalServic
 
 async def serve(settings: ServiceSettings) -> None:
     server, servicer = build_server(settings)
-    await serve_model(server, lambda: load_index(settings.artifact), lambda loaded: servicer.load(*loaded))
+    await serve_model(server, lambda: load_index(settings.artifact), lambda loaded: servicer.load(*loaded),
+                      settings.metrics_port)
 
 
 def main(settings: ServiceSettings) -> None:

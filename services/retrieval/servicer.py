@@ -7,6 +7,7 @@ import numpy as np
 from recsys.v1 import retrieval_service_pb2 as pb
 from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidRequest, Unavailable
+from services.common.metrics import CANDIDATES, set_model_version
 from services.common.validation import MAX_ID_LENGTH
 from services.retrieval.index import ItemFilter, ItemIndex
 
@@ -22,6 +23,7 @@ class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
 
     def load(self, index: ItemIndex, model_version: str) -> None:
         self._loaded = (index, model_version)
+        set_model_version("retrieval", model_version)
 
     @property
     def index(self) -> ItemIndex:
@@ -61,6 +63,7 @@ class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
             hits, fallback = index.most_popular(request.num_candidates, exclude, item_filter), True
         candidates = [pb.Candidate(item_id=index.item_ids[i], score=float(s))
                       for i, s in zip(hits.indices.tolist(), hits.scores.tolist())]
+        CANDIDATES.observe(len(candidates))
         return pb.RetrieveResponse(candidates=candidates, model_version=version, popularity_fallback=fallback)
 
     async def Retrieve(self, request: pb.RetrieveRequest, context) -> pb.RetrieveResponse:

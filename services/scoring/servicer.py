@@ -10,6 +10,7 @@ import torch
 from recsys.v1 import scoring_service_pb2 as pb
 from recsys.v1 import scoring_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidRequest, Unavailable
+from services.common.metrics import set_model_version
 from services.common.validation import require_id, require_ids
 from training.artifacts import LoadedModel
 
@@ -23,6 +24,7 @@ class ScoringServicer(pb_grpc.ScoringServiceServicer):
     def load(self, model: LoadedModel) -> None:
         # One assignment swaps model and its popularity together (no request sees a mix).
         self._model, self._log_popularity = model, np.log1p(model.popularity.astype(np.float64))
+        set_model_version("scoring", model.version)
 
     def _current(self) -> tuple[LoadedModel, np.ndarray]:
         if self._model is None or self._log_popularity is None:

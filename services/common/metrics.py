@@ -1,0 +1,72 @@
+"""Prometheus metrics every service exports on its own HTTP port (RECSYS_METRICS_PORT).
+
+Names are the contract the dashboards and alerts will use:
+- ``recsys_rpc_duration_seconds{service,method,code}``: histogram of server-side RPC latency;
+- ``recsys_rpc_total{service,method,code}``: RPCs by status code (the histogram's count, kept
+  as its own counter so error-rate queries stay simple);
+- ``recsys_gateway_fallbacks_total{hop}``: degraded answers by the backend that failed;
+- ``recsys_gateway_mode_total{mode}``: answers by serving mode;
+- ``recsys_retrieval_candidates``: histogram of candidates returned per retrieval;
+- ``recsys_model_info{service,version}``: 1 for the model version a service serves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import grpc
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+RPC_DURATION = Histogram("recsys_rpc_duration_seconds", "Server-side gRPC latency", ["service", "method", "code"],
+                         buckets=LATENCY_BUCKETS)
+RPC_TOTAL = Counter("recsys_rpc", "gRPC calls handled", ["service", "method", "code"])
+FALLBACKS = Counter("recsys_gateway_fallbacks", "Degraded gateway answers by failed hop", ["hop"])
+MODES = Counter("recsys_gateway_mode", "Gateway answers by serving mode", ["mode"])
+CANDIDATES = Histogram("recsys_retrieval_candidates", "Candidates returned per retrieval",
+                       buckets=(0, 10, 50, 100, 200, 500, 1000))
+MODEL_INFO = Gauge("recsys_model_info", "Model version served (1 = active)", ["service", "version"])
+
+
+def set_model_version(service: str, version: str) -> None:
+    for labels in list(MODEL_INFO._metrics):  # noqa: SLF001 - clear the previous version's series
+        if labels[0] == service:
+            MODEL_INFO.remove(*labels)
+    MODEL_INFO.labels(service=service, version=version).set(1)
+
+
+def start_metrics_server(port: int, host: str = "0.0.0.0") -> int:
+    """Serve /metrics; returns the bound port (0 picks a free one)."""
+    server, _ = start_http_server(port, addr=host)
+    return int(server.server_port)
+
+
+class MetricsInterceptor(grpc.aio.ServerInterceptor):
+    """Outermost interceptor: times every unary call and counts it by final status code."""
+
+    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+                                handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        _, service, method = handler_call_details.method.split("/")
+        service = service.rsplit(".", 1)[-1]
+        inner = handler.unary_unary
+
+        async def timed(request, context: grpc.aio.ServicerContext):
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return await inner(request, context)
+            except BaseException:
+                status = context.code()
+                code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
+                raise
+            finally:
+                RPC_DURATION.labels(service, method, code).observe(time.perf_counter() - started)
+                RPC_TOTAL.labels(service, method, code).inc()
+
+        return grpc.unary_unary_rpc_method_handler(timed, request_deserializer=handler.request_deserializer,
+                                                   response_serializer=handler.response_serializer)
