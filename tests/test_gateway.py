@@ -69,10 +69,20 @@ def _gateway(artifacts, addresses):
 
 
 @pytest.fixture(scope="module")
-def gateway(artifacts, backends):
+def gateway_thread(artifacts, backends):
     thread, stub = _gateway(artifacts, backends)
-    yield stub
+    yield thread, stub
     thread.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(gateway_thread):
+    return gateway_thread[1]
+
+
+@pytest.fixture(scope="module")
+def gateway_address(gateway_thread):
+    return f"127.0.0.1:{gateway_thread[0].port}"
 
 
 def test_recommend_round_trip(gateway, artifacts, small_dataset):
@@ -179,3 +189,19 @@ def test_metrics_count_calls_codes_and_fallbacks(gateway, artifacts, backends):
     for name in ("recsys_rpc_duration_seconds_bucket", "recsys_rpc_total", "recsys_gateway_mode_total",
                  "recsys_retrieval_candidates_bucket", "recsys_model_info"):
         assert name in text, name
+
+
+@pytest.mark.parametrize("mode", [{"concurrency": 4, "rate": None}, {"concurrency": None, "rate": 40.0}])
+def test_loadtest_reports_throughput_latency_and_coverage(gateway_address, tmp_path, mode):
+    import asyncio
+    import json
+
+    from services.loadtest import run_load, write_result
+
+    result = asyncio.run(run_load(gateway_address, duration_s=1.0, warmup_s=0.2, users=500, **mode))
+    assert result.ok > 10 and result.errors == {} and result.requests == result.ok
+    assert 0 < result.p50_ms <= result.p95_ms <= result.p99_ms
+    assert 0 < result.coverage <= 1 and result.catalogue_items > 0
+    assert result.serving_modes.get("FULL", 0) == result.ok
+    write_result(result, tmp_path / "load.json")
+    assert json.loads((tmp_path / "load.json").read_text())["ok"] == result.ok

@@ -129,6 +129,38 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_loadtest(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("loadtest", help="drive the gateway's Recommend and report throughput and latency")
+    p.add_argument("--target", default="localhost:50051", help="gateway address")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--concurrency", type=_positive_int, help="callers back to back (default 16)")
+    mode.add_argument("--rate", type=float, help="fixed offered rate, requests per second")
+    p.add_argument("--duration", type=float, default=20.0, help="measured seconds (after --warmup)")
+    p.add_argument("--warmup", type=float, default=2.0)
+    p.add_argument("--users", type=_positive_int, default=100_000, help="distinct user ids to draw from")
+    p.add_argument("--user-prefix", default="U")
+    p.add_argument("--k", type=_positive_int, default=10)
+    p.add_argument("--timeout", type=float, default=2.0, help="per-call deadline in seconds")
+    p.add_argument("--json", type=Path, help="write the result here")
+    p.set_defaults(handler=_cmd_loadtest)
+
+
+def _cmd_loadtest(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from services.loadtest import run_load, write_result
+
+    if args.rate is not None and args.rate <= 0:
+        raise ValueError(f"--rate must be positive, got {args.rate}")
+    concurrency = None if args.rate is not None else (args.concurrency or 16)
+    result = asyncio.run(run_load(args.target, args.duration, concurrency, args.rate, args.users, args.user_prefix,
+                                  args.k, args.timeout, warmup_s=args.warmup))
+    print(result.table())
+    if args.json:
+        write_result(result, args.json)
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from training.pipeline import train_to_artifact
 
@@ -173,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_quickstart(sub)
     _add_serve(sub)
+    _add_loadtest(sub)
     return parser
 
 
