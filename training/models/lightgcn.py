@@ -11,6 +11,8 @@ Gowalla); ``node_position`` maps a node to its row and every public method speak
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -35,13 +37,15 @@ def normalized_adjacency(users: np.ndarray, items: np.ndarray, n_users: int, n_i
 
 
 def to_torch_csr(matrix: sp.csr_matrix, device: torch.device | str) -> torch.Tensor:
-    return torch.sparse_csr_tensor(
-        torch.from_numpy(matrix.indptr.astype(np.int64)),
-        torch.from_numpy(matrix.indices.astype(np.int64)),
-        torch.from_numpy(matrix.data),
-        size=matrix.shape,
-        device=device,
-    )
+    with warnings.catch_warnings():  # torch flags CSR as beta on every construction; it is what we want
+        warnings.filterwarnings("ignore", message="Sparse (CSR tensor support|invariant checks)")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(matrix.indptr.astype(np.int64)),
+            torch.from_numpy(matrix.indices.astype(np.int64)),
+            torch.from_numpy(matrix.data),
+            size=matrix.shape,
+            device=device,
+        )
 
 
 class _SymmetricSpmm(torch.autograd.Function):

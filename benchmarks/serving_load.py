@@ -1,0 +1,160 @@
+"""Serving throughput and latency: the full stack (`recsys serve all`: gateway -> embedding ->
+retrieval -> scoring, four gRPC hops) against a trivial gRPC server (the health check: the ceiling
+of Python gRPC on this machine) in the same run, with the load generator on the same cores.
+
+The catalogue is synthetic, 100k users x 50k items; LightGCN and NeuMF are trained briefly on it
+(quality is not the point here) and cached under bench-results/serving-artifacts. Load: 100k
+distinct user ids, fixed concurrency levels, 15 s each after a 3 s warm-up.
+
+    python -m benchmarks.serving_load
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from benchmarks.common import REPO, markdown_table, write_json
+from services.loadtest import run_load
+from training.artifacts import save_artifact
+from training.config import TrainConfig
+from training.data.sources import DataSpec, open_dataset
+from training.trainer import train
+
+ORIGINAL = {"system": "original (Flask + numpy, 50 clients)", "throughput_rps": 360.0, "p50_ms": 12.8,
+            "p95_ms": 90.0, "p99_ms": 131.0, "coverage": 0.042}
+
+
+def artifacts(cache: Path) -> tuple[Path, Path]:
+    lightgcn, neumf = cache / "lightgcn", cache / "neumf"
+    if (lightgcn / "manifest.json").exists() and (neumf / "manifest.json").exists():
+        return lightgcn, neumf
+    data = open_dataset(DataSpec(path="synthetic", synthetic_users=100_000, synthetic_items=50_000, with_valid=False))
+    print(f"catalogue: {data.summary()}", flush=True)
+    for path, config in ((lightgcn, TrainConfig(model="lightgcn", epochs=2, batch_size=16384, lr=0.01,
+                                                protocol="sampled")),
+                         (neumf, TrainConfig(model="neumf", epochs=1, batch_size=8192, lr=0.002))):
+        result = train(data, config, progress=False, echo=lambda s: print("  " + s, flush=True))
+        save_artifact(path, result.model, data, {"config": result.config.to_dict()}, result.test_metrics)
+    return lightgcn, neumf
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def echo_load(target: str, concurrency: int, duration_s: float, warmup_s: float) -> dict[str, object]:
+    """The same closed loop as the load test, against grpc.health.v1.Health/Check."""
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        latencies: list[float] = []
+        for length, keep in ((warmup_s, False), (duration_s, True)):
+            latencies = []
+            end = time.perf_counter() + length
+
+            async def worker() -> None:
+                while time.perf_counter() < end:
+                    started = time.perf_counter()
+                    await stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
+                    latencies.append(time.perf_counter() - started)
+            started_all = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started_all
+    ms = np.array(latencies) * 1000
+    return {"system": f"echo (health check), concurrency {concurrency}", "throughput_rps": len(ms) / elapsed,
+            "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+            "p99_ms": float(np.percentile(ms, 99)), "coverage": ""}
+
+
+def start_stack(lightgcn: Path, neumf: Path) -> tuple[subprocess.Popen, str]:
+    ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding")}
+    env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
+           "RECSYS_HOST": "127.0.0.1", "RECSYS_METRICS_PORT": "0", "RECSYS_LOG_LEVEL": "WARNING",
+           **{f"RECSYS_{n.upper()}_PORT": str(p) for n, p in ports.items()}}
+    process = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "all"], env=env)
+    target = f"127.0.0.1:{ports['gateway']}"
+    channel = grpc.insecure_channel(target)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1).status
+            if status == health_pb2.HealthCheckResponse.SERVING:
+                channel.close()
+                return process, target
+        except grpc.RpcError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise SystemExit("the stack did not become SERVING within 300 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--concurrency", type=int, action="append", help="repeatable (default 16 and 64)")
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "serving_load.json")
+    args = parser.parse_args()
+    levels = args.concurrency or [16, 64]
+    lightgcn, neumf = artifacts(REPO / "bench-results" / "serving-artifacts")
+    rows: list[dict[str, object]] = []
+
+    # Echo ceiling: a bare grpc.aio server in a child process, so it has its own interpreter like the stack.
+    echo_port = free_port()
+    echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(echo_port)])
+    time.sleep(2)
+    try:
+        for level in levels:
+            rows.append(asyncio.run(echo_load(f"127.0.0.1:{echo_port}", level, args.duration, args.warmup)))
+            print(rows[-1], flush=True)
+    finally:
+        echo.send_signal(signal.SIGTERM)
+        echo.wait(timeout=10)
+
+    process, target = start_stack(lightgcn, neumf)
+    try:
+        for level in levels:
+            result = asyncio.run(run_load(target, args.duration, concurrency=level, warmup_s=args.warmup))
+            rows.append({"system": f"full stack (4 hops), concurrency {level}", "throughput_rps": result.throughput_rps,
+                         "p50_ms": result.p50_ms, "p95_ms": result.p95_ms, "p99_ms": result.p99_ms,
+                         "coverage": result.coverage, "errors": result.errors, "modes": result.serving_modes})
+            print(rows[-1], flush=True)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    rows.append(ORIGINAL)
+    print("\n" + markdown_table(rows, ["system", "throughput_rps", "p50_ms", "p95_ms", "p99_ms", "coverage"]))
+    write_json(args.out, {"catalogue": "synthetic 100k users x 50k items", "users_in_load": 100_000, "rows": rows})
+
+
+ECHO_SERVER = """
+import asyncio, sys, grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+async def main():
+    server = grpc.aio.server()
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    server.add_insecure_port('127.0.0.1:' + sys.argv[1])
+    await server.start()
+    await health.set('', health_pb2.HealthCheckResponse.SERVING)
+    await server.wait_for_termination()
+asyncio.run(main())
+"""
+
+
+if __name__ == "__main__":
+    main()
