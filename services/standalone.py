@@ -19,6 +19,7 @@ from pathlib import Path
 
 from services.common.server import GrpcServer
 from services.common.metrics import start_metrics_server
+from services.common.reload import artifact_version, watch_artifact
 from services.common.settings import (DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ServiceSettings, SettingsError, _int,
                                      configure_logging)
 from services.embedding.main import build_server as build_embedding
@@ -66,10 +67,22 @@ async def serve_all(env: Mapping[str, str] | None = None) -> None:
     for server in servers:
         await server.mark_serving()
     log.info("all services serving: gateway on port %d", ports["gateway"])
+    watchers = []
+    if base.reload_seconds > 0:
+        version = artifact_version(artifact.resolve())
+        for path, loader, install in (
+                (artifact, EmbeddingModel.from_artifact, emb_servicer.load),
+                (artifact, load_index, lambda loaded: ret_servicer.load(*loaded)),
+                (scoring_artifact, load_scorer, sc_servicer.load),
+                (artifact, Catalogue.from_artifact, gw_servicer.load)):
+            current = version if path is artifact else artifact_version(path.resolve())
+            watchers.append(asyncio.create_task(watch_artifact(path, current, loader, install, base.reload_seconds)))
     try:
         # The gateway owns the signal handling; the backends stop after it has drained.
         await gateway.run_until_terminated()
     finally:
+        for watcher in watchers:
+            watcher.cancel()
         await gw_servicer.backends.close()
         for server in servers[:3]:
             await server.stop()

@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -17,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common.errors import ErrorMappingInterceptor
 from services.common.metrics import MetricsInterceptor, start_metrics_server
+from services.common.reload import artifact_version, watch_artifact
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +83,22 @@ class GrpcServer:
             await self.stop()
 
 
-async def serve_model(server: GrpcServer, load: Callable[[], object], install: Callable[[object], None],
-                      metrics_port: int) -> None:
+async def serve_model(server: GrpcServer, artifact: Path, load: Callable[[Path], object],
+                      install: Callable[[object], None], metrics_port: int, reload_interval_s: float = 0.0) -> None:
     """The life of a model-serving process: metrics and gRPC listening (NOT_SERVING), the model
-    loaded off the event loop and installed in the servicer, SERVING, and run until SIGTERM."""
+    loaded off the event loop and installed in the servicer, SERVING, hot reload of new artifact
+    versions when ``reload_interval_s`` > 0, and run until SIGTERM."""
     log.info("metrics on port %d", start_metrics_server(metrics_port))
     await server.start()
-    loaded = await asyncio.to_thread(load)
-    install(loaded)
+    resolved = artifact.resolve()
+    install(await asyncio.to_thread(load, resolved))
     await server.mark_serving()
-    await server.run_until_terminated()
+    watcher = None
+    if reload_interval_s > 0:
+        watcher = asyncio.create_task(watch_artifact(artifact, artifact_version(resolved), load, install,
+                                                     reload_interval_s))
+    try:
+        await server.run_until_terminated()
+    finally:
+        if watcher:
+            watcher.cancel()

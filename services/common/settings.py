@@ -9,6 +9,7 @@
 | RECSYS_GRACE_SECONDS | 5 | how long SIGTERM waits for in-flight calls |
 | RECSYS_METRICS_PORT | per service (gateway 9091 ... embedding 9094, all 9090) | Prometheus /metrics port; 0 picks a free one |
 | RECSYS_LOG_LEVEL | INFO | logging level |
+| RECSYS_RELOAD_SECONDS | 10 | how often to check the artifact for a new version (0: never) |
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class ServiceSettings:
     grace_seconds: float
     log_level: str
     metrics_port: int = 0
+    reload_seconds: float = 0.0
 
     @property
     def address(self) -> str:
@@ -57,6 +59,7 @@ class ServiceSettings:
             grace_seconds=float(_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
             metrics_port=_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS[service], minimum=0),
+            reload_seconds=float(_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
         )
 
 

@@ -22,8 +22,8 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, EmbeddingServic
 
 async def serve(settings: ServiceSettings) -> None:
     server, servicer = build_server(settings)
-    await serve_model(server, lambda: EmbeddingModel.from_artifact(settings.artifact), servicer.load,
-                      settings.metrics_port)
+    await serve_model(server, settings.artifact, EmbeddingModel.from_artifact, servicer.load, settings.metrics_port,
+                      settings.reload_seconds)
 
 
 def main(settings: ServiceSettings) -> None:

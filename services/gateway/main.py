@@ -24,8 +24,8 @@ def build_server(settings: GatewaySettings) -> tuple[GrpcServer, RecommendationS
 async def serve(settings: GatewaySettings) -> None:
     server, servicer = build_server(settings)
     try:
-        await serve_model(server, lambda: Catalogue.from_artifact(settings.artifact), servicer.load,
-                          settings.metrics_port)
+        await serve_model(server, settings.artifact, Catalogue.from_artifact, servicer.load, settings.metrics_port,
+                          settings.reload_seconds)
     finally:
         await servicer.backends.close()
 

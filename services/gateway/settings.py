@@ -13,6 +13,7 @@
 | RECSYS_BLEND_WEIGHT | 0.5 | weight of the retrieval rank against the NCF rank (0..1) |
 | RECSYS_GRACE_SECONDS | 5 | SIGTERM drain time |
 | RECSYS_METRICS_PORT | 9091 | Prometheus /metrics port |
+| RECSYS_RELOAD_SECONDS | 10 | how often to check the artifact for a new catalogue version (0: never) |
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class GatewaySettings:
     grace_seconds: float
     log_level: str
     metrics_port: int = 0
+    reload_seconds: float = 0.0
 
     @property
     def address(self) -> str:
@@ -75,4 +77,5 @@ class GatewaySettings:
             grace_seconds=float(_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
             metrics_port=_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["gateway"], minimum=0),
+            reload_seconds=float(_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
         )

@@ -49,8 +49,8 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, RetrievalServic
 
 async def serve(settings: ServiceSettings) -> None:
     server, servicer = build_server(settings)
-    await serve_model(server, lambda: load_index(settings.artifact), lambda loaded: servicer.load(*loaded),
-                      settings.metrics_port)
+    await serve_model(server, settings.artifact, load_index, lambda loaded: servicer.load(*loaded),
+                      settings.metrics_port, settings.reload_seconds)
 
 
 def main(settings: ServiceSettings) -> None:

@@ -33,8 +33,8 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, ScoringServicer
 
 async def serve(settings: ServiceSettings) -> None:
     server, servicer = build_server(settings)
-    await serve_model(server, lambda: load_scorer(settings.artifact), servicer.load,
-                      settings.metrics_port)
+    await serve_model(server, settings.artifact, load_scorer, servicer.load, settings.metrics_port,
+                      settings.reload_seconds)
 
 
 def main(settings: ServiceSettings) -> None:
