@@ -20,6 +20,7 @@ from pathlib import Path
 from services.common.server import GrpcServer
 from services.common.metrics import start_metrics_server
 from services.common.reload import artifact_version, watch_artifact
+from services.common.tracing import configure_tracing
 from services.common.settings import (DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ServiceSettings, SettingsError, _int,
                                      configure_logging)
 from services.embedding.main import build_server as build_embedding
@@ -90,4 +91,5 @@ async def serve_all(env: Mapping[str, str] | None = None) -> None:
 
 def main() -> None:
     configure_logging(os.environ.get("RECSYS_LOG_LEVEL", "INFO").upper())
+    configure_tracing("all")
     asyncio.run(serve_all())

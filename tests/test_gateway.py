@@ -205,3 +205,20 @@ def test_loadtest_reports_throughput_latency_and_coverage(gateway_address, tmp_p
     assert result.serving_modes.get("FULL", 0) == result.ok
     write_result(result, tmp_path / "load.json")
     assert json.loads((tmp_path / "load.json").read_text())["ok"] == result.ok
+
+
+def test_one_recommend_is_one_trace_across_the_services(gateway):
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from services.common.tracing import configure_tracing
+
+    exporter = InMemorySpanExporter()
+    configure_tracing("test", exporter=exporter, synchronous=True)
+    gateway.Recommend(pb.RecommendRequest(user_id="U0000002", k=5), timeout=10)
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    root = spans["recsys.v1.RecommendationService/Recommend"]
+    for child in ("recsys.v1.EmbeddingService/GetUserEmbedding", "recsys.v1.RetrievalService/Retrieve",
+                  "recsys.v1.ScoringService/Score"):
+        assert spans[child].parent is not None and spans[child].parent.span_id == root.context.span_id, child
+        assert spans[child].context.trace_id == root.context.trace_id
+    assert root.parent is None

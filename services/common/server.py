@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 from services.common.errors import ErrorMappingInterceptor
 from services.common.metrics import MetricsInterceptor, start_metrics_server
 from services.common.reload import artifact_version, watch_artifact
+from services.common.tracing import TracingInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class GrpcServer:
 
     async def start(self) -> int:
         self.health = HealthServicer()
-        self.server = grpc.aio.server(interceptors=[MetricsInterceptor(), ErrorMappingInterceptor()])
+        self.server = grpc.aio.server(interceptors=[TracingInterceptor(), MetricsInterceptor(),
+                                                   ErrorMappingInterceptor()])
         for binding in self.bindings:
             binding.register(self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -7,6 +7,7 @@ import asyncio
 from recsys.v1 import embedding_service_pb2 as pb
 from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
 from services.common.server import GrpcServer, ServiceBinding, serve_model
+from services.common.tracing import configure_tracing
 from services.common.settings import ServiceSettings, configure_logging
 from services.embedding.servicer import EmbeddingServicer
 from services.embedding.store import EmbeddingModel
@@ -28,4 +29,5 @@ async def serve(settings: ServiceSettings) -> None:
 
 def main(settings: ServiceSettings) -> None:
     configure_logging(settings.log_level)
+    configure_tracing("embedding")
     asyncio.run(serve(settings))

@@ -7,6 +7,7 @@ import asyncio
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
 from services.common.server import GrpcServer, ServiceBinding, serve_model
+from services.common.tracing import configure_tracing
 from services.common.settings import configure_logging
 from services.gateway.catalogue import Catalogue
 from services.gateway.servicer import Backends, RecommendationServicer
@@ -32,4 +33,5 @@ async def serve(settings: GatewaySettings) -> None:
 
 def main(settings: GatewaySettings) -> None:
     configure_logging(settings.log_level)
+    configure_tracing("gateway")
     asyncio.run(serve(settings))

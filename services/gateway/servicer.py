@@ -25,6 +25,7 @@ from recsys.v1 import scoring_service_pb2 as sc_pb
 from recsys.v1 import scoring_service_pb2_grpc as sc_grpc
 from services.common.errors import InvalidRequest, NotFound, Unavailable
 from services.common.metrics import FALLBACKS, MODES, set_model_version
+from services.common.tracing import outgoing_metadata
 from services.common.validation import require_id, require_ids
 from services.gateway.blend import reciprocal_rank_fusion
 from services.gateway.catalogue import Catalogue
@@ -105,7 +106,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         vector, seen = [], []
         try:
             user = await backends.embedding.GetUserEmbedding(
-                emb_pb.GetUserEmbeddingRequest(user_id=request.user_id), timeout=deadline)
+                emb_pb.GetUserEmbeddingRequest(user_id=request.user_id), timeout=deadline,
+                metadata=outgoing_metadata())
             vector, seen = list(user.vector), list(user.seen_item_ids)
         except grpc.aio.AioRpcError as error:
             _passthrough(error)
@@ -118,7 +120,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         try:
             retrieved = await backends.retrieval.Retrieve(ret_pb.RetrieveRequest(
                 user_vector=vector, num_candidates=self.settings.candidates, exclude_item_ids=exclude,
-                filters=request.filters), timeout=deadline)
+                filters=request.filters), timeout=deadline, metadata=outgoing_metadata())
             candidates = [(c.item_id, c.score) for c in retrieved.candidates]
             personal = not retrieved.popularity_fallback
             version = retrieved.model_version or version
@@ -134,7 +136,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         if candidates:
             try:
                 scored = await backends.scoring.Score(sc_pb.ScoreRequest(
-                    user_id=request.user_id, item_ids=[item for item, _ in candidates]), timeout=deadline)
+                    user_id=request.user_id, item_ids=[item for item, _ in candidates]), timeout=deadline,
+                    metadata=outgoing_metadata())
                 if scored.user_known:
                     ranked = reciprocal_rank_fusion([item for item, _ in candidates], list(scored.scores),
                                                     self.settings.blend_weight, request.k)

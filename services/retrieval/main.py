@@ -12,6 +12,7 @@ from recsys.v1 import retrieval_service_pb2 as pb
 from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidRequest
 from services.common.server import GrpcServer, ServiceBinding, serve_model
+from services.common.tracing import configure_tracing
 from services.common.settings import ServiceSettings, configure_logging
 from services.retrieval.index import ItemIndex
 from services.retrieval.servicer import RetrievalServicer
@@ -55,4 +56,5 @@ async def serve(settings: ServiceSettings) -> None:
 
 def main(settings: ServiceSettings) -> None:
     configure_logging(settings.log_level)
+    configure_tracing("retrieval")
     asyncio.run(serve(settings))

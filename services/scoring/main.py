@@ -9,6 +9,7 @@ from recsys.v1 import scoring_service_pb2 as pb
 from recsys.v1 import scoring_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidRequest
 from services.common.server import GrpcServer, ServiceBinding, serve_model
+from services.common.tracing import configure_tracing
 from services.common.settings import ServiceSettings, configure_logging
 from services.scoring.servicer import ScoringServicer
 from training.artifacts import LoadedModel, load_model
@@ -39,4 +40,5 @@ async def serve(settings: ServiceSettings) -> None:
 
 def main(settings: ServiceSettings) -> None:
     configure_logging(settings.log_level)
+    configure_tracing("scoring")
     asyncio.run(serve(settings))

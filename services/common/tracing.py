@@ -1,0 +1,89 @@
+"""OpenTelemetry tracing: a server span per RPC, W3C trace context carried in gRPC metadata from
+the gateway to its backends, so one Recommend is one trace across the four services.
+
+The exporter is chosen by RECSYS_TRACES: ``otlp`` (OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT,
+configured by the standard OTEL_* variables), ``console``, or ``none`` (default: spans are made,
+so context still propagates, but not exported). Tests install an in-memory exporter instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Mapping
+
+import grpc
+from opentelemetry import context, propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor,
+                                            SpanExporter)
+
+TRACER_NAME = "recsys"
+
+
+def configure_tracing(service: str, env: Mapping[str, str] | None = None, exporter: SpanExporter | None = None,
+                      synchronous: bool = False) -> TracerProvider:
+    """Install the process's tracer provider (once; later calls add ``exporter`` to it).
+    ``synchronous`` exports each span as it ends (tests), instead of in batches."""
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        if exporter is not None:
+            current.add_span_processor(SimpleSpanProcessor(exporter) if synchronous else BatchSpanProcessor(exporter))
+        return current
+    env = os.environ if env is None else env
+    provider = TracerProvider(resource=Resource.create({"service.name": f"recsys-{service}"}))
+    choice = env.get("RECSYS_TRACES", "none").lower()
+    if exporter is None and choice == "otlp":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter()
+    elif exporter is None and choice == "console":
+        exporter = ConsoleSpanExporter()
+    elif exporter is None and choice != "none":
+        raise ValueError(f"RECSYS_TRACES must be otlp, console or none, got '{choice}'")
+    if exporter is not None:
+        provider.add_span_processor(SimpleSpanProcessor(exporter) if synchronous else BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def outgoing_metadata() -> list[tuple[str, str]]:
+    """The current trace context as gRPC metadata for a client call."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return list(carrier.items())
+
+
+class TracingInterceptor(grpc.aio.ServerInterceptor):
+    """Starts a SERVER span per unary call, as a child of the caller's context when it sent one."""
+
+    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+                                handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method.lstrip("/")
+        metadata = {key: value for key, value in (handler_call_details.invocation_metadata or ())
+                    if isinstance(value, str)}
+        inner = handler.unary_unary
+
+        async def traced(request, servicer_context: grpc.aio.ServicerContext):
+            parent = propagate.extract(metadata)
+            token = context.attach(parent)
+            try:
+                tracer = trace.get_tracer(TRACER_NAME)
+                with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER,
+                                                  attributes={"rpc.system": "grpc", "rpc.method": method}) as span:
+                    try:
+                        return await inner(request, servicer_context)
+                    except BaseException:
+                        code = servicer_context.code()
+                        span.set_attribute("rpc.grpc.status_code",
+                                           code.value[0] if isinstance(code, grpc.StatusCode) else 2)
+                        span.set_status(trace.Status(trace.StatusCode.ERROR))
+                        raise
+            finally:
+                context.detach(token)
+
+        return grpc.unary_unary_rpc_method_handler(traced, request_deserializer=handler.request_deserializer,
+                                                   response_serializer=handler.response_serializer)
