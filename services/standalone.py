@@ -84,7 +84,7 @@ async def serve_all(env: Mapping[str, str] | None = None) -> None:
     finally:
         for watcher in watchers:
             watcher.cancel()
-        await gw_servicer.backends.close()
+        await gw_servicer.close()
         for server in servers[:3]:
             await server.stop()
 

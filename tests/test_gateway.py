@@ -3,6 +3,9 @@ answers when a backend is down."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import grpc
 import pytest
 
@@ -14,6 +17,7 @@ from services.embedding.store import EmbeddingModel
 from services.gateway.catalogue import Catalogue
 from services.gateway.main import build_server as build_gateway
 from services.gateway.settings import GatewaySettings
+from services.gateway.split import watch_split
 from services.retrieval.main import build_server as build_retrieval, load_index
 from services.scoring.main import build_server as build_scoring, load_scorer
 from training.artifacts import load_model, save_artifact
@@ -35,8 +39,7 @@ def artifacts(small_dataset, tmp_path_factory):
     return paths
 
 
-@pytest.fixture(scope="module")
-def backends(artifacts):
+def _start_backends(artifacts):
     def settings(service, artifact):
         return ServiceSettings.from_env(service, {"RECSYS_ARTIFACT": str(artifact), "RECSYS_HOST": "127.0.0.1",
                                                   "RECSYS_PORT": "0"})
@@ -50,6 +53,12 @@ def backends(artifacts):
         thread = ServerThread(server)
         thread.call(server.mark_serving())
         started[name] = thread
+    return started
+
+
+@pytest.fixture(scope="module")
+def backends(artifacts):
+    started = _start_backends(artifacts)
     yield {name: f"127.0.0.1:{thread.port}" for name, thread in started.items()}
     for thread in started.values():
         thread.close()
@@ -137,9 +146,9 @@ def test_get_product_and_not_found(gateway, artifacts):
 
 def test_models_and_system_info(gateway, backends):
     models = gateway.ListModels(pb.ListModelsRequest(), timeout=5).models
-    assert models[0].version == "lightgcn-v1" and models[0].traffic_weight == 1.0
+    assert [(m.name, m.traffic_weight) for m in models] == [("default", 1.0)]
     info = gateway.GetSystemInfo(pb.GetSystemInfoRequest(), timeout=5)
-    assert info.items > 0 and info.backends["retrieval"] == backends["retrieval"]
+    assert info.items > 0 and info.backends["default/retrieval"] == backends["retrieval"]
 
 
 @pytest.mark.parametrize("dead,mode,reason", [
@@ -157,6 +166,7 @@ def test_a_dead_backend_degrades_the_answer(artifacts, backends, dead, mode, rea
 
 
 def test_metrics_count_calls_codes_and_fallbacks(gateway, artifacts, backends):
+    import time
     import urllib.request
 
     from prometheus_client import REGISTRY
@@ -166,15 +176,23 @@ def test_metrics_count_calls_codes_and_fallbacks(gateway, artifacts, backends):
     def value(name, **labels):
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
+    def settled(expected, name, **labels):
+        # the server records a call after the client already has its answer: give it a moment
+        deadline = time.time() + 5
+        while value(name, **labels) != expected and time.time() < deadline:
+            time.sleep(0.01)
+        return value(name, **labels)
+
     ok_before = value("recsys_rpc_total", service="RecommendationService", method="Recommend", code="OK")
     bad_before = value("recsys_rpc_total", service="RecommendationService", method="Recommend",
                        code="INVALID_ARGUMENT")
     gateway.Recommend(pb.RecommendRequest(user_id="U0000001", k=3), timeout=10)
     with pytest.raises(grpc.RpcError):
         gateway.Recommend(pb.RecommendRequest(user_id="U0000001", k=0), timeout=10)
-    assert value("recsys_rpc_total", service="RecommendationService", method="Recommend", code="OK") == ok_before + 1
-    assert value("recsys_rpc_total", service="RecommendationService", method="Recommend",
-                 code="INVALID_ARGUMENT") == bad_before + 1
+    assert settled(ok_before + 1, "recsys_rpc_total", service="RecommendationService", method="Recommend",
+                   code="OK") == ok_before + 1
+    assert settled(bad_before + 1, "recsys_rpc_total", service="RecommendationService", method="Recommend",
+                   code="INVALID_ARGUMENT") == bad_before + 1
     assert value("recsys_rpc_duration_seconds_count", service="RetrievalService", method="Retrieve", code="OK") > 0
     fallbacks_before = value("recsys_gateway_fallbacks_total", hop="scoring")
     thread, degraded = _gateway(artifacts, {**backends, "scoring": DEAD})
@@ -222,3 +240,87 @@ def test_one_recommend_is_one_trace_across_the_services(gateway):
         assert spans[child].parent is not None and spans[child].parent.span_id == root.context.span_id, child
         assert spans[child].context.trace_id == root.context.trace_id
     assert root.parent is None
+
+
+@pytest.fixture(scope="module")
+def backends_v2(artifacts, tmp_path_factory):
+    """A second backend set serving the same model published as version lightgcn-v2."""
+    import shutil
+
+    v2 = tmp_path_factory.mktemp("lightgcn-v2")
+    shutil.copytree(artifacts["lightgcn"], v2, dirs_exist_ok=True)
+    manifest = json.loads((v2 / "manifest.json").read_text())
+    manifest["version"] = "lightgcn-v2"
+    (v2 / "manifest.json").write_text(json.dumps(manifest))
+    started = _start_backends({"lightgcn": v2, "neumf": artifacts["neumf"]})
+    yield {name: f"127.0.0.1:{thread.port}" for name, thread in started.items()}
+    for thread in started.values():
+        thread.close()
+
+
+def _write_split(path, weights, addresses):
+    routes = [{"name": name, "weight": weight, **addresses[name]} for name, weight in weights.items()]
+    path.write_text(json.dumps({"routes": routes}))
+
+
+def test_traffic_split_proportions_stickiness_and_runtime_change(artifacts, backends, backends_v2, tmp_path):
+    import time
+
+    addresses = {"v1": backends, "v2": backends_v2}
+    split_file = tmp_path / "split.json"
+    _write_split(split_file, {"v1": 0.8, "v2": 0.2}, addresses)
+    settings = GatewaySettings.from_env({
+        "RECSYS_ARTIFACT": str(artifacts["lightgcn"]), "RECSYS_HOST": "127.0.0.1", "RECSYS_PORT": "0",
+        "RECSYS_TRAFFIC_SPLIT": str(split_file), "RECSYS_DEADLINE_MS": "2000"})
+    server, servicer = build_gateway(settings)
+    servicer.load(Catalogue.from_artifact(artifacts["lightgcn"]))
+    thread = ServerThread(server)
+    thread.call(server.mark_serving())
+    watcher = asyncio.run_coroutine_threadsafe(watch_split(split_file, servicer.set_split, 0.05), thread.loop)
+    stub = pb_grpc.RecommendationServiceStub(thread.channel)
+    try:
+        def versions(users):
+            return [stub.Recommend(pb.RecommendRequest(user_id=u, k=3), timeout=10).model_version for u in users]
+
+        users = [f"U{i:07d}" for i in range(400)]
+        first = versions(users)
+        share_v2 = first.count("lightgcn-v2") / len(first)
+        assert 0.14 < share_v2 < 0.26, share_v2
+        assert versions(users[:50]) == first[:50]  # sticky per user
+        forced = stub.Recommend(pb.RecommendRequest(user_id=users[0], k=3, model_version="v2"), timeout=10)
+        assert forced.model_version == "lightgcn-v2"
+        with pytest.raises(grpc.RpcError) as error:
+            stub.Recommend(pb.RecommendRequest(user_id=users[0], k=3, model_version="v9"), timeout=10)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "serving v1, v2" in error.value.details()
+
+        time.sleep(0.05)  # let the file's modification time move on
+        _write_split(split_file, {"v1": 0.0, "v2": 1.0}, addresses)  # promote, without a restart
+        deadline = time.time() + 10
+        while time.time() < deadline and set(versions(users[:20])) != {"lightgcn-v2"}:
+            time.sleep(0.05)
+        assert set(versions(users[:100])) == {"lightgcn-v2"}
+        weights = {m.name: m.traffic_weight for m in stub.ListModels(pb.ListModelsRequest(), timeout=5).models}
+        assert weights == {"v1": 0.0, "v2": 1.0}
+
+        split_file.write_text("{not json")  # a broken update is ignored; the last good split stays
+        time.sleep(0.3)
+        assert set(versions(users[:20])) == {"lightgcn-v2"}
+    finally:
+        watcher.cancel()
+        thread.close()
+
+
+def test_split_file_errors_are_clear(tmp_path):
+    from services.common.settings import SettingsError
+    from services.gateway.split import load_split
+
+    bad = tmp_path / "split.json"
+    bad.write_text(json.dumps({"routes": [{"name": "a", "weight": -1, "embedding": "x", "retrieval": "y",
+                                           "scoring": "z"}]}))
+    with pytest.raises(SettingsError, match="weights must be >= 0"):
+        load_split(bad)
+    bad.write_text(json.dumps({"routes": [{"name": "a"}]}))
+    with pytest.raises(SettingsError, match="expected"):
+        load_split(bad)
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_split(tmp_path / "missing.json")

@@ -7,6 +7,7 @@ Names are the contract the dashboards and alerts will use:
 - ``recsys_gateway_fallbacks_total{hop}``: degraded answers by the backend that failed;
 - ``recsys_gateway_mode_total{mode}``: answers by serving mode;
 - ``recsys_retrieval_candidates``: histogram of candidates returned per retrieval;
+- ``recsys_gateway_route_total{route}`` / ``recsys_gateway_traffic_weight{route}``: traffic split;
 - ``recsys_model_info{service,version}``: 1 for the model version a service serves.
 """
 
@@ -27,6 +28,8 @@ FALLBACKS = Counter("recsys_gateway_fallbacks", "Degraded gateway answers by fai
 MODES = Counter("recsys_gateway_mode", "Gateway answers by serving mode", ["mode"])
 CANDIDATES = Histogram("recsys_retrieval_candidates", "Candidates returned per retrieval",
                        buckets=(0, 10, 50, 100, 200, 500, 1000))
+ROUTES = Counter("recsys_gateway_route", "Recommend calls by traffic-split route", ["route"])
+TRAFFIC_WEIGHT = Gauge("recsys_gateway_traffic_weight", "Share of traffic each route receives", ["route"])
 MODEL_INFO = Gauge("recsys_model_info", "Model version served (1 = active)", ["service", "version"])
 
 

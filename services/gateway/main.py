@@ -10,25 +10,38 @@ from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.tracing import configure_tracing
 from services.common.settings import configure_logging
 from services.gateway.catalogue import Catalogue
-from services.gateway.servicer import Backends, RecommendationServicer
+from services.gateway.servicer import RecommendationServicer
 from services.gateway.settings import GatewaySettings
+from services.gateway.split import TrafficSplit, load_split, watch_split
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 
 
+def initial_split(settings: GatewaySettings) -> TrafficSplit:
+    if settings.traffic_split is not None:
+        return load_split(settings.traffic_split)
+    return TrafficSplit.single("default", settings.embedding_addr, settings.retrieval_addr, settings.scoring_addr)
+
+
 def build_server(settings: GatewaySettings) -> tuple[GrpcServer, RecommendationServicer]:
-    servicer = RecommendationServicer(settings, Backends(settings))
+    servicer = RecommendationServicer(settings, initial_split(settings))
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_RecommendationServiceServicer_to_server(servicer, s))
     return GrpcServer([binding], settings.address, settings.grace_seconds), servicer
 
 
 async def serve(settings: GatewaySettings) -> None:
     server, servicer = build_server(settings)
+    watcher = None
+    if settings.traffic_split is not None:
+        watcher = asyncio.create_task(watch_split(settings.traffic_split, servicer.set_split,
+                                                  settings.split_reload_seconds))
     try:
         await serve_model(server, settings.artifact, Catalogue.from_artifact, servicer.load, settings.metrics_port,
                           settings.reload_seconds)
     finally:
-        await servicer.backends.close()
+        if watcher:
+            watcher.cancel()
+        await servicer.close()
 
 
 def main(settings: GatewaySettings) -> None:

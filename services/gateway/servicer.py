@@ -24,12 +24,13 @@ from recsys.v1 import retrieval_service_pb2_grpc as ret_grpc
 from recsys.v1 import scoring_service_pb2 as sc_pb
 from recsys.v1 import scoring_service_pb2_grpc as sc_grpc
 from services.common.errors import InvalidRequest, NotFound, Unavailable
-from services.common.metrics import FALLBACKS, MODES, set_model_version
+from services.common.metrics import FALLBACKS, MODES, ROUTES, TRAFFIC_WEIGHT, set_model_version
 from services.common.tracing import outgoing_metadata
 from services.common.validation import require_id, require_ids
 from services.gateway.blend import reciprocal_rank_fusion
 from services.gateway.catalogue import Catalogue
 from services.gateway.settings import GatewaySettings
+from services.gateway.split import Route, TrafficSplit
 from services.retrieval.index import ItemFilter
 
 FULL, RETRIEVAL_ORDER, POPULARITY = (common_pb2.SERVING_MODE_FULL, common_pb2.SERVING_MODE_RETRIEVAL_ORDER,
@@ -38,10 +39,10 @@ REASONS = {"personal": "picked for you from your activity", "popular": "popular 
 
 
 class Backends:
-    """Async stubs for the three backends; channels are opened on first use, inside the event loop."""
+    """Async stubs for one route's three backends; channels open on first use, inside the event loop."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
-        self.settings = settings
+    def __init__(self, route: Route) -> None:
+        self.route = route
         self._channels: list[grpc.aio.Channel] = []
         self.embedding: emb_grpc.EmbeddingServiceStub | None = None
         self.retrieval: ret_grpc.RetrievalServiceStub | None = None
@@ -50,7 +51,7 @@ class Backends:
     def open(self) -> "Backends":
         if self.embedding is None:
             channels = [grpc.aio.insecure_channel(address) for address in
-                        (self.settings.embedding_addr, self.settings.retrieval_addr, self.settings.scoring_addr)]
+                        (self.route.embedding, self.route.retrieval, self.route.scoring)]
             self._channels = channels
             self.embedding = emb_grpc.EmbeddingServiceStub(channels[0])
             self.retrieval = ret_grpc.RetrievalServiceStub(channels[1])
@@ -69,10 +70,39 @@ def _passthrough(error: grpc.aio.AioRpcError) -> None:
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
-    def __init__(self, settings: GatewaySettings, backends: Backends) -> None:
+    def __init__(self, settings: GatewaySettings, split: TrafficSplit) -> None:
         self.settings = settings
-        self.backends = backends
         self._catalogue: Catalogue | None = None
+        self._backends: dict[Route, Backends] = {}
+        self.set_split(split)
+
+    def set_split(self, split: TrafficSplit) -> None:
+        """Swap the traffic split (one assignment: each request sees the old or the new one)."""
+        self.split = split
+        for route in split.routes:
+            TRAFFIC_WEIGHT.labels(route=route.name).set(split.share(route))
+        for name in {labels[0] for labels in TRAFFIC_WEIGHT._metrics} - {r.name for r in split.routes}:  # noqa: SLF001
+            TRAFFIC_WEIGHT.remove(name)
+
+    def _route(self, request: pb.RecommendRequest) -> Route:
+        split = self.split
+        wanted = request.model_version or request.model
+        if not wanted:
+            return split.choose(request.user_id)
+        route = split.by_name(wanted)
+        if route is None:
+            raise InvalidRequest(f"model version '{wanted}' is not served; serving "
+                                 f"{', '.join(r.name for r in split.routes)}")
+        return route
+
+    def backends_for(self, route: Route) -> Backends:
+        if route not in self._backends:
+            self._backends[route] = Backends(route)
+        return self._backends[route].open()
+
+    async def close(self) -> None:
+        for backends in self._backends.values():
+            await backends.close()
 
     def load(self, catalogue: Catalogue) -> None:
         self._catalogue = catalogue
@@ -98,7 +128,9 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     async def Recommend(self, request: pb.RecommendRequest, context) -> pb.RecommendResponse:
         catalogue = self._current()
         item_filter = self._validate(request)
-        backends = self.backends.open()
+        route = self._route(request)
+        ROUTES.labels(route=route.name).inc()
+        backends = self.backends_for(route)
         deadline = self.settings.deadline_s
         degraded: list[str] = []
         mode = FULL
@@ -168,16 +200,17 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                             "interaction history is read from the event store, which this deployment does not have yet")
 
     async def ListModels(self, request: pb.ListModelsRequest, context) -> pb.ListModelsResponse:
-        catalogue = self._current()
-        return pb.ListModelsResponse(models=[pb.ModelInfo(name=catalogue.model_type, version=catalogue.version,
-                                                          type=catalogue.model_type, metrics=catalogue.metrics,
-                                                          traffic_weight=1.0)])
+        catalogue, split = self._current(), self.split
+        return pb.ListModelsResponse(models=[
+            pb.ModelInfo(name=route.name, version=route.name, type=catalogue.model_type,
+                         metrics=catalogue.metrics if route.name == catalogue.version else {},
+                         traffic_weight=split.share(route)) for route in split.routes])
 
     async def GetSystemInfo(self, request: pb.GetSystemInfoRequest, context) -> pb.GetSystemInfoResponse:
         from training import __version__
 
         catalogue = self._current()
         return pb.GetSystemInfoResponse(version=__version__, users=catalogue.n_users, items=len(catalogue.products),
-                                        backends={"embedding": self.settings.embedding_addr,
-                                                  "retrieval": self.settings.retrieval_addr,
-                                                  "scoring": self.settings.scoring_addr})
+                                        backends={f"{route.name}/{hop}": getattr(route, hop)
+                                                  for route in self.split.routes
+                                                  for hop in ("embedding", "retrieval", "scoring")})

@@ -13,6 +13,8 @@
 | RECSYS_BLEND_WEIGHT | 0.5 | weight of the retrieval rank against the NCF rank (0..1) |
 | RECSYS_GRACE_SECONDS | 5 | SIGTERM drain time |
 | RECSYS_METRICS_PORT | 9091 | Prometheus /metrics port |
+| RECSYS_TRAFFIC_SPLIT | (unset) | JSON file of weighted routes (see split.py); unset: one route, the three addresses above |
+| RECSYS_SPLIT_RELOAD_SECONDS | 2 | how often the split file is checked for changes |
 | RECSYS_RELOAD_SECONDS | 10 | how often to check the artifact for a new catalogue version (0: never) |
 """
 
@@ -42,6 +44,8 @@ class GatewaySettings:
     log_level: str
     metrics_port: int = 0
     reload_seconds: float = 0.0
+    traffic_split: Path | None = None
+    split_reload_seconds: float = 2.0
 
     @property
     def address(self) -> str:
@@ -78,4 +82,6 @@ class GatewaySettings:
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
             metrics_port=_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["gateway"], minimum=0),
             reload_seconds=float(_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
+            traffic_split=Path(env["RECSYS_TRAFFIC_SPLIT"]) if env.get("RECSYS_TRAFFIC_SPLIT") else None,
+            split_reload_seconds=float(env.get("RECSYS_SPLIT_RELOAD_SECONDS", "2")),
         )
