@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
+from services.common.handlers import rewrap_unary
 from training.artifacts import UnknownIdError
 
 log = logging.getLogger(__name__)
@@ -43,23 +44,20 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
                                 handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        inner = handler.unary_unary
         method = handler_call_details.method
 
-        async def guarded(request, context: grpc.aio.ServicerContext):
-            try:
-                return await inner(request, context)
-            except grpc.aio.AbortError:
-                raise  # the servicer already chose a status
-            except Exception as error:  # noqa: BLE001 - mapping every error is the point
-                code = status_for(error)
-                if code == grpc.StatusCode.INTERNAL:
-                    log.exception("unexpected error in %s", method)
-                await context.abort(code, f"{error}" if code != grpc.StatusCode.INTERNAL
-                                    else f"internal error: {type(error).__name__}: {error}")
+        def wrap(inner):
+            async def guarded(request, context: grpc.aio.ServicerContext):
+                try:
+                    return await inner(request, context)
+                except grpc.aio.AbortError:
+                    raise  # the servicer already chose a status
+                except Exception as error:  # noqa: BLE001 - mapping every error is the point
+                    code = status_for(error)
+                    if code == grpc.StatusCode.INTERNAL:
+                        log.exception("unexpected error in %s", method)
+                    await context.abort(code, f"{error}" if code != grpc.StatusCode.INTERNAL
+                                        else f"internal error: {type(error).__name__}: {error}")
+            return guarded
 
-        return grpc.unary_unary_rpc_method_handler(guarded, request_deserializer=handler.request_deserializer,
-                                                   response_serializer=handler.response_serializer)
+        return rewrap_unary(await continuation(handler_call_details), wrap)

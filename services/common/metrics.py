@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 import grpc
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from services.common.handlers import rewrap_unary
+
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 RPC_DURATION = Histogram("recsys_rpc_duration_seconds", "Server-side gRPC latency", ["service", "method", "code"],
@@ -51,25 +53,22 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
                                 handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
         _, service, method = handler_call_details.method.split("/")
         service = service.rsplit(".", 1)[-1]
-        inner = handler.unary_unary
 
-        async def timed(request, context: grpc.aio.ServicerContext):
-            started = time.perf_counter()
-            code = "OK"
-            try:
-                return await inner(request, context)
-            except BaseException:
-                status = context.code()
-                code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
-                raise
-            finally:
-                RPC_DURATION.labels(service, method, code).observe(time.perf_counter() - started)
-                RPC_TOTAL.labels(service, method, code).inc()
+        def wrap(inner):
+            async def timed(request, context: grpc.aio.ServicerContext):
+                started = time.perf_counter()
+                code = "OK"
+                try:
+                    return await inner(request, context)
+                except BaseException:
+                    status = context.code()
+                    code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
+                    raise
+                finally:
+                    RPC_DURATION.labels(service, method, code).observe(time.perf_counter() - started)
+                    RPC_TOTAL.labels(service, method, code).inc()
+            return timed
 
-        return grpc.unary_unary_rpc_method_handler(timed, request_deserializer=handler.request_deserializer,
-                                                   response_serializer=handler.response_serializer)
+        return rewrap_unary(await continuation(handler_call_details), wrap)

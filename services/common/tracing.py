@@ -18,6 +18,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor,
                                             SpanExporter)
 
+from services.common.handlers import rewrap_unary
+
 TRACER_NAME = "recsys"
 
 
@@ -59,31 +61,27 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
                                 handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
         method = handler_call_details.method.lstrip("/")
         metadata = {key: value for key, value in (handler_call_details.invocation_metadata or ())
                     if isinstance(value, str)}
-        inner = handler.unary_unary
 
-        async def traced(request, servicer_context: grpc.aio.ServicerContext):
-            parent = propagate.extract(metadata)
-            token = context.attach(parent)
-            try:
-                tracer = trace.get_tracer(TRACER_NAME)
-                with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER,
-                                                  attributes={"rpc.system": "grpc", "rpc.method": method}) as span:
-                    try:
-                        return await inner(request, servicer_context)
-                    except BaseException:
-                        code = servicer_context.code()
-                        span.set_attribute("rpc.grpc.status_code",
-                                           code.value[0] if isinstance(code, grpc.StatusCode) else 2)
-                        span.set_status(trace.Status(trace.StatusCode.ERROR))
-                        raise
-            finally:
-                context.detach(token)
+        def wrap(inner):
+            async def traced(request, servicer_context: grpc.aio.ServicerContext):
+                token = context.attach(propagate.extract(metadata))
+                try:
+                    tracer = trace.get_tracer(TRACER_NAME)
+                    with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER,
+                                                      attributes={"rpc.system": "grpc", "rpc.method": method}) as span:
+                        try:
+                            return await inner(request, servicer_context)
+                        except BaseException:
+                            code = servicer_context.code()
+                            span.set_attribute("rpc.grpc.status_code",
+                                               code.value[0] if isinstance(code, grpc.StatusCode) else 2)
+                            span.set_status(trace.Status(trace.StatusCode.ERROR))
+                            raise
+                finally:
+                    context.detach(token)
+            return traced
 
-        return grpc.unary_unary_rpc_method_handler(traced, request_deserializer=handler.request_deserializer,
-                                                   response_serializer=handler.response_serializer)
+        return rewrap_unary(await continuation(handler_call_details), wrap)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.common.errors import InvalidRequest
+from services.common.artifact import read_manifest
 from services.embedding.foldin import fold_in
 
 
@@ -40,14 +40,8 @@ class EmbeddingModel:
 
     @classmethod
     def from_artifact(cls, artifact: Path) -> "EmbeddingModel":
-        manifest_path = artifact / "manifest.json"
-        if not manifest_path.exists():
-            raise InvalidRequest(f"{artifact} is not a model artifact: manifest.json is missing")
-        manifest = json.loads(manifest_path.read_text())
+        manifest = read_manifest(artifact, needs=("embeddings",))
         files = manifest["files"]
-        if "embeddings" not in files:
-            raise InvalidRequest(f"{artifact} holds a '{manifest['model_type']}' model; the embedding service "
-                                 "needs a LightGCN artifact")
         vectors = np.load(artifact / files["embeddings"])
         seen = np.load(artifact / files["seen"])
         user_ids = json.loads((artifact / files["user_ids"]).read_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from recsys.v1 import common_pb2
-from services.common.errors import InvalidRequest
+from services.common.artifact import read_catalog, read_manifest
 from services.retrieval.index import ItemFilter, ItemIndex
 
 
@@ -25,18 +25,10 @@ class Catalogue:
 
     @classmethod
     def from_artifact(cls, artifact: Path) -> "Catalogue":
-        manifest_path = artifact / "manifest.json"
-        if not manifest_path.exists():
-            raise InvalidRequest(f"{artifact} is not a model artifact: manifest.json is missing")
-        manifest = json.loads(manifest_path.read_text())
+        manifest = read_manifest(artifact)
         files = manifest["files"]
         item_ids = json.loads((artifact / files["item_ids"]).read_text())
-        products = {item: {"item_id": item} for item in item_ids}
-        if "items" in files:
-            for line in (artifact / files["items"]).read_text().splitlines():
-                if line:
-                    row = json.loads(line)
-                    products[row["item_id"]] = row
+        products = {item: {"item_id": item} for item in item_ids} | read_catalog(artifact, manifest)
         popularity = np.load(artifact / files["seen"])["popularity"]
         metrics = {k: float(v) for k, v in manifest.get("metrics", {}).items() if isinstance(v, (int, float))}
         return cls(str(manifest["version"]), str(manifest["model_type"]), metrics, int(manifest["n_users"]),

@@ -10,7 +10,7 @@ import numpy as np
 
 from recsys.v1 import retrieval_service_pb2 as pb
 from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
-from services.common.errors import InvalidRequest
+from services.common.artifact import read_catalog, read_manifest
 from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.tracing import configure_tracing
 from services.common.settings import ServiceSettings, configure_logging
@@ -22,24 +22,12 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RetrievalService"].full_name
 
 def load_index(artifact: Path) -> tuple[ItemIndex, str]:
     """The item matrix (LightGCN's final item embeddings), popularity and catalogue of an artifact."""
-    manifest_path = artifact / "manifest.json"
-    if not manifest_path.exists():
-        raise InvalidRequest(f"{artifact} is not a model artifact: manifest.json is missing")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(artifact, needs=("embeddings",))
     files = manifest["files"]
-    if "embeddings" not in files:
-        raise InvalidRequest(f"{artifact} holds a '{manifest['model_type']}' model; retrieval needs item "
-                             "embeddings (a LightGCN artifact)")
     items = np.load(artifact / files["embeddings"])["item"]
     item_ids = json.loads((artifact / files["item_ids"]).read_text())
     popularity = np.load(artifact / files["seen"])["popularity"]
-    catalog = {}
-    if "items" in files:
-        for line in (artifact / files["items"]).read_text().splitlines():
-            if line:
-                row = json.loads(line)
-                catalog[row["item_id"]] = row
-    return ItemIndex(item_ids, items, popularity, catalog), str(manifest["version"])
+    return ItemIndex(item_ids, items, popularity, read_catalog(artifact, manifest)), str(manifest["version"])
 
 
 def build_server(settings: ServiceSettings) -> tuple[GrpcServer, RetrievalServicer]:
