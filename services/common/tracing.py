@@ -24,16 +24,17 @@ TRACER_NAME = "recsys"
 
 
 def configure_tracing(service: str, env: Mapping[str, str] | None = None, exporter: SpanExporter | None = None,
-                      synchronous: bool = False) -> TracerProvider:
+                      synchronous: bool = False) -> TracerProvider | None:
     """Install the process's tracer provider (once; later calls add ``exporter`` to it).
-    ``synchronous`` exports each span as it ends (tests), instead of in batches."""
+    ``synchronous`` exports each span as it ends (tests), instead of in batches. With nothing to
+    export, no provider is installed: spans stay the API's non-recording ones, which cost next to
+    nothing and still carry an incoming trace context on to the backends."""
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         if exporter is not None:
             current.add_span_processor(SimpleSpanProcessor(exporter) if synchronous else BatchSpanProcessor(exporter))
         return current
     env = os.environ if env is None else env
-    provider = TracerProvider(resource=Resource.create({"service.name": f"recsys-{service}"}))
     choice = env.get("RECSYS_TRACES", "none").lower()
     if exporter is None and choice == "otlp":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -43,14 +44,23 @@ def configure_tracing(service: str, env: Mapping[str, str] | None = None, export
         exporter = ConsoleSpanExporter()
     elif exporter is None and choice != "none":
         raise ValueError(f"RECSYS_TRACES must be otlp, console or none, got '{choice}'")
-    if exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(exporter) if synchronous else BatchSpanProcessor(exporter))
+    if exporter is None:
+        return None
+    provider = TracerProvider(resource=Resource.create({"service.name": f"recsys-{service}"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter) if synchronous else BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     return provider
 
 
-def outgoing_metadata() -> list[tuple[str, str]]:
-    """The current trace context as gRPC metadata for a client call."""
+def tracing_enabled() -> bool:
+    """True once configure_tracing installed an exporting provider in this process."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def outgoing_metadata() -> list[tuple[str, str]] | None:
+    """The current trace context as gRPC metadata for a client call (None when not tracing)."""
+    if not tracing_enabled():
+        return None
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return list(carrier.items())
@@ -67,6 +77,8 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):
 
         def wrap(inner):
             async def traced(request, servicer_context: grpc.aio.ServicerContext):
+                if not tracing_enabled():  # nothing would be exported: skip the span work entirely
+                    return await inner(request, servicer_context)
                 token = context.attach(propagate.extract(metadata))
                 try:
                     tracer = trace.get_tracer(TRACER_NAME)

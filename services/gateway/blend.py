@@ -7,8 +7,9 @@ K = 60. Items the scorer could not score (NaN) keep only their retrieval term.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+
+import numpy as np
 
 RRF_K = 60.0
 
@@ -18,13 +19,11 @@ def reciprocal_rank_fusion(item_ids: Sequence[str], ncf_scores: Sequence[float],
     """``item_ids`` in retrieval order, ``ncf_scores`` aligned with them; the top ``k`` fused."""
     if len(item_ids) != len(ncf_scores):
         raise ValueError(f"{len(item_ids)} candidates but {len(ncf_scores)} scores")
-    scored = [(s, i) for i, s in enumerate(ncf_scores) if not math.isnan(s)]
-    ncf_rank = {index: rank for rank, (_, index) in enumerate(sorted(scored, key=lambda p: -p[0]))}
-    fused = []
-    for rank, item in enumerate(item_ids):
-        value = weight / (RRF_K + rank)
-        if rank in ncf_rank:
-            value += (1 - weight) / (RRF_K + ncf_rank[rank])
-        fused.append((item, value))
-    fused.sort(key=lambda pair: -pair[1])
-    return fused[:k]
+    scores = np.asarray(ncf_scores, dtype=np.float64)
+    fused = weight / (RRF_K + np.arange(len(scores), dtype=np.float64))
+    scored = np.flatnonzero(~np.isnan(scores))
+    ncf_rank = np.empty(len(scored), dtype=np.float64)
+    ncf_rank[np.argsort(-scores[scored], kind="stable")] = np.arange(len(scored))
+    fused[scored] += (1 - weight) / (RRF_K + ncf_rank)
+    top = np.argsort(-fused, kind="stable")[:k]
+    return [(item_ids[i], float(fused[i])) for i in top.tolist()]
