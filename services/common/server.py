@@ -35,10 +35,12 @@ class ServiceBinding:
 class GrpcServer:
     """Owns one grpc.aio server and its health state."""
 
-    def __init__(self, bindings: Sequence[ServiceBinding], address: str, grace_s: float = 5.0) -> None:
+    def __init__(self, bindings: Sequence[ServiceBinding], address: str, grace_s: float = 5.0,
+                 drain_delay_s: float = 0.0) -> None:
         self.bindings = list(bindings)
         self.address = address
         self.grace_s = grace_s
+        self.drain_delay_s = drain_delay_s
         self.port = 0
         # grpc.aio objects bind to the running event loop, so they are made in start().
         self.health: HealthServicer | None = None
@@ -68,8 +70,11 @@ class GrpcServer:
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
 
     async def stop(self) -> None:
-        """NOT_SERVING first (load balancers stop sending), then let in-flight calls finish."""
+        """NOT_SERVING first, still answering for ``drain_delay_s`` so health checkers and load
+        balancers see it; then refuse new calls and give in-flight ones ``grace_s`` to finish."""
         await self.health.enter_graceful_shutdown()
+        if self.drain_delay_s > 0:
+            await asyncio.sleep(self.drain_delay_s)
         await self.server.stop(self.grace_s)
 
     async def run_until_terminated(self) -> None:

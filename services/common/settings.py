@@ -7,6 +7,7 @@
 | RECSYS_PORT | per service (retrieval 50052) | gRPC port; 0 picks a free one |
 | RECSYS_MAX_CANDIDATES | 1000 | largest num_candidates a Retrieve may ask for |
 | RECSYS_GRACE_SECONDS | 5 | how long SIGTERM waits for in-flight calls |
+| RECSYS_DRAIN_SECONDS | 2 | after SIGTERM, how long health says NOT_SERVING before new calls are refused |
 | RECSYS_METRICS_PORT | per service (gateway 9091 ... embedding 9094, all 9090) | Prometheus /metrics port; 0 picks a free one |
 | RECSYS_LOG_LEVEL | INFO | logging level |
 | RECSYS_RELOAD_SECONDS | 10 | how often to check the artifact for a new version (0: never) |
@@ -39,6 +40,7 @@ class ServiceSettings:
     log_level: str
     metrics_port: int = 0
     reload_seconds: float = 0.0
+    drain_seconds: float = 0.0
 
     @property
     def address(self) -> str:
@@ -60,6 +62,7 @@ class ServiceSettings:
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
             metrics_port=_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS[service], minimum=0),
             reload_seconds=float(_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
+            drain_seconds=float(_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
         )
 
 

@@ -18,7 +18,8 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
 def build_server(settings: ServiceSettings) -> tuple[GrpcServer, EmbeddingServicer]:
     servicer = EmbeddingServicer()
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_EmbeddingServiceServicer_to_server(servicer, s))
-    return GrpcServer([binding], settings.address, settings.grace_seconds), servicer
+    return GrpcServer([binding], settings.address, settings.grace_seconds,
+                      settings.drain_seconds), servicer
 
 
 async def serve(settings: ServiceSettings) -> None:

@@ -26,7 +26,8 @@ def initial_split(settings: GatewaySettings) -> TrafficSplit:
 def build_server(settings: GatewaySettings) -> tuple[GrpcServer, RecommendationServicer]:
     servicer = RecommendationServicer(settings, initial_split(settings))
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_RecommendationServiceServicer_to_server(servicer, s))
-    return GrpcServer([binding], settings.address, settings.grace_seconds), servicer
+    return GrpcServer([binding], settings.address, settings.grace_seconds,
+                      settings.drain_seconds), servicer
 
 
 async def serve(settings: GatewaySettings) -> None:

@@ -12,6 +12,7 @@
 | RECSYS_CANDIDATES | 200 | candidates retrieved per request before scoring |
 | RECSYS_BLEND_WEIGHT | 0.5 | weight of the retrieval rank against the NCF rank (0..1) |
 | RECSYS_GRACE_SECONDS | 5 | SIGTERM drain time |
+| RECSYS_DRAIN_SECONDS | 2 | after SIGTERM, how long health says NOT_SERVING before new calls are refused |
 | RECSYS_METRICS_PORT | 9091 | Prometheus /metrics port |
 | RECSYS_TRAFFIC_SPLIT | (unset) | JSON file of weighted routes (see split.py); unset: one route, the three addresses above |
 | RECSYS_SPLIT_RELOAD_SECONDS | 2 | how often the split file is checked for changes |
@@ -44,6 +45,7 @@ class GatewaySettings:
     log_level: str
     metrics_port: int = 0
     reload_seconds: float = 0.0
+    drain_seconds: float = 0.0
     traffic_split: Path | None = None
     split_reload_seconds: float = 2.0
 
@@ -82,6 +84,7 @@ class GatewaySettings:
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
             metrics_port=_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["gateway"], minimum=0),
             reload_seconds=float(_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
+            drain_seconds=float(_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
             traffic_split=Path(env["RECSYS_TRAFFIC_SPLIT"]) if env.get("RECSYS_TRAFFIC_SPLIT") else None,
             split_reload_seconds=float(env.get("RECSYS_SPLIT_RELOAD_SECONDS", "2")),
         )

@@ -33,7 +33,8 @@ def load_index(artifact: Path) -> tuple[ItemIndex, str]:
 def build_server(settings: ServiceSettings) -> tuple[GrpcServer, RetrievalServicer]:
     servicer = RetrievalServicer(max_candidates=settings.max_candidates)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_RetrievalServiceServicer_to_server(servicer, s))
-    return GrpcServer([binding], settings.address, settings.grace_seconds), servicer
+    return GrpcServer([binding], settings.address, settings.grace_seconds,
+                      settings.drain_seconds), servicer
 
 
 async def serve(settings: ServiceSettings) -> None:

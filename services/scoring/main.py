@@ -29,7 +29,8 @@ def load_scorer(artifact: Path) -> LoadedModel:
 def build_server(settings: ServiceSettings) -> tuple[GrpcServer, ScoringServicer]:
     servicer = ScoringServicer(max_items=settings.max_candidates)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_ScoringServiceServicer_to_server(servicer, s))
-    return GrpcServer([binding], settings.address, settings.grace_seconds), servicer
+    return GrpcServer([binding], settings.address, settings.grace_seconds,
+                      settings.drain_seconds), servicer
 
 
 async def serve(settings: ServiceSettings) -> None:
