@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 
 from recsys.v1 import retrieval_service_pb2 as pb
@@ -9,6 +11,7 @@ from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidRequest, Unavailable
 from services.common.metrics import CANDIDATES, set_model_version
 from services.common.validation import MAX_ID_LENGTH
+from services.retrieval.batcher import SearchBatcher
 from services.retrieval.index import ItemFilter, ItemIndex
 
 
@@ -20,6 +23,7 @@ class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
         self.max_candidates = max_candidates
         self.max_batch = max_batch
         self._loaded: tuple[ItemIndex, str] | None = None
+        self.batcher = SearchBatcher()
 
     def load(self, index: ItemIndex, model_version: str) -> None:
         self._loaded = (index, model_version)
@@ -51,14 +55,16 @@ class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
         if any(len(i) > MAX_ID_LENGTH for i in [*request.exclude_item_ids, *request.filters.exclude_item_ids]):
             raise InvalidRequest(f"exclude_item_ids entries must be at most {MAX_ID_LENGTH} characters")
 
-    def _answer(self, request: pb.RetrieveRequest) -> pb.RetrieveResponse:
+    async def _answer(self, request: pb.RetrieveRequest) -> pb.RetrieveResponse:
         index, version = self._current()
         self._check(request, index, version)
         item_filter = _filter(request)
+        item_filter.validate()  # before batching, so a bad filter fails only its own request
         exclude = index.indices_of([*request.exclude_item_ids, *request.filters.exclude_item_ids])
         if request.user_vector:
             vector = np.asarray(request.user_vector, dtype=np.float32)
-            hits, fallback = index.search(vector, request.num_candidates, [exclude], item_filter)[0], False
+            hits = await self.batcher.search(index, vector, request.num_candidates, exclude, item_filter)
+            fallback = False
         else:
             hits, fallback = index.most_popular(request.num_candidates, exclude, item_filter), True
         candidates = [pb.Candidate(item_id=index.item_ids[i], score=float(s))
@@ -67,12 +73,13 @@ class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
         return pb.RetrieveResponse(candidates=candidates, model_version=version, popularity_fallback=fallback)
 
     async def Retrieve(self, request: pb.RetrieveRequest, context) -> pb.RetrieveResponse:
-        return self._answer(request)
+        return await self._answer(request)
 
     async def BatchRetrieve(self, request: pb.BatchRetrieveRequest, context) -> pb.BatchRetrieveResponse:
         if not 0 < len(request.requests) <= self.max_batch:
             raise InvalidRequest(f"a batch holds 1..{self.max_batch} requests, got {len(request.requests)}")
-        return pb.BatchRetrieveResponse(responses=[self._answer(r) for r in request.requests])
+        return pb.BatchRetrieveResponse(responses=list(await asyncio.gather(*(self._answer(r)
+                                                                               for r in request.requests))))
 
 
 def _filter(request: pb.RetrieveRequest) -> ItemFilter:
