@@ -21,7 +21,7 @@ from services.common.server import GrpcServer
 from services.common.metrics import start_metrics_server
 from services.common.reload import artifact_version, watch_artifact
 from services.common.tracing import configure_tracing
-from services.common.settings import (DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ServiceSettings, SettingsError, _int,
+from services.common.settings import (DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ServiceSettings, SettingsError, env_int,
                                      configure_logging)
 from services.embedding.main import build_server as build_embedding
 from services.embedding.store import EmbeddingModel
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def _port(env: Mapping[str, str], service: str) -> int:
-    return _int(env, f"RECSYS_{service.upper()}_PORT", DEFAULT_PORTS[service], minimum=1)
+    return env_int(env, f"RECSYS_{service.upper()}_PORT", DEFAULT_PORTS[service], minimum=1)
 
 
 async def serve_all(env: Mapping[str, str] | None = None) -> None:
@@ -56,7 +56,7 @@ async def serve_all(env: Mapping[str, str] | None = None) -> None:
         "RECSYS_SCORING_ADDR": f"{host}:{ports['scoring']}"})
     gateway, gw_servicer = build_gateway(gateway_settings)
     servers: list[GrpcServer] = [embedding, retrieval, scoring, gateway]
-    metrics_port = _int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["all"], minimum=0)
+    metrics_port = env_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["all"], minimum=0)
     log.info("metrics on port %d", start_metrics_server(metrics_port))
     for server in servers:
         await server.start()

@@ -56,17 +56,18 @@ class ServiceSettings:
             service=service,
             artifact=Path(artifact),
             host=env.get("RECSYS_HOST", "0.0.0.0"),
-            port=_int(env, "RECSYS_PORT", DEFAULT_PORTS[service], minimum=0),
-            max_candidates=_int(env, "RECSYS_MAX_CANDIDATES", 1000, minimum=1),
-            grace_seconds=float(_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
+            port=env_int(env, "RECSYS_PORT", DEFAULT_PORTS[service], minimum=0),
+            max_candidates=env_int(env, "RECSYS_MAX_CANDIDATES", 1000, minimum=1),
+            grace_seconds=float(env_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
-            metrics_port=_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS[service], minimum=0),
-            reload_seconds=float(_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
-            drain_seconds=float(_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
+            metrics_port=env_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS[service], minimum=0),
+            reload_seconds=float(env_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
+            drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    """An integer environment variable with a default and a lower bound; SettingsError names it."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, SettingsError, _int
+from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, SettingsError, env_int
 
 
 @dataclass(frozen=True)
@@ -65,26 +65,26 @@ class GatewaySettings:
             raise SettingsError(f"RECSYS_BLEND_WEIGHT must be a number, got '{weight_raw}'") from None
         if not 0.0 <= weight <= 1.0:
             raise SettingsError(f"RECSYS_BLEND_WEIGHT must be within 0..1, got {weight}")
-        max_k = _int(env, "RECSYS_MAX_K", 100, minimum=1)
-        candidates = _int(env, "RECSYS_CANDIDATES", 200, minimum=1)
+        max_k = env_int(env, "RECSYS_MAX_K", 100, minimum=1)
+        candidates = env_int(env, "RECSYS_CANDIDATES", 200, minimum=1)
         if candidates < max_k:
             raise SettingsError(f"RECSYS_CANDIDATES ({candidates}) must be at least RECSYS_MAX_K ({max_k})")
         return cls(
             artifact=Path(env["RECSYS_ARTIFACT"]),
             host=env.get("RECSYS_HOST", "0.0.0.0"),
-            port=_int(env, "RECSYS_PORT", DEFAULT_PORTS["gateway"], minimum=0),
+            port=env_int(env, "RECSYS_PORT", DEFAULT_PORTS["gateway"], minimum=0),
             embedding_addr=env.get("RECSYS_EMBEDDING_ADDR", f"localhost:{DEFAULT_PORTS['embedding']}"),
             retrieval_addr=env.get("RECSYS_RETRIEVAL_ADDR", f"localhost:{DEFAULT_PORTS['retrieval']}"),
             scoring_addr=env.get("RECSYS_SCORING_ADDR", f"localhost:{DEFAULT_PORTS['scoring']}"),
-            deadline_s=_int(env, "RECSYS_DEADLINE_MS", 250, minimum=1) / 1000.0,
+            deadline_s=env_int(env, "RECSYS_DEADLINE_MS", 250, minimum=1) / 1000.0,
             max_k=max_k,
             candidates=candidates,
             blend_weight=weight,
-            grace_seconds=float(_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
+            grace_seconds=float(env_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
-            metrics_port=_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["gateway"], minimum=0),
-            reload_seconds=float(_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
-            drain_seconds=float(_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
+            metrics_port=env_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["gateway"], minimum=0),
+            reload_seconds=float(env_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
+            drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
             traffic_split=Path(env["RECSYS_TRAFFIC_SPLIT"]) if env.get("RECSYS_TRAFFIC_SPLIT") else None,
             split_reload_seconds=float(env.get("RECSYS_SPLIT_RELOAD_SECONDS", "2")),
         )
