@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
 class ServerThread:
@@ -28,3 +30,19 @@ class ServerThread:
         self.call(self.server.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+
+
+def wait_until_serving(address: str, service: str = "", timeout_s: float = 90.0) -> int:
+    """Poll grpc.health.v1 until ``service`` is SERVING (or the time runs out); the last status."""
+    channel = grpc.insecure_channel(address)
+    health = health_pb2_grpc.HealthStub(channel)
+    deadline, status = time.time() + timeout_s, None
+    try:
+        while time.time() < deadline and status != health_pb2.HealthCheckResponse.SERVING:
+            try:
+                status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=1).status
+            except grpc.RpcError:
+                time.sleep(0.2)
+    finally:
+        channel.close()
+    return status

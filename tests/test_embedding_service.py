@@ -12,19 +12,13 @@ from servers import ServerThread
 from services.common.settings import ServiceSettings
 from services.embedding.main import build_server
 from services.embedding.store import EmbeddingModel, RecentInteractions
-from training.artifacts import save_artifact
-from training.config import TrainConfig
-from training.trainer import train
 
 VIEW, RATING = common_pb2.INTERACTION_TYPE_VIEW, common_pb2.INTERACTION_TYPE_RATING
 
 
 @pytest.fixture(scope="module")
-def service(small_dataset, tmp_path_factory):
-    result = train(small_dataset, TrainConfig(model="lightgcn", epochs=3, batch_size=1024, lr=0.01),
-                   progress=False, echo=lambda s: None)
-    artifact = tmp_path_factory.mktemp("lgcn")
-    save_artifact(artifact, result.model, small_dataset, {"config": {}}, result.test_metrics, version="e1")
+def service(publish, small_dataset):
+    artifact = publish("lightgcn", "e1")
     settings = ServiceSettings.from_env("embedding", {"RECSYS_ARTIFACT": str(artifact), "RECSYS_HOST": "127.0.0.1",
                                                       "RECSYS_PORT": "0"})
     server_obj, servicer = build_server(settings)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from services.embedding.foldin import fold_in
 from training.config import TrainConfig

@@ -20,23 +20,14 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.split import watch_split
 from services.retrieval.main import build_server as build_retrieval, load_index
 from services.scoring.main import build_server as build_scoring, load_scorer
-from training.artifacts import load_model, save_artifact
-from training.config import TrainConfig
-from training.trainer import train
+from training.artifacts import load_model
 
 DEAD = "127.0.0.1:1"  # nothing listens there: calls fail at once with UNAVAILABLE
 
 
 @pytest.fixture(scope="module")
-def artifacts(small_dataset, tmp_path_factory):
-    paths = {}
-    for name, config in (("lightgcn", TrainConfig(model="lightgcn", epochs=3, batch_size=1024, lr=0.01)),
-                         ("neumf", TrainConfig(model="neumf", epochs=1, batch_size=1024))):
-        result = train(small_dataset, config, progress=False, echo=lambda s: None)
-        paths[name] = tmp_path_factory.mktemp(name)
-        save_artifact(paths[name], result.model, small_dataset, {"config": {}}, result.test_metrics,
-                      version=f"{name}-v1")
-    return paths
+def artifacts(publish):
+    return {"lightgcn": publish("lightgcn", "lightgcn-v1"), "neumf": publish("neumf", "neumf-v1")}
 
 
 def _start_backends(artifacts):

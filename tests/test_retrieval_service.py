@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
@@ -19,21 +18,13 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from recsys.v1 import common_pb2, retrieval_service_pb2 as pb, retrieval_service_pb2_grpc as pb_grpc
 from services.common.settings import ServiceSettings
-from servers import ServerThread
+from servers import ServerThread, wait_until_serving
 from services.retrieval.main import SERVICE_NAME, build_server, load_index
-from training.artifacts import save_artifact
-from training.config import TrainConfig
-from training.trainer import train
 
 
 @pytest.fixture(scope="module")
-def artifact(small_dataset, tmp_path_factory) -> Path:
-    result = train(small_dataset, TrainConfig(model="lightgcn", epochs=2, batch_size=1024, lr=0.01),
-                   progress=False, echo=lambda s: None)
-    out = tmp_path_factory.mktemp("lightgcn")
-    save_artifact(out, result.model, small_dataset, {"config": result.config.to_dict()}, result.test_metrics,
-                  version="v1")
-    return out
+def artifact(publish) -> Path:
+    return publish("lightgcn", "v1")
 
 
 @pytest.fixture(scope="module")
@@ -127,19 +118,9 @@ def test_process_serves_then_drains_on_sigterm(artifact):
     process = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "retrieval"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        channel = grpc.insecure_channel(f"127.0.0.1:{env['RECSYS_PORT']}")
-        health = health_pb2_grpc.HealthStub(channel)
-        deadline = time.time() + 60
-        status = None
-        while time.time() < deadline:
-            try:
-                status = health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=1).status
-                if status == health_pb2.HealthCheckResponse.SERVING:
-                    break
-            except grpc.RpcError:
-                pass
-            time.sleep(0.2)
-        assert status == health_pb2.HealthCheckResponse.SERVING
+        address = f"127.0.0.1:{env['RECSYS_PORT']}"
+        assert wait_until_serving(address, SERVICE_NAME) == health_pb2.HealthCheckResponse.SERVING
+        channel = grpc.insecure_channel(address)
         reply = pb_grpc.RetrievalServiceStub(channel).Retrieve(pb.RetrieveRequest(num_candidates=3), timeout=5)
         assert len(reply.candidates) == 3
         channel.close()

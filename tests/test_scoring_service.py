@@ -14,21 +14,12 @@ from servers import ServerThread
 from services.common.errors import InvalidRequest
 from services.common.settings import ServiceSettings
 from services.scoring.main import SERVICE_NAME, build_server, load_scorer
-from training.artifacts import load_model, save_artifact
-from training.config import TrainConfig
-from training.trainer import train
-
-
-def _artifact(dataset, tmp_path_factory, model: str):
-    result = train(dataset, TrainConfig(model=model, epochs=1, batch_size=1024), progress=False, echo=lambda s: None)
-    out = tmp_path_factory.mktemp(model)
-    save_artifact(out, result.model, dataset, {"config": result.config.to_dict()}, result.test_metrics, version="n1")
-    return out
+from training.artifacts import load_model
 
 
 @pytest.fixture(scope="module")
-def service(small_dataset, tmp_path_factory):
-    artifact = _artifact(small_dataset, tmp_path_factory, "neumf")
+def service(publish):
+    artifact = publish("neumf", "n1")
     settings = ServiceSettings.from_env("scoring", {"RECSYS_ARTIFACT": str(artifact), "RECSYS_HOST": "127.0.0.1",
                                                     "RECSYS_PORT": "0", "RECSYS_MAX_CANDIDATES": "100"})
     server_obj, servicer = build_server(settings)
@@ -79,7 +70,7 @@ def test_bad_requests_are_invalid_argument(service, kwargs, message):
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and message in error.value.details()
 
 
-def test_scoring_refuses_a_lightgcn_artifact(small_dataset, tmp_path_factory):
-    artifact = _artifact(small_dataset, tmp_path_factory, "lightgcn")
+def test_scoring_refuses_a_lightgcn_artifact(publish):
+    artifact = publish("lightgcn", "l1")
     with pytest.raises(InvalidRequest, match="scoring serves"):
         load_scorer(artifact)

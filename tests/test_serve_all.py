@@ -8,16 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
+from servers import wait_until_serving
 from recsys.v1 import common_pb2, recommendation_service_pb2 as pb, recommendation_service_pb2_grpc as pb_grpc
-from training.artifacts import save_artifact
-from training.config import TrainConfig
-from training.trainer import train
 
 
 def _free_port() -> int:
@@ -27,14 +24,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def artifacts(small_dataset, tmp_path_factory):
-    paths = {}
-    for name, config in (("lightgcn", TrainConfig(model="lightgcn", epochs=2, batch_size=1024, lr=0.01)),
-                         ("neumf", TrainConfig(model="neumf", epochs=1, batch_size=1024))):
-        result = train(small_dataset, config, progress=False, echo=lambda s: None)
-        paths[name] = tmp_path_factory.mktemp(name)
-        save_artifact(paths[name], result.model, small_dataset, {"config": {}}, result.test_metrics)
-    return paths
+def artifacts(publish):
+    return {"lightgcn": publish("lightgcn", "lightgcn-all"), "neumf": publish("neumf", "neumf-all")}
 
 
 def test_serve_all_answers_and_stops_on_sigterm(artifacts):
@@ -46,15 +37,9 @@ def test_serve_all_answers_and_stops_on_sigterm(artifacts):
     process = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "all"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        channel = grpc.insecure_channel(f"127.0.0.1:{ports['gateway']}")
-        health = health_pb2_grpc.HealthStub(channel)
-        deadline, status = time.time() + 90, None
-        while time.time() < deadline and status != health_pb2.HealthCheckResponse.SERVING:
-            try:
-                status = health.Check(health_pb2.HealthCheckRequest(), timeout=1).status
-            except grpc.RpcError:
-                time.sleep(0.3)
-        assert status == health_pb2.HealthCheckResponse.SERVING
+        address = f"127.0.0.1:{ports['gateway']}"
+        assert wait_until_serving(address) == health_pb2.HealthCheckResponse.SERVING
+        channel = grpc.insecure_channel(address)
         response = pb_grpc.RecommendationServiceStub(channel).Recommend(
             pb.RecommendRequest(user_id="U0000005", k=10), timeout=10)
         assert len(response.items) == 10 and response.mode == common_pb2.SERVING_MODE_FULL

@@ -46,7 +46,6 @@ def average_precision(hits: torch.Tensor, n_relevant: torch.Tensor) -> torch.Ten
 
 def reciprocal_rank(hits: torch.Tensor) -> torch.Tensor:
     """1 / (rank of the first hit, 1-based), 0 when nothing hits within k."""
-    k = hits.shape[1]
     any_hit = hits.any(dim=1)
     first = torch.argmax(hits.int(), dim=1).double()
     return torch.where(any_hit, 1.0 / (first + 1.0), torch.zeros((), dtype=torch.float64, device=hits.device))
