@@ -7,7 +7,7 @@ STAMP := $(VENV)/.recsys-deps-$(shell sha256sum pyproject.toml | cut -c1-12)
 
 PROTOS := $(wildcard proto/recsys/v1/*.proto)
 
-.PHONY: venv quickstart test bench clean proto proto-check
+.PHONY: venv quickstart test bench clean proto proto-check stack-up stack-down
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -35,6 +35,13 @@ test: venv proto-check
 
 bench: venv
 	$(PY) benchmarks/run_all.py
+
+# Real PostgreSQL + Kafka (KRaft) as local processes; prints the connection settings.
+stack-up: venv
+	$(PY) -m stack up
+
+stack-down: venv
+	$(PY) -m stack down
 
 clean:
 	rm -rf artifacts build *.egg-info .pytest_cache
