@@ -1,0 +1,129 @@
+"""The queries and idempotent writes the services run against the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.store.models import Interaction, ModelStage, ModelVersion, OnlineMetricWindow, Product, User
+
+
+def _insert(connection: Connection, table: Table):
+    """INSERT with ON CONFLICT support for the connection's dialect."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"the store supports PostgreSQL and SQLite, not {dialect}")
+
+
+def ensure_users(connection: Connection, user_ids: Iterable[str]) -> None:
+    rows = [{"user_id": u} for u in sorted(set(user_ids))]
+    if rows:
+        connection.execute(_insert(connection, User.__table__).on_conflict_do_nothing(), rows)
+
+
+def upsert_products(connection: Connection, products: Sequence[dict[str, Any]]) -> None:
+    """Insert products; existing ones keep their row (a reload does not rewrite the catalogue)."""
+    if products:
+        connection.execute(_insert(connection, Product.__table__).on_conflict_do_nothing(), list(products))
+
+
+def known_products(connection: Connection, item_ids: Iterable[str]) -> set[str]:
+    wanted = sorted(set(item_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 5000):  # keep IN lists and SQLite variables bounded
+        chunk = wanted[start:start + 5000]
+        found.update(connection.scalars(select(Product.item_id).where(Product.item_id.in_(chunk))))
+    return found
+
+
+def insert_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Insert interactions, skipping event ids already stored; returns the ids that were new.
+
+    The unique event id makes a replayed batch (after a crash before the offset commit) a no-op.
+    """
+    if not rows:
+        return []
+    statement = (_insert(connection, Interaction.__table__).on_conflict_do_nothing(index_elements=["event_id"])
+                 .returning(Interaction.__table__.c.event_id))
+    return list(connection.scalars(statement, list(rows)))
+
+
+def user_history(connection: Connection, user_id: str, limit: int = 50,
+                 before: datetime | None = None) -> list[Interaction]:
+    """The user's interactions, newest first."""
+    query = select(Interaction).where(Interaction.user_id == user_id)
+    if before is not None:
+        query = query.where(Interaction.occurred_at < before)
+    query = query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
+    from sqlalchemy.orm import Session
+
+    with Session(bind=connection) as session:
+        return list(session.scalars(query))
+
+
+def count_events(connection: Connection) -> int:
+    from sqlalchemy import func
+
+    return int(connection.scalar(select(func.count()).select_from(Interaction)))
+
+
+# ----------------------------------------------------------------------------- model registry
+
+
+def register_model_version(connection: Connection, name: str, version: str, model_type: str,
+                           artifact_uri: str, metrics: dict[str, float],
+                           stage: ModelStage = ModelStage.CANDIDATE) -> None:
+    """Record a trained version; registering the same (name, version) again updates it."""
+    values = {"name": name, "version": version, "model_type": model_type, "artifact_uri": artifact_uri,
+              "metrics": metrics, "stage": stage}
+    statement = _insert(connection, ModelVersion.__table__).values(**values)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=["name", "version"],
+        set_={"model_type": model_type, "artifact_uri": artifact_uri, "metrics": metrics, "stage": stage}))
+
+
+def set_stage(connection: Connection, name: str, version: str, stage: ModelStage) -> None:
+    result = connection.execute(update(ModelVersion).where(ModelVersion.name == name,
+                                                           ModelVersion.version == version).values(stage=stage))
+    if result.rowcount == 0:
+        raise KeyError(f"model version {name}/{version} is not registered")
+
+
+def list_model_versions(connection: Connection, name: str | None = None) -> list[dict[str, Any]]:
+    query = select(ModelVersion).order_by(ModelVersion.name, ModelVersion.created_at, ModelVersion.id)
+    if name is not None:
+        query = query.where(ModelVersion.name == name)
+    from sqlalchemy.orm import Session
+
+    with Session(bind=connection) as session:
+        return [{"name": m.name, "version": m.version, "model_type": m.model_type,
+                 "artifact_uri": m.artifact_uri, "metrics": dict(m.metrics or {}), "stage": m.stage.value,
+                 "created_at": m.created_at} for m in session.scalars(query)]
+
+
+# ----------------------------------------------------------------------------- online metrics
+
+
+def record_online_metrics(connection: Connection, windows: Sequence[dict[str, Any]]) -> None:
+    if windows:
+        connection.execute(_insert(connection, OnlineMetricWindow.__table__), list(windows))
+
+
+def online_totals(connection: Connection, model_version: str, since: datetime) -> dict[str, int]:
+    """Summed counts of one version's windows that ended after ``since`` (the rollout analysis window)."""
+    from sqlalchemy import func
+
+    t = OnlineMetricWindow
+    row = connection.execute(
+        select(func.coalesce(func.sum(t.impressions), 0), func.coalesce(func.sum(t.clicks), 0),
+               func.coalesce(func.sum(t.add_to_carts), 0), func.coalesce(func.sum(t.purchases), 0))
+        .where(t.model_version == model_version, t.window_end > since)).one()
+    return {"impressions": int(row[0]), "clicks": int(row[1]), "add_to_carts": int(row[2]),
+            "purchases": int(row[3])}
