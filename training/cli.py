@@ -205,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quickstart(sub)
     _add_serve(sub)
     _add_loadtest(sub)
+    from services.cli import register
+
+    register(sub, _add_data_args, _data_spec, _positive_int)
     return parser
 
 
@@ -212,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError, KeyError) as error:  # bad input: a message, not a traceback
+    except (ValueError, FileNotFoundError, KeyError, ConnectionError) as error:  # bad input: a message, not a traceback
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"recsys {args.command}: error: {message}", file=sys.stderr)
         return 2

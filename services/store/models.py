@@ -108,7 +108,8 @@ class ModelVersion(Base):
 
 
 class OnlineMetricWindow(Base):
-    """Per-version event counts over one aggregation window, written by the stream processor."""
+    """Per-version event counts over one window of processing time, incremented by the stream
+    processor in the same transaction as the events it counts (so replays never double count)."""
 
     __tablename__ = "online_metrics"
 
@@ -121,4 +122,7 @@ class OnlineMetricWindow(Base):
     add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
     purchases: Mapped[int] = mapped_column(BigInteger, default=0)
 
-    __table_args__ = (Index("ix_online_metrics_version_window", "model_version", "window_end"),)
+    __table_args__ = (
+        UniqueConstraint("model_version", "window_start", name="uq_online_metrics_version_window"),
+        Index("ix_online_metrics_version_window_end", "model_version", "window_end"),
+    )

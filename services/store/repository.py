@@ -111,9 +111,28 @@ def list_model_versions(connection: Connection, name: str | None = None) -> list
 # ----------------------------------------------------------------------------- online metrics
 
 
-def record_online_metrics(connection: Connection, windows: Sequence[dict[str, Any]]) -> None:
-    if windows:
-        connection.execute(_insert(connection, OnlineMetricWindow.__table__), list(windows))
+COUNTERS = ("impressions", "clicks", "add_to_carts", "purchases")
+
+
+def add_online_counts(connection: Connection, windows: Sequence[dict[str, Any]]) -> None:
+    """Add counts to (model_version, window_start) rows, creating them as needed."""
+    table = OnlineMetricWindow.__table__
+    for window in windows:
+        statement = _insert(connection, table).values(**window)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=["model_version", "window_start"],
+            set_={name: table.c[name] + statement.excluded[name] for name in COUNTERS}))
+
+
+def online_windows(connection: Connection, model_version: str | None = None,
+                   since: datetime | None = None) -> list[dict[str, Any]]:
+    t = OnlineMetricWindow
+    query = select(t.model_version, t.window_start, t.window_end, *(t.__table__.c[n] for n in COUNTERS))
+    if model_version is not None:
+        query = query.where(t.model_version == model_version)
+    if since is not None:
+        query = query.where(t.window_end > since)
+    return [dict(row._mapping) for row in connection.execute(query.order_by(t.window_start, t.model_version))]
 
 
 def online_totals(connection: Connection, model_version: str, since: datetime) -> dict[str, int]:

@@ -45,10 +45,11 @@ def upgrade() -> None:
     sa.Column('clicks', sa.BigInteger(), nullable=False),
     sa.Column('add_to_carts', sa.BigInteger(), nullable=False),
     sa.Column('purchases', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('model_version', 'window_start', name='uq_online_metrics_version_window')
     )
     with op.batch_alter_table('online_metrics', schema=None) as batch_op:
-        batch_op.create_index('ix_online_metrics_version_window', ['model_version', 'window_end'], unique=False)
+        batch_op.create_index('ix_online_metrics_version_window_end', ['model_version', 'window_end'], unique=False)
 
     op.create_table('products',
     sa.Column('item_id', sa.String(length=128), nullable=False),
@@ -103,7 +104,7 @@ def downgrade() -> None:
 
     op.drop_table('products')
     with op.batch_alter_table('online_metrics', schema=None) as batch_op:
-        batch_op.drop_index('ix_online_metrics_version_window')
+        batch_op.drop_index('ix_online_metrics_version_window_end')
 
     op.drop_table('online_metrics')
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
