@@ -41,3 +41,6 @@ def publish(small_dataset, tmp_path_factory):
         return out
 
     return make
+
+
+from stack_fixtures import kafka_broker, pg_url, postgres_server, stack_root, topics  # noqa: E402,F401

@@ -6,6 +6,8 @@
 | RECSYS_DATABASE_URL | sqlite:///artifacts/recsys.db | the store (postgresql://... in production) |
 | RECSYS_EMBEDDING_ADDR | (unset: no updates) | embedding service to tell about new interactions |
 | RECSYS_STREAM_GROUP | recsys-stream | consumer group |
+| RECSYS_KAFKA_SESSION_TIMEOUT_MS | 10000 | how soon the group notices a dead member (its partitions move on) |
+| RECSYS_STREAM_INSTANCE_ID | (unset) | static group membership: a restart under the same id gets its partitions back at once |
 | RECSYS_STREAM_MAX_BATCH | 2000 | most records per batch (one transaction) |
 | RECSYS_STREAM_POLL_MS | 50 | longest wait for a batch's first record |
 | RECSYS_MAX_EVENT_BYTES | 16384 | larger events go to the dead-letter topic |
@@ -39,6 +41,8 @@ class StreamSettings:
     database_url: str
     embedding_addr: str | None
     group: str
+    session_timeout_ms: int
+    instance_id: str | None
     topics: Topics
     processor: ProcessorConfig
     metrics_port: int
@@ -57,6 +61,8 @@ class StreamSettings:
             database_url=database_url(env.get("RECSYS_DATABASE_URL")),
             embedding_addr=env.get("RECSYS_EMBEDDING_ADDR") or None,
             group=env.get("RECSYS_STREAM_GROUP", "recsys-stream"),
+            session_timeout_ms=env_int(env, "RECSYS_KAFKA_SESSION_TIMEOUT_MS", 10000, minimum=1000),
+            instance_id=env.get("RECSYS_STREAM_INSTANCE_ID") or None,
             topics=Topics.from_env(),
             processor=ProcessorConfig(
                 max_batch=env_int(env, "RECSYS_STREAM_MAX_BATCH", 2000, minimum=1),
@@ -81,7 +87,11 @@ def main(settings: StreamSettings) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     engine = make_engine(settings.database_url, pool_size=2)
-    source = KafkaSource(settings.bootstrap, settings.topics.events, settings.group, on_stats=record_kafka_stats)
+    membership = {"session.timeout.ms": settings.session_timeout_ms}
+    if settings.instance_id:
+        membership["group.instance.id"] = settings.instance_id
+    source = KafkaSource(settings.bootstrap, settings.topics.events, settings.group, on_stats=record_kafka_stats,
+                         **membership)
     publisher = KafkaPublisher(settings.bootstrap)
     notifier = EmbeddingNotifier(settings.embedding_addr) if settings.embedding_addr else None
     processor = StreamProcessor(source, publisher, engine, settings.topics, settings.processor,

@@ -1,0 +1,68 @@
+"""Session fixtures for the real PostgreSQL and Kafka (started by stack/, stopped at the end).
+
+Each test gets its own database (and topics with a unique prefix), so tests never see each
+other's rows or messages.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from stack import KafkaBroker, PostgresServer
+from stack.process import free_port
+
+
+@pytest.fixture(scope="session")
+def stack_root():
+    # under /tmp, world-searchable: PostgreSQL runs as its own user when the tests run as root
+    root = Path(tempfile.mkdtemp(prefix="recsys-test-stack-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(stack_root) -> PostgresServer:
+    server = PostgresServer(stack_root / "postgres", free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(stack_root) -> KafkaBroker:
+    broker = KafkaBroker(stack_root / "kafka", free_port(), free_port()).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def pg_url(postgres_server) -> str:
+    """A fresh, migrated database on the session's server."""
+    import psycopg
+
+    from services.store.db import upgrade
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = f"postgresql://postgres@127.0.0.1:{postgres_server.port}/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{postgres_server.port}/{name}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def topics(kafka_broker):
+    """Unique topic names for one test, created on the session broker (3 partitions)."""
+    from services.events.bus import Topics
+    from services.events.kafka_bus import ensure_topics
+
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    names = Topics(f"{prefix}.events", f"{prefix}.dlq", f"{prefix}.online")
+    ensure_topics(kafka_broker.bootstrap, names, partitions=3)
+    return names
