@@ -40,29 +40,37 @@ def kafka_broker(stack_root) -> KafkaBroker:
     broker.stop()
 
 
-@pytest.fixture
-def pg_url(postgres_server) -> str:
-    """A fresh, migrated database on the session's server."""
+def new_database(server: PostgresServer) -> str:
+    """A fresh, migrated database on ``server``; returns its URL."""
     import psycopg
 
     from services.store.db import upgrade
 
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = f"postgresql://postgres@127.0.0.1:{postgres_server.port}/postgres"
+    admin = f"postgresql://postgres@127.0.0.1:{server.port}/postgres"
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{postgres_server.port}/{name}"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/{name}"
     upgrade(url)
     return url
 
 
-@pytest.fixture
-def topics(kafka_broker):
-    """Unique topic names for one test, created on the session broker (3 partitions)."""
+def new_topics(broker: KafkaBroker, partitions: int = 3):
+    """Topics with a unique prefix, created on ``broker``."""
     from services.events.bus import Topics
     from services.events.kafka_bus import ensure_topics
 
     prefix = f"t{uuid.uuid4().hex[:8]}"
     names = Topics(f"{prefix}.events", f"{prefix}.dlq", f"{prefix}.online")
-    ensure_topics(kafka_broker.bootstrap, names, partitions=3)
+    ensure_topics(broker.bootstrap, names, partitions=partitions)
     return names
+
+
+@pytest.fixture
+def pg_url(postgres_server) -> str:
+    return new_database(postgres_server)
+
+
+@pytest.fixture
+def topics(kafka_broker):
+    return new_topics(kafka_broker)

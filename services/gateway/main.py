@@ -10,6 +10,7 @@ from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.tracing import configure_tracing
 from services.common.settings import configure_logging
 from services.gateway.catalogue import Catalogue
+from services.gateway.history import HistoryStore
 from services.gateway.servicer import RecommendationServicer
 from services.gateway.settings import GatewaySettings
 from services.gateway.split import TrafficSplit, load_split, watch_split
@@ -24,7 +25,8 @@ def initial_split(settings: GatewaySettings) -> TrafficSplit:
 
 
 def build_server(settings: GatewaySettings) -> tuple[GrpcServer, RecommendationServicer]:
-    servicer = RecommendationServicer(settings, initial_split(settings))
+    history = HistoryStore(settings.database_url) if settings.database_url else None
+    servicer = RecommendationServicer(settings, initial_split(settings), history)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_RecommendationServiceServicer_to_server(servicer, s))
     return GrpcServer([binding], settings.address, settings.grace_seconds,
                       settings.drain_seconds), servicer

@@ -29,6 +29,7 @@ from services.common.tracing import outgoing_metadata
 from services.common.validation import require_id, require_ids
 from services.gateway.blend import reciprocal_rank_fusion
 from services.gateway.catalogue import Catalogue
+from services.gateway.history import HistoryStore
 from services.gateway.settings import GatewaySettings
 from services.gateway.split import Route, TrafficSplit
 from services.retrieval.index import ItemFilter
@@ -70,8 +71,9 @@ def _passthrough(error: grpc.aio.AioRpcError) -> None:
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
-    def __init__(self, settings: GatewaySettings, split: TrafficSplit) -> None:
+    def __init__(self, settings: GatewaySettings, split: TrafficSplit, history: HistoryStore | None = None) -> None:
         self.settings = settings
+        self.history = history
         self._catalogue: Catalogue | None = None
         self._backends: dict[Route, Backends] = {}
         self.set_split(split)
@@ -103,6 +105,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     async def close(self) -> None:
         for backends in self._backends.values():
             await backends.close()
+        if self.history is not None:
+            self.history.close()
 
     def load(self, catalogue: Catalogue) -> None:
         self._catalogue = catalogue
@@ -195,9 +199,14 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             raise NotFound(f"unknown product '{request.item_id}'")
         return pb.GetProductResponse(product=product)
 
-    async def ListUserInteractions(self, request, context):
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED,
-                            "interaction history is read from the event store, which this deployment does not have yet")
+    async def ListUserInteractions(self, request: pb.ListUserInteractionsRequest,
+                                   context) -> pb.ListUserInteractionsResponse:
+        require_id(request.user_id, "user_id")
+        if self.history is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED,
+                                "interaction history needs the store: set RECSYS_DATABASE_URL on the gateway")
+        # an unknown user simply has no history yet
+        return pb.ListUserInteractionsResponse(interactions=await self.history.recent(request.user_id, request.limit))
 
     async def ListModels(self, request: pb.ListModelsRequest, context) -> pb.ListModelsResponse:
         catalogue, split = self._current(), self.split

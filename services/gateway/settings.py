@@ -17,6 +17,7 @@
 | RECSYS_TRAFFIC_SPLIT | (unset) | JSON file of weighted routes (see split.py); unset: one route, the three addresses above |
 | RECSYS_SPLIT_RELOAD_SECONDS | 2 | how often the split file is checked for changes |
 | RECSYS_RELOAD_SECONDS | 10 | how often to check the artifact for a new catalogue version (0: never) |
+| RECSYS_DATABASE_URL | (unset) | the store, for ListUserInteractions (unset: that RPC answers UNIMPLEMENTED) |
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class GatewaySettings:
     drain_seconds: float = 0.0
     traffic_split: Path | None = None
     split_reload_seconds: float = 2.0
+    database_url: str | None = None
 
     @property
     def address(self) -> str:
@@ -87,4 +89,5 @@ class GatewaySettings:
             drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
             traffic_split=Path(env["RECSYS_TRAFFIC_SPLIT"]) if env.get("RECSYS_TRAFFIC_SPLIT") else None,
             split_reload_seconds=float(env.get("RECSYS_SPLIT_RELOAD_SECONDS", "2")),
+            database_url=env.get("RECSYS_DATABASE_URL") or None,
         )
