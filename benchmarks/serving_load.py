@@ -79,11 +79,12 @@ async def echo_load(target: str, concurrency: int, duration_s: float, warmup_s: 
             "p99_ms": float(np.percentile(ms, 99)), "coverage": ""}
 
 
-def start_stack(lightgcn: Path, neumf: Path) -> tuple[subprocess.Popen, str]:
-    ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding")}
+def start_stack(lightgcn: Path, neumf: Path, ports: dict[str, int] | None = None,
+                extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    ports = ports or {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding")}
     env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
            "RECSYS_HOST": "127.0.0.1", "RECSYS_METRICS_PORT": "0", "RECSYS_LOG_LEVEL": "WARNING",
-           **{f"RECSYS_{n.upper()}_PORT": str(p) for n, p in ports.items()}}
+           **{f"RECSYS_{n.upper()}_PORT": str(p) for n, p in ports.items()}, **(extra_env or {})}
     process = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "all"], env=env)
     target = f"127.0.0.1:{ports['gateway']}"
     channel = grpc.insecure_channel(target)

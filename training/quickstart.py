@@ -68,6 +68,9 @@ def run_quickstart(out_dir: Path, n_users: int = 6_000, n_items: int = 3_000, ep
     print(format_table(rows))
     (out_dir / "results.json").write_text(json.dumps(rows, indent=2))
     _show_recommendations(artifacts, dataset)
+    from services.events.demo import run_event_demo  # the serving side of the embedded default
+
+    run_event_demo(artifacts["lightgcn"], dataset.catalog, out_dir / "recsys.db")
     print(f"\nartifacts in {out_dir}/ (manifest.json, weights, training_curves.png); "
           f"total {time.perf_counter() - started:.0f}s")
     return rows

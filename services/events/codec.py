@@ -49,10 +49,10 @@ class ValidEvent:
     session_id: str | None
     model_version: str | None
 
-    def row(self) -> dict:
-        return {"event_id": self.event_id, "user_id": self.user_id, "item_id": self.item_id,
-                "event_type": self.event_type, "value": self.value, "occurred_at": self.occurred_at,
-                "session_id": self.session_id, "model_version": self.model_version}
+    def copy_row(self) -> tuple:
+        """The store's column order (repository.EVENT_COLUMNS)."""
+        return (self.event_id, self.user_id, self.item_id, self.event_type.value, self.value, self.occurred_at,
+                self.session_id, self.model_version)
 
 
 def make_event(user_id: str, item_id: str, event_type: EventType | str, value: float = 1.0,

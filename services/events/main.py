@@ -8,7 +8,7 @@
 | RECSYS_STREAM_GROUP | recsys-stream | consumer group |
 | RECSYS_KAFKA_SESSION_TIMEOUT_MS | 10000 | how soon the group notices a dead member (its partitions move on) |
 | RECSYS_STREAM_INSTANCE_ID | (unset) | static group membership: a restart under the same id gets its partitions back at once |
-| RECSYS_STREAM_MAX_BATCH | 2000 | most records per batch (one transaction) |
+| RECSYS_STREAM_MAX_BATCH | 5000 | most records per batch (one transaction) |
 | RECSYS_STREAM_POLL_MS | 50 | longest wait for a batch's first record |
 | RECSYS_MAX_EVENT_BYTES | 16384 | larger events go to the dead-letter topic |
 | RECSYS_ONLINE_WINDOW_SECONDS | 10 | online metrics window |
@@ -65,7 +65,7 @@ class StreamSettings:
             instance_id=env.get("RECSYS_STREAM_INSTANCE_ID") or None,
             topics=Topics.from_env(),
             processor=ProcessorConfig(
-                max_batch=env_int(env, "RECSYS_STREAM_MAX_BATCH", 2000, minimum=1),
+                max_batch=env_int(env, "RECSYS_STREAM_MAX_BATCH", 5000, minimum=1),
                 poll_timeout_s=env_int(env, "RECSYS_STREAM_POLL_MS", 50, minimum=1) / 1000,
                 max_event_bytes=env_int(env, "RECSYS_MAX_EVENT_BYTES", 16384, minimum=64),
                 window_s=env_int(env, "RECSYS_ONLINE_WINDOW_SECONDS", 10, minimum=1)),

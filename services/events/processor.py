@@ -38,7 +38,7 @@ ONLINE_COLUMNS = {EventType.VIEW: "impressions", EventType.CLICK: "clicks",
 
 @dataclass
 class ProcessorConfig:
-    max_batch: int = 2000
+    max_batch: int = 5000
     poll_timeout_s: float = 0.05
     max_event_bytes: int = MAX_EVENT_BYTES
     window_s: int = 10  # online metrics window (processing time)
@@ -65,7 +65,6 @@ class StreamProcessor:
         self.config = config or ProcessorConfig()
         self.notify = notify
         self.totals = BatchResult()
-        self._known_items: set[str] = set()  # products never disappear, so positives can be cached
         self._windows: dict[tuple[str, datetime], Tally] = {}
         self._last_publish = time.monotonic()
 
@@ -118,22 +117,17 @@ class StreamProcessor:
         if not events:
             return [], set()
         with self.engine.begin() as connection:
-            wanted = {e.item_id for e in events} - self._known_items
-            found = repository.known_products(connection, wanted) if wanted else set()
-            unknown = wanted - found
-            storable = [e for e in events if e.item_id not in unknown]
-            repository.ensure_users(connection, (e.user_id for e in storable))
-            inserted = set(repository.insert_events(connection, [e.row() for e in storable]))
+            inserted, unknown = repository.store_events(connection, [e.copy_row() for e in events])
+            inserted = set(inserted)
             # a batch may carry the same event twice: the first copy wins, like the database
             new_events, seen = [], set()
-            for e in storable:
+            for e in events:
                 if e.event_id in inserted and e.event_id not in seen:
                     seen.add(e.event_id)
                     new_events.append(e)
             counts = self._online_counts(new_events)
             if counts:
                 repository.add_online_counts(connection, counts)
-        self._known_items |= found
         for row in counts:  # only once committed: a retried transaction must not count twice
             self._windows.setdefault((row["model_version"], row["window_start"]), Tally()).update(
                 {c: row[c] for c in repository.COUNTERS})

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.store.models import Interaction, ModelStage, ModelVersion, OnlineMetricWindow, Product, User
+from services.store.models import EventType, Interaction, ModelStage, ModelVersion, OnlineMetricWindow, Product, User
 
 
 def _insert(connection: Connection, table: Table):
@@ -53,6 +53,55 @@ def insert_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> lis
     statement = (_insert(connection, Interaction.__table__).on_conflict_do_nothing(index_elements=["event_id"])
                  .returning(Interaction.__table__.c.event_id))
     return list(connection.scalars(statement, list(rows)))
+
+
+EVENT_COLUMNS = ("event_id", "user_id", "item_id", "event_type", "value", "occurred_at", "session_id", "model_version")
+
+
+def store_events(connection: Connection, rows: Sequence[tuple]) -> tuple[list[str], set[str]]:
+    """The stream processor's write: create unseen users, insert the events whose product exists,
+    skip event ids already stored. ``rows`` are tuples in EVENT_COLUMNS order (event_type as its
+    string value). Returns (ids that were new, item ids not in the catalogue)."""
+    if not rows:
+        return [], set()
+    if connection.dialect.name == "postgresql":
+        return _store_events_copy(connection, rows)
+    items = {r[2] for r in rows}
+    unknown = items - known_products(connection, items)
+    storable = [dict(zip(EVENT_COLUMNS, r)) for r in rows if r[2] not in unknown]
+    for row in storable:
+        row["event_type"] = EventType(row["event_type"])
+    ensure_users(connection, (r["user_id"] for r in storable))
+    return insert_events(connection, storable), unknown
+
+
+def _store_events_copy(connection: Connection, rows: Sequence[tuple]) -> tuple[list[str], set[str]]:
+    """PostgreSQL: COPY the batch into a session temp table and let set-based statements do the rest
+    (several times faster than a multi-row INSERT built and parsed client-side)."""
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_events (event_id text, user_id text, item_id text, "
+            "event_type event_type, value float8, occurred_at timestamptz, session_id text, model_version text) "
+            "ON COMMIT DELETE ROWS")
+        with cursor.copy(f"COPY incoming_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute("SELECT DISTINCT i.item_id FROM incoming_events i "
+                       "WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.item_id = i.item_id)")
+        unknown = {r[0] for r in cursor.fetchall()}
+        cursor.execute("INSERT INTO users (user_id) SELECT DISTINCT i.user_id FROM incoming_events i "
+                       "JOIN products p ON p.item_id = i.item_id ON CONFLICT DO NOTHING")
+        columns = ", ".join(EVENT_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO interactions ({columns}) "
+            f"SELECT DISTINCT ON (i.event_id) {', '.join('i.' + c for c in EVENT_COLUMNS)} FROM incoming_events i "
+            "JOIN products p ON p.item_id = i.item_id ORDER BY i.event_id "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+        inserted = [r[0] for r in cursor.fetchall()]
+    finally:
+        cursor.close()
+    return inserted, unknown
 
 
 def user_history(connection: Connection, user_id: str, limit: int = 50,
