@@ -13,6 +13,7 @@ def test_quickstart_runs_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert [row["model"] for row in rows] == ["pop", "neumf", "lightgcn"]
     assert "| model" in out and "recently:" in out and "LightGCN ->" in out
+    assert "3 events stored, 1 malformed event in the dead-letter topic" in out
     assert json.loads((tmp_path / "results.json").read_text()) == json.loads(json.dumps(rows))
     for name in ("neumf", "lightgcn"):
         model = load_model(tmp_path / name)

@@ -154,3 +154,12 @@ def test_run_stops_promptly(engine):
     stop.set()
     thread.join(timeout=5)
     assert not thread.is_alive() and _count(engine) == 1
+
+
+def test_the_embedded_demo_changes_a_new_shoppers_recommendations(publish, small_dataset, tmp_path):
+    from services.events.demo import run_event_demo
+
+    result = run_event_demo(publish("lightgcn", "demo"), small_dataset.catalog, tmp_path / "demo.db",
+                            echo=lambda line: None)
+    assert result["stored"] == 3 and result["dead_letters"] == 1
+    assert result["after"] != result["before"] and not set(result["clicked"]) & set(result["after"])

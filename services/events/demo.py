@@ -56,11 +56,11 @@ def run_event_demo(lightgcn_artifact: Path, catalog: ItemCatalog, store_path: Pa
     before = top_items(model, recent, shopper, 5)
     echo(f"\n== real-time events (in-process bus -> stream processor -> {store_path.name}) ==")
     echo(f"{shopper} (no history) gets the popular items: " + "; ".join(title(i) for i in before))
-    # the shopper clicks the three most popular products outside the popular list's first category
-    category = (catalog.categories.get(before[0]) or ["?"])[0]
-    in_category = [i for i in np.argsort(-model.item_degree).tolist()
-                   if (catalog.categories.get(model.item_ids[i]) or [""])[0] != category][:3]
-    clicked = [model.item_ids[i] for i in in_category]
+    # the shopper clicks three popular products of one category other than the popular list's first
+    first_category = lambda item: (catalog.categories.get(item) or [""])[0]  # noqa: E731
+    by_popularity = [model.item_ids[i] for i in np.argsort(-model.item_degree, kind="stable").tolist()]
+    target = next(first_category(i) for i in by_popularity if first_category(i) != first_category(before[0]))
+    clicked = [i for i in by_popularity if first_category(i) == target][:3]
     started = time.perf_counter()
     publisher = bus.publisher()
     for item in clicked:
@@ -71,7 +71,7 @@ def run_event_demo(lightgcn_artifact: Path, catalog: ItemCatalog, store_path: Pa
         processor.run_once()
     after = top_items(model, recent, shopper, 5)
     elapsed_ms = (time.perf_counter() - started) * 1000
-    echo("clicks: " + "; ".join(title(i) for i in clicked))
+    echo(f"clicks on {target or 'some'} products: " + "; ".join(title(i) for i in clicked))
     echo("now recommended: " + "; ".join(title(i) for i in after))
     stored = processor.totals.stored
     echo(f"{stored} events stored, {processor.totals.dead_letters} malformed event in the dead-letter topic, "
