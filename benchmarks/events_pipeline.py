@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -37,7 +36,7 @@ from recsys.v1 import recommendation_service_pb2 as pb, recommendation_service_p
 from services.events.bus import Topics
 from services.events.codec import make_event
 from services.events.kafka_bus import KafkaPublisher, ensure_topics
-from services.events.producer import EventProducer, synthetic_catalogue, synthetic_events
+from services.events.producer import synthetic_catalogue
 from services.store import repository
 from services.store.bulk import EventColumns, load_events, product_rows
 from services.store.db import make_engine, upgrade
@@ -133,10 +132,12 @@ def freshness(bootstrap: str, url: str, rate: float, probes: int, partitions: in
                          {"RECSYS_EMBEDDING_ADDR": f"127.0.0.1:{ports['embedding']}"})
         processor = subprocess.Popen([sys.executable, "-m", "training.cli", "stream"], env=env)
         time.sleep(5)
-        stop = threading.Event()
-        background = threading.Thread(target=_background_load, args=(bootstrap, topics, rate, stop), daemon=True)
-        background.start()
-        time.sleep(3)
+        # the background load comes from its own process, like a real producer fleet
+        background = subprocess.Popen(
+            [sys.executable, "-m", "training.cli", "events", "produce", "--rate", str(rate), "--count",
+             str(int(rate * 600)), "--users", str(USERS), "--items", str(ITEMS), "--seed", "1"],
+            env={**env, "RECSYS_EVENTS_TOPIC": topics.events}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(8)  # catalogue generation and the first events
         channel = grpc.insecure_channel(target)
         gateway = pb_grpc.RecommendationServiceStub(channel)
         publisher = KafkaPublisher(bootstrap, **{"linger.ms": 0})
@@ -159,8 +160,8 @@ def freshness(bootstrap: str, url: str, rate: float, probes: int, partitions: in
             else:
                 misses += 1
             time.sleep(0.05)
-        stop.set()
-        background.join(10)
+        background.terminate()
+        background.wait(30)
         channel.close()
         processor.terminate()
         processor.wait(30)
@@ -173,21 +174,6 @@ def freshness(bootstrap: str, url: str, rate: float, probes: int, partitions: in
             "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max())}
 
 
-def _background_load(bootstrap: str, topics: Topics, rate: float, stop: threading.Event) -> None:
-    data = synthetic_catalogue(USERS, ITEMS, seed=1)
-    producer = EventProducer(KafkaPublisher(bootstrap), topics.events)
-    events = synthetic_events(data, 10_000_000, seed=1)
-    started = time.perf_counter()
-    for n, event in enumerate(events):
-        if stop.is_set():
-            break
-        wait = started + n / rate - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
-        producer.send(event)
-    producer.flush()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=300_000)
@@ -196,6 +182,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="background events/s during the freshness probes")
     parser.add_argument("--probes", type=int, default=200)
     parser.add_argument("--skip-freshness", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "events_pipeline.json")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="recsys-bench-stack-"))
@@ -211,12 +198,14 @@ def main() -> None:
             for start in range(0, len(rows), 10_000):
                 repository.upsert_products(connection, rows[start:start + 10_000])
         engine.dispose()
-        results = [database_alone(pg.url, args.events)]
-        print(results[-1], flush=True)
-        for processors in args.processors or [1, 2]:
-            results.append(throughput(kafka.bootstrap, pg.url, args.events, processors, args.partitions))
+        results = []
+        if not args.skip_throughput:
+            results.append(database_alone(pg.url, args.events))
             print(results[-1], flush=True)
-        print("\n" + markdown_table(results, ["pipeline", "events", "seconds", "events_per_s"]))
+            for processors in args.processors or [1, 2]:
+                results.append(throughput(kafka.bootstrap, pg.url, args.events, processors, args.partitions))
+                print(results[-1], flush=True)
+            print("\n" + markdown_table(results, ["pipeline", "events", "seconds", "events_per_s"]))
         fresh = None
         if not args.skip_freshness:
             fresh = freshness(kafka.bootstrap, pg.url, args.rate, args.probes, args.partitions)

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack.process import CACHE_DIR, StackError, port_open, read_pid, spawn, stop_process, wait_for
+from stack.process import CACHE_DIR, LocalServer, StackError, port_open, read_pid, spawn, stop_process, wait_for
 
 HERE = Path(__file__).resolve().parent
 KAFKA_VERSION = "4.1.1"  # keep in step with kafka-pom.xml
@@ -40,13 +40,14 @@ def kafka_libs() -> Path:
 
 
 @dataclass
-class KafkaBroker:
+class KafkaBroker(LocalServer):
     """A broker under ``root`` serving PLAINTEXT on 127.0.0.1:``port`` (controller on ``controller_port``)."""
 
     root: Path
     port: int
     controller_port: int
     heap: str = "512m"
+    name = "kafka"
 
     @property
     def bootstrap(self) -> str:
@@ -57,19 +58,8 @@ class KafkaBroker:
         return self.root / "kafka-data"
 
     @property
-    def log(self) -> Path:
-        return self.root / "kafka.log"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.root / "kafka.pid"
-
-    @property
     def config_file(self) -> Path:
         return self.root / "server.properties"
-
-    def running(self) -> bool:
-        return read_pid(self.pid_file) is not None
 
     def start(self, timeout_s: float = 90.0) -> "KafkaBroker":
         if self.running():

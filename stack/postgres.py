@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack.process import StackError, port_open, read_pid, spawn, stop_process, wait_for
+from stack.process import LocalServer, StackError, port_open, read_pid, spawn, stop_process, wait_for
 
 DATABASE = "recsys"
 SUPERUSER = "postgres"
@@ -53,7 +53,7 @@ def _apt_install(*packages: str) -> None:
 
 
 @dataclass
-class PostgresServer:
+class PostgresServer(LocalServer):
     """One cluster under ``root`` listening on 127.0.0.1:``port`` (trust auth: a local dev server).
 
     PostgreSQL refuses to run as root, so as root the cluster belongs to the ``postgres`` user
@@ -62,26 +62,16 @@ class PostgresServer:
 
     root: Path
     port: int
+    name = "postgres"
 
     @property
     def data_dir(self) -> Path:
         return self.root / "pgdata"
 
     @property
-    def log(self) -> Path:
-        return self.root / "postgres.log"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.root / "postgres.pid"
-
-    @property
     def url(self) -> str:
         """SQLAlchemy URL (psycopg 3 driver)."""
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
-
-    def running(self) -> bool:
-        return read_pid(self.pid_file) is not None
 
     def start(self, timeout_s: float = 60.0) -> "PostgresServer":
         if self.running():

@@ -17,6 +17,24 @@ class StackError(RuntimeError):
     """A stack component could not be installed or started; the message says what to look at."""
 
 
+class LocalServer:
+    """Where a stack server keeps its files under ``self.root``; subclasses set ``name``."""
+
+    name: str
+    root: Path
+
+    @property
+    def log(self) -> Path:
+        return self.root / f"{self.name}.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / f"{self.name}.pid"
+
+    def running(self) -> bool:
+        return read_pid(self.pid_file) is not None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -100,3 +100,31 @@ def test_recent_interactions_are_bounded():
     recent.add("a", [4, 5])
     recent.add("c", [6])  # "b" is the least recently updated user: forgotten
     assert recent.get("a") == [2, 4, 5] and recent.get("b") == [] and recent.get("c") == [6] and len(recent) == 2
+
+
+def test_batch_record_updates_many_users_in_one_call(service):
+    model, stub = service["model"], service["stub"]
+    items = model.item_ids[:3]
+    reply = stub.BatchRecordInteractions(pb.BatchRecordInteractionsRequest(users=[
+        pb.RecordInteractionsRequest(user_id=f"batch-user-{n}", interactions=[
+            common_pb2.Interaction(item_id=items[n], type=VIEW, value=1.0)]) for n in range(3)]
+        + [pb.RecordInteractionsRequest(user_id="batch-user-x", interactions=[
+            common_pb2.Interaction(item_id="nope", type=VIEW, value=1.0)])]), timeout=5)
+    assert reply.recorded == 3 and list(reply.unknown_item_ids) == ["nope"]
+    for n in range(3):
+        answer = stub.GetUserEmbedding(pb.GetUserEmbeddingRequest(user_id=f"batch-user-{n}"), timeout=5)
+        assert answer.folded_in and list(answer.seen_item_ids) == [items[n]]
+
+
+def test_a_bad_entry_rejects_the_whole_batch(service):
+    stub = service["stub"]
+    good = pb.RecordInteractionsRequest(user_id="all-or-nothing", interactions=[
+        common_pb2.Interaction(item_id=service["model"].item_ids[0], type=VIEW)])
+    bad = pb.RecordInteractionsRequest(user_id="u", interactions=[common_pb2.Interaction(item_id="x")])
+    with pytest.raises(grpc.RpcError) as error:
+        stub.BatchRecordInteractions(pb.BatchRecordInteractionsRequest(users=[good, bad]), timeout=5)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "users[1].interactions[0].type" in error.value.details()
+    assert not stub.GetUserEmbedding(pb.GetUserEmbeddingRequest(user_id="all-or-nothing"), timeout=5).known
+    with pytest.raises(grpc.RpcError) as error:
+        stub.BatchRecordInteractions(pb.BatchRecordInteractionsRequest(), timeout=5)
+    assert "users must not be empty" in error.value.details()

@@ -171,3 +171,34 @@ def test_malformed_and_oversized_events_are_dead_lettered_with_a_reason(kafka_br
     assert {payload: headers["recsys.reason"] for payload, headers in found.items()} == bad
     assert all(h["recsys.topic"] == topics.events and h["recsys.error"] for h in found.values())
     assert stored(catalogue_url) == (50, 50)
+
+
+def test_members_joining_and_leaving_mid_stream_share_the_work_exactly_once(kafka_broker, topics, catalogue_url,
+                                                                           stream):
+    import urllib.request
+
+    from stack.process import free_port
+
+    events = _events(9000, "rebalance")
+    producer = threading.Thread(target=_produce, args=(kafka_broker.bootstrap, topics.events, events, 3000))
+    producer.start()
+    first = stream()
+    wait_for_rows(catalogue_url, 1000, 60, first)
+    metrics_port = free_port()
+    stream_env = dict(first.env, RECSYS_METRICS_PORT=str(metrics_port))
+    second = StreamProcess(stream_env, first.log.with_name("second.log")).start()  # joins: partitions rebalance
+    try:
+        wait_for_rows(catalogue_url, 4000, 60, second)
+        assert first.stop() == 0  # leaves gracefully: its partitions move to the second member
+        producer.join()
+        wait_for_rows(catalogue_url, len(events), 90, second)
+        time.sleep(1.0)
+        rows, distinct = stored(catalogue_url)
+        assert rows == distinct == len(events)
+        scrape = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        stored_by_second = [line for line in scrape.splitlines()
+                            if line.startswith('recsys_stream_events_total{outcome="stored"}')]
+        assert stored_by_second and float(stored_by_second[0].split()[-1]) > 0
+        assert "recsys_stream_batch_seconds_bucket" in scrape
+    finally:
+        second.stop()

@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quickstart(sub)
     _add_serve(sub)
     _add_loadtest(sub)
+    sub.add_parser("job", help="the training Job's entrypoint (settings from RECSYS_JOB_* environment variables)"
+                   ).set_defaults(handler=lambda args: __import__("training.job", fromlist=["main"]).main())
     from services.cli import register
 
     register(sub, _add_data_args, _data_spec, _positive_int)

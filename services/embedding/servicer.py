@@ -11,6 +11,7 @@ from services.common.validation import require_id
 from services.embedding.store import EmbeddingModel, RecentInteractions
 
 MAX_INTERACTIONS_PER_CALL = 1000
+MAX_USERS_PER_BATCH = 5000
 # A low rating says the user did not like the item: it must not pull their vector towards it.
 MIN_POSITIVE_RATING = 3.0
 
@@ -45,18 +46,46 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
 
     async def RecordInteractions(self, request: pb.RecordInteractionsRequest,
                                  context) -> pb.RecordInteractionsResponse:
+        recorded, unknown = self._record(self._current(), request, "")
+        return pb.RecordInteractionsResponse(recorded=recorded, unknown_item_ids=unknown)
+
+    async def BatchRecordInteractions(self, request: pb.BatchRecordInteractionsRequest,
+                                      context) -> pb.BatchRecordInteractionsResponse:
         model = self._current()
-        require_id(request.user_id, "user_id")
+        if not request.users:
+            raise InvalidRequest("users must not be empty")
+        if len(request.users) > MAX_USERS_PER_BATCH:
+            raise InvalidRequest(f"at most {MAX_USERS_PER_BATCH} users per call, got {len(request.users)}")
+        # validate everything before recording anything: a bad entry rejects the call, not half of it
+        checked = [self._check(model, user, f"users[{n}].") for n, user in enumerate(request.users)]
+        unknown: list[str] = []
+        recorded = 0
+        for user, (known, missing) in zip(request.users, checked):
+            if known:
+                self.recent.add(user.user_id, known)
+            recorded += len(known)
+            unknown.extend(missing)
+        return pb.BatchRecordInteractionsResponse(recorded=recorded, unknown_item_ids=unknown)
+
+    def _record(self, model: EmbeddingModel, request: pb.RecordInteractionsRequest, prefix: str) -> tuple[int, list[str]]:
+        known, unknown = self._check(model, request, prefix)
+        if known:
+            self.recent.add(request.user_id, known)
+        return len(known), unknown
+
+    @staticmethod
+    def _check(model: EmbeddingModel, request: pb.RecordInteractionsRequest, prefix: str) -> tuple[list[int], list[str]]:
+        require_id(request.user_id, f"{prefix}user_id")
         if not request.interactions:
-            raise InvalidRequest("interactions must not be empty")
+            raise InvalidRequest(f"{prefix}interactions must not be empty")
         if len(request.interactions) > MAX_INTERACTIONS_PER_CALL:
             raise InvalidRequest(f"at most {MAX_INTERACTIONS_PER_CALL} interactions per call, "
                                  f"got {len(request.interactions)}")
         known, unknown = [], []
         for position, interaction in enumerate(request.interactions):
-            require_id(interaction.item_id, f"interactions[{position}].item_id")
+            require_id(interaction.item_id, f"{prefix}interactions[{position}].item_id")
             if interaction.type == common_pb2.INTERACTION_TYPE_UNSPECIFIED:
-                raise InvalidRequest(f"interactions[{position}].type must be set (view, click, add_to_cart, "
+                raise InvalidRequest(f"{prefix}interactions[{position}].type must be set (view, click, add_to_cart, "
                                      "purchase or rating)")
             item = model.item_index.get(interaction.item_id)
             if item is None:
@@ -64,6 +93,4 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
             elif not (interaction.type == common_pb2.INTERACTION_TYPE_RATING
                       and interaction.value < MIN_POSITIVE_RATING):
                 known.append(item)
-        if known:
-            self.recent.add(request.user_id, known)
-        return pb.RecordInteractionsResponse(recorded=len(known), unknown_item_ids=unknown)
+        return known, unknown

@@ -114,8 +114,15 @@ class KafkaSource:
         log.info("revoked %s", sorted(p.partition for p in partitions))
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        # Wait only for the first record, then take what is already fetched: a lone event is
+        # stored at once (freshness), and while a batch is being stored the next one accumulates,
+        # so a backlog still comes in full batches (throughput).
+        first = self._consumer.poll(timeout_s)
+        if first is None:
+            return []
+        messages = [first] + (self._consumer.consume(max_records - 1, 0) if max_records > 1 else [])
         out = []
-        for message in self._consumer.consume(max_records, timeout_s):
+        for message in messages:
             error = message.error()
             if error is not None:
                 # transport errors while a broker restarts are retried by librdkafka itself

@@ -9,7 +9,7 @@
 | RECSYS_KAFKA_SESSION_TIMEOUT_MS | 10000 | how soon the group notices a dead member (its partitions move on) |
 | RECSYS_STREAM_INSTANCE_ID | (unset) | static group membership: a restart under the same id gets its partitions back at once |
 | RECSYS_STREAM_MAX_BATCH | 5000 | most records per batch (one transaction) |
-| RECSYS_STREAM_POLL_MS | 50 | longest wait for a batch's first record |
+| RECSYS_STREAM_POLL_MS | 50 | longest wait for a first record (then the batch takes what is already fetched) |
 | RECSYS_MAX_EVENT_BYTES | 16384 | larger events go to the dead-letter topic |
 | RECSYS_ONLINE_WINDOW_SECONDS | 10 | online metrics window |
 | RECSYS_EVENTS_TOPIC / RECSYS_DLQ_TOPIC / RECSYS_ONLINE_METRICS_TOPIC | recsys.user-events / recsys.user-events.dlq / recsys.online-metrics | topic names |

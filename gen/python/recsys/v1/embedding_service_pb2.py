@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from recsys.v1 import common_pb2 as recsys_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!recsys/v1/embedding_service.proto\x12\trecsys.v1\x1a\x16recsys/v1/common.proto\"A\n\x17GetUserEmbeddingRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\"z\n\x18GetUserEmbeddingResponse\x12\x0e\n\x06vector\x18\x01 \x03(\x02\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\r\n\x05known\x18\x03 \x01(\x08\x12\x11\n\tfolded_in\x18\x04 \x01(\x08\x12\x15\n\rseen_item_ids\x18\x05 \x03(\t\"Z\n\x19RecordInteractionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12,\n\x0cinteractions\x18\x02 \x03(\x0b\x32\x16.recsys.v1.Interaction\"H\n\x1aRecordInteractionsResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x05\x12\x18\n\x10unknown_item_ids\x18\x02 \x03(\t2\xd2\x01\n\x10\x45mbeddingService\x12[\n\x10GetUserEmbedding\x12\".recsys.v1.GetUserEmbeddingRequest\x1a#.recsys.v1.GetUserEmbeddingResponse\x12\x61\n\x12RecordInteractions\x12$.recsys.v1.RecordInteractionsRequest\x1a%.recsys.v1.RecordInteractionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!recsys/v1/embedding_service.proto\x12\trecsys.v1\x1a\x16recsys/v1/common.proto\"A\n\x17GetUserEmbeddingRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\"z\n\x18GetUserEmbeddingResponse\x12\x0e\n\x06vector\x18\x01 \x03(\x02\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\r\n\x05known\x18\x03 \x01(\x08\x12\x11\n\tfolded_in\x18\x04 \x01(\x08\x12\x15\n\rseen_item_ids\x18\x05 \x03(\t\"Z\n\x19RecordInteractionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12,\n\x0cinteractions\x18\x02 \x03(\x0b\x32\x16.recsys.v1.Interaction\"H\n\x1aRecordInteractionsResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x05\x12\x18\n\x10unknown_item_ids\x18\x02 \x03(\t\"U\n\x1e\x42\x61tchRecordInteractionsRequest\x12\x33\n\x05users\x18\x01 \x03(\x0b\x32$.recsys.v1.RecordInteractionsRequest\"M\n\x1f\x42\x61tchRecordInteractionsResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x05\x12\x18\n\x10unknown_item_ids\x18\x02 \x03(\t2\xc4\x02\n\x10\x45mbeddingService\x12[\n\x10GetUserEmbedding\x12\".recsys.v1.GetUserEmbeddingRequest\x1a#.recsys.v1.GetUserEmbeddingResponse\x12\x61\n\x12RecordInteractions\x12$.recsys.v1.RecordInteractionsRequest\x1a%.recsys.v1.RecordInteractionsResponse\x12p\n\x17\x42\x61tchRecordInteractions\x12).recsys.v1.BatchRecordInteractionsRequest\x1a*.recsys.v1.BatchRecordInteractionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +40,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECORDINTERACTIONSREQUEST']._serialized_end=353
   _globals['_RECORDINTERACTIONSRESPONSE']._serialized_start=355
   _globals['_RECORDINTERACTIONSRESPONSE']._serialized_end=427
-  _globals['_EMBEDDINGSERVICE']._serialized_start=430
-  _globals['_EMBEDDINGSERVICE']._serialized_end=640
+  _globals['_BATCHRECORDINTERACTIONSREQUEST']._serialized_start=429
+  _globals['_BATCHRECORDINTERACTIONSREQUEST']._serialized_end=514
+  _globals['_BATCHRECORDINTERACTIONSRESPONSE']._serialized_start=516
+  _globals['_BATCHRECORDINTERACTIONSRESPONSE']._serialized_end=593
+  _globals['_EMBEDDINGSERVICE']._serialized_start=596
+  _globals['_EMBEDDINGSERVICE']._serialized_end=920
 # @@protoc_insertion_point(module_scope)

@@ -44,3 +44,17 @@ class RecordInteractionsResponse(_message.Message):
     recorded: int
     unknown_item_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, recorded: _Optional[int] = ..., unknown_item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BatchRecordInteractionsRequest(_message.Message):
+    __slots__ = ("users",)
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[RecordInteractionsRequest]
+    def __init__(self, users: _Optional[_Iterable[_Union[RecordInteractionsRequest, _Mapping]]] = ...) -> None: ...
+
+class BatchRecordInteractionsResponse(_message.Message):
+    __slots__ = ("recorded", "unknown_item_ids")
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    recorded: int
+    unknown_item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, recorded: _Optional[int] = ..., unknown_item_ids: _Optional[_Iterable[str]] = ...) -> None: ...

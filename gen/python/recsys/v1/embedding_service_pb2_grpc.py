@@ -45,6 +45,11 @@ class EmbeddingServiceStub:
                 request_serializer=recsys_dot_v1_dot_embedding__service__pb2.RecordInteractionsRequest.SerializeToString,
                 response_deserializer=recsys_dot_v1_dot_embedding__service__pb2.RecordInteractionsResponse.FromString,
                 _registered_method=True)
+        self.BatchRecordInteractions = channel.unary_unary(
+                '/recsys.v1.EmbeddingService/BatchRecordInteractions',
+                request_serializer=recsys_dot_v1_dot_embedding__service__pb2.BatchRecordInteractionsRequest.SerializeToString,
+                response_deserializer=recsys_dot_v1_dot_embedding__service__pb2.BatchRecordInteractionsResponse.FromString,
+                _registered_method=True)
 
 
 class EmbeddingServiceServicer:
@@ -64,6 +69,13 @@ class EmbeddingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchRecordInteractions(self, request, context):
+        """Many users' interactions in one call: what the stream processor sends per batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmbeddingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +88,11 @@ def add_EmbeddingServiceServicer_to_server(servicer, server):
                     servicer.RecordInteractions,
                     request_deserializer=recsys_dot_v1_dot_embedding__service__pb2.RecordInteractionsRequest.FromString,
                     response_serializer=recsys_dot_v1_dot_embedding__service__pb2.RecordInteractionsResponse.SerializeToString,
+            ),
+            'BatchRecordInteractions': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchRecordInteractions,
+                    request_deserializer=recsys_dot_v1_dot_embedding__service__pb2.BatchRecordInteractionsRequest.FromString,
+                    response_serializer=recsys_dot_v1_dot_embedding__service__pb2.BatchRecordInteractionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +150,33 @@ class EmbeddingService:
             '/recsys.v1.EmbeddingService/RecordInteractions',
             recsys_dot_v1_dot_embedding__service__pb2.RecordInteractionsRequest.SerializeToString,
             recsys_dot_v1_dot_embedding__service__pb2.RecordInteractionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchRecordInteractions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recsys.v1.EmbeddingService/BatchRecordInteractions',
+            recsys_dot_v1_dot_embedding__service__pb2.BatchRecordInteractionsRequest.SerializeToString,
+            recsys_dot_v1_dot_embedding__service__pb2.BatchRecordInteractionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
