@@ -2,7 +2,9 @@
 
 Ports and the data directory come from the environment so several stacks can coexist:
 RECSYS_STACK_DIR (default /tmp/recsys-stack; PostgreSQL's own user must be able to reach it), RECSYS_STACK_PG_PORT (55432),
-RECSYS_STACK_KAFKA_PORT (19092), RECSYS_STACK_KAFKA_CONTROLLER_PORT (19093).
+RECSYS_STACK_KAFKA_PORT (19092), RECSYS_STACK_KAFKA_CONTROLLER_PORT (19093), RECSYS_STACK_KUBE_PORT
+(16443), RECSYS_STACK_ETCD_PORT (12379; the peer port is one above). `up --without-kube` skips the
+Kubernetes API server (its first start builds it from source: minutes).
 """
 
 from __future__ import annotations
@@ -14,8 +16,14 @@ import tempfile
 from pathlib import Path
 
 from stack.kafka import KafkaBroker
+from stack.kube import KubeAPIServer
 from stack.postgres import PostgresServer
 from stack.process import StackError
+
+
+def _kube(root: Path) -> KubeAPIServer:
+    etcd = int(os.environ.get("RECSYS_STACK_ETCD_PORT", "12379"))
+    return KubeAPIServer(root / "kube", int(os.environ.get("RECSYS_STACK_KUBE_PORT", "16443")), etcd, etcd + 1)
 
 
 def _components() -> tuple[PostgresServer, KafkaBroker, Path]:
@@ -26,34 +34,44 @@ def _components() -> tuple[PostgresServer, KafkaBroker, Path]:
     return pg, kafka, root
 
 
-def _env_lines(pg: PostgresServer, kafka: KafkaBroker) -> list[str]:
-    return [f"export RECSYS_DATABASE_URL={pg.url}", f"export RECSYS_KAFKA_BOOTSTRAP={kafka.bootstrap}"]
+def _env_lines(pg: PostgresServer, kafka: KafkaBroker, kube: KubeAPIServer) -> list[str]:
+    lines = [f"export RECSYS_DATABASE_URL={pg.url}", f"export RECSYS_KAFKA_BOOTSTRAP={kafka.bootstrap}"]
+    if kube.running():
+        lines.append(f"export KUBECONFIG={kube.kubeconfig}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "env", "status"])
+    parser.add_argument("--without-kube", action="store_true", help="up: only PostgreSQL and Kafka")
     args = parser.parse_args(argv)
     pg, kafka, root = _components()
+    kube = _kube(root)
     try:
         if args.command == "up":
             print(f"starting PostgreSQL on 127.0.0.1:{pg.port} ...", file=sys.stderr, flush=True)
             pg.start()
             print(f"starting Kafka (KRaft) on {kafka.bootstrap} ...", file=sys.stderr, flush=True)
             kafka.start()
-            (root / "stack.env").write_text("\n".join(_env_lines(pg, kafka)) + "\n")
+            if not args.without_kube:
+                print(f"starting kube-apiserver + etcd on {kube.server} (built from source on first use) ...",
+                      file=sys.stderr, flush=True)
+                kube.start()
+            (root / "stack.env").write_text("\n".join(_env_lines(pg, kafka, kube)) + "\n")
             print(f"stack is up (data in {root}); connection settings, also in {root / 'stack.env'}:",
                   file=sys.stderr)
-            print("\n".join(_env_lines(pg, kafka)))
+            print("\n".join(_env_lines(pg, kafka, kube)))
         elif args.command == "down":
+            kube.stop()
             kafka.stop()
             pg.stop()
             print("stack is down", file=sys.stderr)
         elif args.command == "env":
-            print("\n".join(_env_lines(pg, kafka)))
+            print("\n".join(_env_lines(pg, kafka, kube)))
         else:
-            for name, part in (("postgres", pg), ("kafka", kafka)):
+            for name, part in (("postgres", pg), ("kafka", kafka), ("kube-apiserver", kube)):
                 print(f"{name}: {'running' if part.running() else 'stopped'}")
     except StackError as exc:
         print(f"stack: {exc}", file=sys.stderr)

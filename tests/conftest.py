@@ -43,4 +43,4 @@ def publish(small_dataset, tmp_path_factory):
     return make
 
 
-from stack_fixtures import kafka_broker, pg_url, postgres_server, stack_root, topics  # noqa: E402,F401
+from stack_fixtures import kafka_broker, kube_apiserver, pg_url, postgres_server, stack_root, topics  # noqa: E402,F401

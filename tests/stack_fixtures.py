@@ -74,3 +74,25 @@ def pg_url(postgres_server) -> str:
 @pytest.fixture
 def topics(kafka_broker):
     return new_topics(kafka_broker)
+
+
+@pytest.fixture(scope="session")
+def kube_apiserver(stack_root):
+    """A real kube-apiserver + etcd (built from their Go modules on first use) with the
+    RecommenderModel CRD, kopf's peering CRDs and the operator's RBAC applied."""
+    import subprocess
+
+    from stack.kube import KubeAPIServer
+
+    server = KubeAPIServer(stack_root / "kube", free_port(), free_port(), free_port()).start()
+    repo = Path(__file__).resolve().parents[1]
+    for manifest in ("operator/crds", "operator/rbac.yaml"):
+        subprocess.run(["kubectl", "--kubeconfig", str(server.kubeconfig), "apply", "-f", str(repo / manifest)],
+                       check=True, capture_output=True)
+    subprocess.run(["kubectl", "--kubeconfig", str(server.kubeconfig), "wait", "--for=condition=Established",
+                    "crd/recommendermodels.recsys.dev", "crd/kopfpeerings.kopf.dev", "--timeout=30s"],
+                   check=True, capture_output=True)
+    subprocess.run(["kubectl", "--kubeconfig", str(server.kubeconfig), "apply", "-f",
+                    str(repo / "operator" / "peering.yaml")], check=True, capture_output=True)
+    yield server
+    server.stop()

@@ -207,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_loadtest(sub)
     sub.add_parser("job", help="the training Job's entrypoint (settings from RECSYS_JOB_* environment variables)"
                    ).set_defaults(handler=lambda args: __import__("training.job", fromlist=["main"]).main())
+    sub.add_parser("operator", help="run the kopf operator for RecommenderModel resources (RECSYS_* settings)"
+                   ).set_defaults(handler=lambda args: __import__("recsys_operator.main", fromlist=["main"]).main() or 0)
     from services.cli import register
 
     register(sub, _add_data_args, _data_spec, _positive_int)
