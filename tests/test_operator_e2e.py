@@ -239,3 +239,49 @@ def test_deleting_the_resource_cleans_up(cluster):
     with pytest.raises(client.ApiException) as info:
         cluster["core"].read_namespaced_config_map(f"{name}-traffic-split", NS)
     assert info.value.status == 404
+
+
+def test_a_spec_change_while_training_supersedes_the_running_job(cluster):
+    name = "supersede"
+    cluster["kubelet"].paused.set()
+    try:
+        assert _apply(cluster, _model(name)).returncode == 0
+        _wait_phase(cluster, name, ("Training",))
+        assert _apply(cluster, _model(name, hyperparameters={"epochs": 3})).returncode == 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            jobs = [j.metadata.name for j in cluster["batch"].list_namespaced_job(
+                NS, label_selector=f"recsys.dev/model={name}").items if not j.metadata.deletion_timestamp]
+            if jobs == [f"train-{name}-g2"]:
+                break
+            time.sleep(0.5)
+        assert jobs == [f"train-{name}-g2"]
+        assert "superseded train-supersede-g1" in _get(cluster, name)["status"]["message"]
+    finally:
+        cluster["kubelet"].paused.clear()
+    body = _wait_phase(cluster, name, ("Promoted", "Failed", "RolledBack"))
+    assert body["status"]["productionVersion"] == f"{name}-g2"
+
+
+def test_a_second_replica_stands_by_and_takes_over(cluster):
+    """Peering: a lower-priority replica stays paused while the first runs, then takes over."""
+    standby = Operator({**cluster["operator"].env, "RECSYS_OPERATOR_PRIORITY": "10"}, cluster["root"] / "standby.log")
+    standby.start()
+    try:
+        deadline = time.monotonic() + 30
+        peers = {}
+        while time.monotonic() < deadline and len(peers) < 2:
+            peering = cluster["custom"].get_namespaced_custom_object("kopf.dev", "v1", NS, "kopfpeerings",
+                                                                     "recsys-operator")
+            peers = {k: v for k, v in (peering.get("status") or {}).items()}
+            time.sleep(0.5)
+        assert sorted(p["priority"] for p in peers.values()) == [10, 100]
+        cluster["operator"].stop()  # graceful: it withdraws from the peering
+        name = "failover"
+        assert _apply(cluster, _model(name)).returncode == 0
+        body = _wait_phase(cluster, name, ("Promoted", "Failed", "RolledBack"))
+        assert body["status"]["phase"] == "Promoted"
+        assert "Resuming operations" in standby.output()
+    finally:
+        standby.stop()
+        cluster["operator"].start()

@@ -30,7 +30,7 @@ def offline_gate(metric: str, value: float | None, evaluation: dict[str, Any],
             return Verdict("fail", f"{metric} {value:.4f} is below production's {production_value:.4f} "
                                    f"minus {tolerance:.0%} ({floor:.4f})")
         return Verdict("pass", f"{metric} {value:.4f} (production {production_value:.4f})")
-    return Verdict("pass", f"{metric} {value:.4f} (minimum {minimum:.4f}; nothing in production yet)")
+    return Verdict("pass", f"{metric} {value:.4f} reaches the minimum {minimum:.4f}")
 
 
 def online_rate(counts: dict[str, int], metric: str) -> tuple[float | None, int]:

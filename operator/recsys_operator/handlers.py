@@ -97,7 +97,8 @@ def train(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status
     version = manifests.version_name(name, generation)
     job = manifests.training_job(dict(body), settings, version)
     kopf.adopt(job, owner=body)
-    superseded = kube.delete_jobs(namespace, f"{manifests.MODEL_LABEL}={name}", keep=job["metadata"]["name"])
+    superseded = kube.delete_jobs(namespace, f"{manifests.MODEL_LABEL}={name}", keep=job["metadata"]["name"],
+                                  only_running=True)
     if status.get("phase") == "Canary":  # the canary being analysed is replaced: stable gets all traffic back
         _write_split(settings, namespace, name, status.get("productionVersion"), None, 0)
         artifacts.clear_track(settings.artifacts_root / name, "canary")
@@ -168,7 +169,7 @@ def _evaluate(body, spec, meta, status, namespace, patch, settings: OperatorSett
         return
     rollout = spec.get("rollout") or {}
     if rollout.get("strategy", "canary") == "direct" or not status.get("productionVersion"):
-        why = "direct rollout" if rollout.get("strategy") == "direct" else "nothing in production to compare with"
+        why = "direct rollout" if rollout.get("strategy") == "direct" else "first version, no canary needed"
         _promote(body, spec, meta, status, namespace, patch, settings, f"{verdict.reason}; {why}", conditions)
         return
     _start_step(body, spec, meta, status, namespace, patch, settings, 0, verdict.reason, conditions)
@@ -241,7 +242,7 @@ def _promote(body, spec, meta, status, namespace, patch, settings: OperatorSetti
     _register(settings, name, version, spec["algorithm"], status.get("artifactUri", ""), status.get("metrics") or {},
               "production")
     metric = manifests.key_metric(spec)
-    _transition(body, patch, status, "Promoted", f"{version} is in production ({why})", canaryWeight=100,
+    _transition(body, patch, status, "Promoted", f"{version} is in production: {why}", canaryWeight=100,
                 productionVersion=version, productionMetric=(status.get("metrics") or {}).get(metric),
                 productionArtifactUri=status.get("artifactUri"),
                 conditions=_condition({"conditions": conditions}, "Promoted", True, "Promoted", why))

@@ -39,12 +39,13 @@ def job_outcome(job: client.V1Job) -> tuple[str, str]:
     return "running", ""
 
 
-def delete_jobs(namespace: str, selector: str, keep: str | None = None) -> list[str]:
-    """Delete this model's Jobs (and, in the background, their pods), except ``keep``."""
+def delete_jobs(namespace: str, selector: str, keep: str | None = None, only_running: bool = False) -> list[str]:
+    """Delete this model's Jobs (and, in the background, their pods), except ``keep``; with
+    ``only_running``, finished Jobs stay for people to inspect (their TTL removes them)."""
     api = client.BatchV1Api()
     deleted = []
     for job in api.list_namespaced_job(namespace, label_selector=selector).items:
-        if job.metadata.name == keep:
+        if job.metadata.name == keep or (only_running and job_outcome(job)[0] != "running"):
             continue
         try:
             api.delete_namespaced_job(job.metadata.name, namespace, propagation_policy="Background")
