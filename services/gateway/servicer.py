@@ -74,6 +74,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     def __init__(self, settings: GatewaySettings, split: TrafficSplit, history: HistoryStore | None = None) -> None:
         self.settings = settings
         self.history = history
+        self._local: dict[str, tuple] = {}
         self._catalogue: Catalogue | None = None
         self._backends: dict[Route, Backends] = {}
         self.set_split(split)
@@ -97,7 +98,18 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                                  f"{', '.join(r.name for r in split.routes)}")
         return route
 
+    def use_local_backends(self, route_name: str, embedding, retrieval, scoring) -> None:
+        """Serve ``route_name`` with in-process stubs (serve all); other routes stay on gRPC."""
+        self._local[route_name] = (embedding, retrieval, scoring)
+
     def backends_for(self, route: Route) -> Backends:
+        local = self._local.get(route.name)
+        if local is not None:
+            backends = self._backends.get(route)
+            if backends is None:
+                backends = self._backends[route] = Backends(route)
+                backends.embedding, backends.retrieval, backends.scoring = local
+            return backends
         if route not in self._backends:
             self._backends[route] = Backends(route)
         return self._backends[route].open()
