@@ -20,6 +20,7 @@ from stack.process import CACHE_DIR, LocalServer, StackError, port_open, read_pi
 
 HERE = Path(__file__).resolve().parent / "kube"
 KUBE_VERSION = "v1.34.3"  # keep in step with kube/go.mod
+BUILD_REVISION = 2  # bump when the build changes, so cached binaries are rebuilt
 ADMIN_TOKEN = "recsys-stack-admin"  # a local throwaway cluster: the tokens are not secrets
 # The operator's ServiceAccount, authenticated by a static token (no controller-manager issues
 # tokens here), so tests run the operator with exactly the RBAC it ships with.
@@ -29,7 +30,7 @@ OPERATOR_USER = "system:serviceaccount:default:recsys-operator"
 
 def kube_binaries() -> tuple[Path, Path]:
     """(kube-apiserver, etcd), built on first use (several minutes on 2 cores), then cached."""
-    root = CACHE_DIR / f"kube-{KUBE_VERSION}"
+    root = CACHE_DIR / f"kube-{KUBE_VERSION}-{BUILD_REVISION}"
     bin_dir = root / "bin"
     apiserver, etcd = bin_dir / "kube-apiserver", bin_dir / "etcd"
     if apiserver.exists() and etcd.exists():
@@ -41,9 +42,15 @@ def kube_binaries() -> tuple[Path, Path]:
     shutil.copytree(HERE, src)
     bin_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
-    for output, package in ((etcd, "./etcd"), (apiserver, "k8s.io/kubernetes/cmd/kube-apiserver")):
+    major, minor = KUBE_VERSION.lstrip("v").split(".")[:2]
+    # what a release build stamps in, so /version (and helm's kubeVersion checks) see the real version
+    stamp = " ".join(f"-X {pkg}.{key}={value}" for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+                     for key, value in (("gitVersion", KUBE_VERSION), ("gitMajor", major), ("gitMinor", minor),
+                                        ("gitTreeState", "clean")))
+    for output, package, flags in ((etcd, "./etcd", "-s -w"), (apiserver, "k8s.io/kubernetes/cmd/kube-apiserver",
+                                                                 f"-s -w {stamp}")):
         partial = output.with_suffix(".partial")
-        result = subprocess.run(["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(partial), package],
+        result = subprocess.run(["go", "build", "-trimpath", f"-ldflags={flags}", "-o", str(partial), package],
                                 cwd=src, env=env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise StackError(f"go build {package} failed:\n{result.stderr[-4000:]}")
