@@ -86,9 +86,12 @@ def kube_apiserver(stack_root):
 
     server = KubeAPIServer(stack_root / "kube", free_port(), free_port(), free_port()).start()
     repo = Path(__file__).resolve().parents[1]
-    for manifest in ("operator/crds", "operator/rbac.yaml"):
-        subprocess.run(["kubectl", "--kubeconfig", str(server.kubeconfig), "apply", "-f", str(repo / manifest)],
-                       check=True, capture_output=True)
+    from stack.prometheus import prometheus_operator_crds
+
+    # the server-side apply of large CRDs avoids the client-side last-applied annotation size limit
+    for manifest in ("operator/crds", "operator/rbac.yaml", *prometheus_operator_crds()):
+        subprocess.run(["kubectl", "--kubeconfig", str(server.kubeconfig), "apply", "--server-side", "-f",
+                        str(repo / manifest)], check=True, capture_output=True)
     subprocess.run(["kubectl", "--kubeconfig", str(server.kubeconfig), "wait", "--for=condition=Established",
                     "crd/recommendermodels.recsys.dev", "crd/kopfpeerings.kopf.dev", "--timeout=30s"],
                    check=True, capture_output=True)

@@ -86,7 +86,7 @@ def test_helm_install_creates_every_object_and_upgrade_keeps_the_operators_split
     installed = _run(helm, *kubeconfig, "install", "shop", str(CHART), "-n", namespace, "--create-namespace")
     assert installed.returncode == 0, installed.stderr
     assert "grpcurl -plaintext" in installed.stdout  # NOTES.txt
-    listed = json.loads(_run("kubectl", *kubeconfig, "get", "deploy,svc,hpa,pdb,cm,sa,role,rolebinding,kopfpeering",
+    listed = json.loads(_run("kubectl", *kubeconfig, "get", "deploy,svc,hpa,pdb,cm,sa,role,rolebinding,kopfpeering,servicemonitor,prometheusrule",
                              "-n", namespace, "-o", "json").stdout)
     names = {(o["kind"], o["metadata"]["name"]) for o in listed["items"]}
     for component in ("gateway", "stream", "operator", *(f"{c}-{t}" for c in ("retrieval", "scoring", "embedding")
@@ -96,6 +96,9 @@ def test_helm_install_creates_every_object_and_upgrade_keeps_the_operators_split
     assert ("PodDisruptionBudget", "shop-recsys-retrieval-canary") in names
     assert ("KopfPeering", "shop-recsys-operator") in names
     assert ("ConfigMap", "amazon-lightgcn-traffic-split") in names
+    assert {("ServiceMonitor", "shop-recsys"), ("PrometheusRule", "shop-recsys"),
+            ("ConfigMap", "shop-recsys-dashboard-recsys-overview"), ("Service", "shop-recsys-stream-metrics"),
+            ("Service", "shop-recsys-operator-metrics")} <= names
     crd = _run("kubectl", *kubeconfig, "get", "crd", "recommendermodels.recsys.dev")
     assert crd.returncode == 0
     # the operator rewrites the split during a canary; an upgrade must not reset it

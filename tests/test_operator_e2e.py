@@ -32,7 +32,8 @@ def cluster(kube_apiserver, postgres_server, tmp_path_factory):
     root = tmp_path_factory.mktemp("operator")
     env = {**os.environ, "KUBECONFIG": str(kube_apiserver.operator_kubeconfig), "RECSYS_OPERATOR_NAMESPACES": NS,
            "RECSYS_ARTIFACTS_ROOT": str(root / "artifacts"), "RECSYS_OPERATOR_INTERVAL_SECONDS": "1",
-           "RECSYS_DATABASE_URL": new_database(postgres_server), "RECSYS_LOG_LEVEL": "INFO"}
+           "RECSYS_DATABASE_URL": new_database(postgres_server), "RECSYS_LOG_LEVEL": "INFO",
+           "RECSYS_METRICS_PORT": "0"}
     operator = Operator(env, root / "operator.log")
     with FakeKubelet(api, NS, root) as kubelet:
         operator.start()

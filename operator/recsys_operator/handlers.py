@@ -21,9 +21,13 @@ import os
 from typing import Any
 
 import kopf
+from prometheus_client import Counter, Gauge
 
 from recsys_operator import GROUP, PLURAL, VERSION, artifacts, gates, kube, manifests
 from recsys_operator.settings import OperatorSettings
+
+TRANSITIONS = Counter("recsys_operator_transitions", "RecommenderModel phase transitions", ["model", "phase"])
+CANARY_WEIGHT = Gauge("recsys_operator_canary_weight", "Percent of traffic on the version being rolled out", ["model"])
 
 # Timer intervals are fixed when the module is imported (kopf's decorators need them).
 INTERVAL_S = float(os.environ.get("RECSYS_OPERATOR_INTERVAL_SECONDS", "5"))
@@ -35,6 +39,11 @@ log = logging.getLogger(__name__)
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     memo.settings = OperatorSettings.from_env()
     _load_kube_credentials()
+    port = int(os.environ.get("RECSYS_METRICS_PORT", "9096"))
+    if port >= 0:
+        from services.common.metrics import start_metrics_server
+
+        log.info("metrics on port %d", start_metrics_server(port))
     settings.persistence.finalizer = f"{GROUP}/cleanup"
     settings.posting.level = logging.INFO
     # Peering: with several replicas, only the highest-priority one acts; the others stand by.
@@ -71,6 +80,10 @@ def _condition(status: dict[str, Any], kind: str, state: bool, reason: str, mess
 
 def _transition(body: Any, patch: kopf.Patch, status: dict[str, Any], phase: str, message: str,
                 warning: bool = False, conditions: list[dict[str, Any]] | None = None, **fields: Any) -> None:
+    model = body["metadata"]["name"]
+    TRANSITIONS.labels(model=model, phase=phase).inc()
+    if "canaryWeight" in fields:
+        CANARY_WEIGHT.labels(model=model).set(fields["canaryWeight"] or 0)
     patch.status["phase"] = phase
     patch.status["message"] = message
     for key, value in fields.items():

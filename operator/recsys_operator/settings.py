@@ -9,6 +9,7 @@
 | RECSYS_ROUTE_TEMPLATE | recsys-{service}-{track}:{port} | address of a serving track's backend ({service}, {track}: stable/canary, {port}) |
 | RECSYS_DATABASE_URL | (unset) | the store, for online metrics during canary analysis |
 | RECSYS_OPERATOR_INTERVAL_SECONDS | 5 | how often each resource's state machine is advanced |
+| RECSYS_METRICS_PORT | 9096 | Prometheus /metrics (recsys_operator_transitions_total, recsys_operator_canary_weight); -1: off |
 """
 
 from __future__ import annotations
