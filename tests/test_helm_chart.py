@@ -4,6 +4,7 @@ kube-apiserver (server-side dry run), and a real `helm install` / `helm upgrade`
 from __future__ import annotations
 
 import filecmp
+import re
 import json
 import subprocess
 import uuid
@@ -114,3 +115,59 @@ def test_helm_install_creates_every_object_and_upgrade_keeps_the_operators_split
     assert json.loads(data["routes.json"]) == split
     uninstalled = _run(helm, *kubeconfig, "uninstall", "shop", "-n", namespace)
     assert uninstalled.returncode == 0, uninstalled.stderr
+
+
+STACK = REPO / "helm" / "recsys-stack"
+
+
+def test_the_umbrella_chart_pins_each_dependency_behind_a_condition():
+    chart = yaml.safe_load((STACK / "Chart.yaml").read_text())
+    dependencies = {d["name"]: d for d in chart["dependencies"]}
+    assert set(dependencies) == {"recsys", "kafka", "postgresql", "kube-prometheus-stack"}
+    assert dependencies["recsys"]["repository"] == "file://../recsys"
+    assert dependencies["recsys"]["version"] == yaml.safe_load((CHART / "Chart.yaml").read_text())["version"]
+    for name in ("kafka", "postgresql", "kube-prometheus-stack"):
+        assert re.fullmatch(r"\d+\.\d+\.\d+", dependencies[name]["version"]), f"{name} is not pinned"
+        assert dependencies[name]["condition"] == f"{name}.enabled"
+
+
+def test_the_umbrella_values_wire_the_application_to_its_dependencies():
+    values = yaml.safe_load((STACK / "values.yaml").read_text())
+    kafka_host, kafka_port = values["recsys"]["kafka"]["bootstrap"].split(":")
+    assert kafka_host == values["kafka"]["fullnameOverride"] and kafka_port == "9092"
+    assert values["kafka"]["listeners"]["client"]["protocol"] == "PLAINTEXT"
+    topics = {t["name"] for t in values["kafka"]["provisioning"]["topics"]}
+    app_topics = yaml.safe_load((CHART / "values.yaml").read_text())["kafka"]["topics"]
+    assert topics == set(app_topics.values())
+    assert values["recsys"]["database"]["existingSecret"]
+    sidecar = values["kube-prometheus-stack"]["grafana"]["sidecar"]["dashboards"]
+    assert sidecar["label"] == values["recsys"]["monitoring"]["dashboards"]["label"] and sidecar["labelValue"] == "1"
+    spec = values["kube-prometheus-stack"]["prometheus"]["prometheusSpec"]
+    assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False and spec["ruleSelectorNilUsesHelmValues"] is False
+
+
+def test_the_application_chart_with_the_umbrella_values_passes_a_server_side_dry_run(helm, kube_apiserver, tmp_path):
+    values = tmp_path / "recsys-values.yaml"
+    values.write_text(yaml.safe_dump(yaml.safe_load((STACK / "values.yaml").read_text())["recsys"]))
+    namespace = _namespace(kube_apiserver, f"stack-{uuid.uuid4().hex[:6]}")
+    rendered = _run(helm, "template", "shop", str(CHART), "-f", str(values), "--namespace", namespace,
+                    "--kube-version", KUBE_VERSION)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "recsys-kafka:9092" in rendered.stdout and "secretKeyRef" in rendered.stdout
+    applied = _run("kubectl", "--kubeconfig", str(kube_apiserver.kubeconfig), "apply", "--dry-run=server",
+                   "-n", namespace, "-f", "-", stdin=rendered.stdout)
+    assert applied.returncode == 0, applied.stderr
+
+
+def test_the_dockerfile_builds_every_entrypoint_as_non_root():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM\s+\S+\s+AS\s+(\w+)", dockerfile, flags=re.M)
+    assert stages == ["build", "runtime"]
+    assert re.search(r"^USER 10001:10001$", dockerfile, flags=re.M)
+    assert 'ENTRYPOINT ["tini", "--", "recsys"]' in dockerfile and "ARG VARIANT=cpu" in dockerfile
+    for copied in re.findall(r"^COPY (?!--from)(\S+) ", dockerfile, flags=re.M):
+        for path in copied.split():
+            assert (REPO / path).exists(), f"the Dockerfile copies {path}, which does not exist"
+    # the chart runs the image as the same user
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["podSecurityContext"]["runAsUser"] == 10001
