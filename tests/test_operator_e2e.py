@@ -286,3 +286,4 @@ def test_a_second_replica_stands_by_and_takes_over(cluster):
     finally:
         standby.stop()
         cluster["operator"].start()
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from recsys_operator import gates, manifests
@@ -102,3 +103,20 @@ def test_the_crd_schema_is_structural_and_complete():
     assert version["subresources"] == {"status": {}}
     assert {c["name"] for c in version["additionalPrinterColumns"]} >= {"Algorithm", "Phase", "Metric", "Canary", "Age"}
     assert "rm" in crd["spec"]["names"]["shortNames"]
+
+
+def test_a_spec_the_operator_cannot_serve_fails_permanently(monkeypatch):
+    import kopf
+
+    from recsys_operator import handlers
+
+    posted = []
+    monkeypatch.setattr(kopf, "warn", lambda body, reason, message: posted.append((reason, message)))
+    memo = kopf.Memo(settings=OperatorSettings(database_url=None))
+    body = {"metadata": {"name": "m", "namespace": "default", "generation": 1},
+            "spec": {"algorithm": "ncf", "dataset": {"uri": "store"}}}
+    patch = kopf.Patch()
+    with pytest.raises(kopf.PermanentError, match="no RECSYS_DATABASE_URL"):
+        handlers.train(body=body, spec=body["spec"], meta=body["metadata"], status={}, namespace="default",
+                       patch=patch, memo=memo)
+    assert patch["status"]["phase"] == "Failed" and posted[0][0] == "Failed"

@@ -107,6 +107,11 @@ def train(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status
     if status.get("observedGeneration") == generation and status.get("jobName"):
         return  # this generation is already handled (a resume after an operator restart)
     name = meta["name"]
+    if spec["dataset"]["uri"] == "store" and not settings.database_url:
+        message = "dataset.uri is 'store' but the operator has no RECSYS_DATABASE_URL to give the training Job"
+        _transition(body, patch, status, "Failed", message, warning=True, observedGeneration=generation,
+                    conditions=_condition(status, "Trained", False, "InvalidSpec", message))
+        raise kopf.PermanentError(message)  # retrying cannot help; a new spec (or operator setting) can
     version = manifests.version_name(name, generation)
     job = manifests.training_job(dict(body), settings, version)
     kopf.adopt(job, owner=body)
