@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -217,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if os.environ.get("RECSYS_DEV_RELOAD", "").lower() in ("1", "on", "true", "yes"):
+        from training.devreload import watch_and_reexec
+
+        watch_and_reexec()
     try:
         return args.handler(args)
     except (ValueError, FileNotFoundError, KeyError, ConnectionError) as error:  # bad input: a message, not a traceback
