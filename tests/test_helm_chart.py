@@ -171,3 +171,18 @@ def test_the_dockerfile_builds_every_entrypoint_as_non_root():
     # the chart runs the image as the same user
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert values["podSecurityContext"]["runAsUser"] == 10001
+
+
+def test_the_umbrella_chart_lints_with_the_application_chart_as_its_subchart(helm, tmp_path):
+    """The remote charts cannot be downloaded here; the local one is packaged in, as
+    `helm dependency build` would, and helm lint runs on the umbrella with it."""
+    import shutil
+
+    umbrella = tmp_path / "recsys-stack"
+    shutil.copytree(STACK, umbrella)
+    packaged = _run(helm, "package", str(CHART), "-d", str(umbrella / "charts"))
+    assert packaged.returncode == 0, packaged.stderr
+    linted = _run(helm, "lint", str(umbrella))
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    missing = re.search(r"missing these dependencies: (\S+)", linted.stdout)
+    assert missing and set(missing.group(1).split(",")) == {"kafka", "postgresql", "kube-prometheus-stack"}
