@@ -32,6 +32,9 @@ class ServiceBinding:
     register: Callable[[grpc.aio.Server], None]
 
 
+LIVENESS = "liveness"
+
+
 class GrpcServer:
     """Owns one grpc.aio server and its health state."""
 
@@ -61,6 +64,9 @@ class GrpcServer:
         for binding in self.bindings:  # nothing is SERVING until its model is loaded
             await self.health.set(binding.name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        # "liveness" answers SERVING while the process runs, model or not: a liveness probe must not
+        # restart a pod that is waiting for its artifact (readiness checks "" for that)
+        await self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         log.info("listening on port %d: %s", self.port, ", ".join(b.name for b in self.bindings))
         return self.port
 
@@ -90,6 +96,29 @@ class GrpcServer:
             await self.stop()
 
 
+async def _wait_for_artifact(server: GrpcServer, artifact: Path, interval_s: float) -> bool:
+    """A serving track with nothing on it yet (the canary track between rollouts) waits NOT_SERVING
+    until the operator points it at a version; False when SIGTERM came first."""
+    log.warning("%s does not exist yet: NOT_SERVING until it does", artifact)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        while not artifact.exists():
+            try:
+                await asyncio.wait_for(stop.wait(), interval_s)
+            except asyncio.TimeoutError:
+                continue
+            await server.stop()
+            return False
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("%s appeared: loading it", artifact)
+    return True
+
+
 async def serve_model(server: GrpcServer, artifact: Path, load: Callable[[Path], object],
                       install: Callable[[object], None], metrics_port: int, reload_interval_s: float = 0.0) -> None:
     """The life of a model-serving process: metrics and gRPC listening (NOT_SERVING), the model
@@ -97,6 +126,9 @@ async def serve_model(server: GrpcServer, artifact: Path, load: Callable[[Path],
     versions when ``reload_interval_s`` > 0, and run until SIGTERM."""
     log.info("metrics on port %d", start_metrics_server(metrics_port))
     await server.start()
+    if reload_interval_s > 0 and not artifact.exists():
+        if not await _wait_for_artifact(server, artifact, reload_interval_s):
+            return  # terminated while waiting
     resolved = artifact.resolve()
     install(await asyncio.to_thread(load, resolved))
     await server.mark_serving()

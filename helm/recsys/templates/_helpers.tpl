@@ -65,17 +65,19 @@ recsys.dev/track: {{ . }}
 - {name: tmp, mountPath: /tmp}
 {{- end -}}
 
-{{/* gRPC health probes (Kubernetes' built-in gRPC probe against grpc.health.v1). */}}
+{{/* gRPC health probes (Kubernetes' built-in gRPC probe against grpc.health.v1): ready once the
+model is loaded (""), alive while the process answers ("liveness"), so a canary-track pod waiting
+for a version is kept out of the Service without being restarted. */}}
 {{- define "recsys.grpcProbes" -}}
 startupProbe:
-  grpc: {port: {{ .port }}}
+  grpc: {port: {{ .port }}, service: liveness}
   periodSeconds: 5
-  failureThreshold: 60
+  failureThreshold: 24
 readinessProbe:
   grpc: {port: {{ .port }}}
   periodSeconds: 5
 livenessProbe:
-  grpc: {port: {{ .port }}}
+  grpc: {port: {{ .port }}, service: liveness}
   periodSeconds: 10
   failureThreshold: 3
 {{- end -}}
