@@ -11,7 +11,7 @@ from recsys.v1 import events_pb2
 from services.events.bus import Topics
 from services.events.codec import make_event
 from services.events.memory_bus import InProcessBus
-from services.events.processor import ProcessorConfig, StreamProcessor
+from services.events.processor import BatchResult, ProcessorConfig, StreamProcessor
 from services.store import repository
 from services.store.db import make_engine, upgrade
 from services.store.models import EventType
@@ -163,3 +163,15 @@ def test_the_embedded_demo_changes_a_new_shoppers_recommendations(publish, small
                             echo=lambda line: None)
     assert result["stored"] == 3 and result["dead_letters"] == 1
     assert result["after"] != result["before"] and not set(result["clicked"]) & set(result["after"])
+
+
+def test_stopping_while_the_database_is_away_commits_nothing_and_does_not_crash():
+    bus = InProcessBus()
+    _send(bus, [make_event("u1", ITEMS[0], "click")])
+    unreachable = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
+    processor = _processor(bus, unreachable, backoff_initial_s=0.01)
+    stop = threading.Event()
+    stop.set()  # SIGTERM arrives during the outage
+    assert processor.process(bus.records(TOPICS.events), stop) == BatchResult()
+    assert sum(bus.committed("g", TOPICS.events).values()) == 0
+    unreachable.dispose()

@@ -91,17 +91,17 @@ class StreamProcessor:
                 valid.append((record, decode(record.value, self.config.max_event_bytes)))
             except InvalidEvent as exc:
                 dead.append((record, exc.reason, str(exc)))
-        new_events, unknown = self._retry("database", lambda: self._store([v for _, v in valid]), records, stop)
-        if new_events is None:  # stopped while the database was away: nothing committed, nothing lost
+        stored = self._retry("database", lambda: self._store([v for _, v in valid]), records, stop)
+        if stored is None:  # stopped while the database was away: nothing committed, nothing lost
             return BatchResult()
+        new_events, unknown = stored
         dead.extend((r, "unknown_item", f"item_id {v.item_id!r} is not in the catalogue")
                     for r, v in valid if v.item_id in unknown)
-        if dead:
-            ok = self._retry("dead_letter", lambda: self._publish_dead_letters(dead), records, stop)
-            if ok is None:
-                return BatchResult()
+        if dead and self._retry("dead_letter", lambda: self._publish_dead_letters(dead), records, stop) is None:
+            return BatchResult()  # stored, offsets not committed: a restart replays the batch as duplicates
         owned = [r for r in records if self.source.owns(r)]
-        self._retry("commit", lambda: self.source.commit(owned), records, stop)
+        if self._retry("commit", lambda: self.source.commit(owned) or True, records, stop) is None:
+            return BatchResult()
         result = BatchResult(stored=len(new_events), dead_letters=len(dead),
                              duplicates=len(valid) - len(new_events) - sum(v.item_id in unknown for _, v in valid))
         self._account(result, new_events, records, time.perf_counter() - started)
