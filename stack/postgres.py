@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack.process import LocalServer, StackError, port_open, read_pid, spawn, stop_process, wait_for
+from stack.process import LocalServer, StackError, apt_install, port_open, read_pid, spawn, stop_process, wait_for
 
 DATABASE = "recsys"
 SUPERUSER = "postgres"
@@ -20,7 +20,7 @@ def postgres_bin_dir() -> Path:
     """The newest installed server's bin directory; installs the Debian package when absent."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=_version_key)
     if not found:
-        _apt_install("postgresql")
+        apt_install("postgresql")
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=_version_key)
     if not found:
         raise StackError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
@@ -41,15 +41,6 @@ def _check_reachable(path: Path, user: str) -> None:
         if not os.stat(parent).st_mode & 0o001:
             raise StackError(f"PostgreSQL's user {user!r} cannot reach {path}: {parent} is not "
                              "world-searchable; put the stack directory under /tmp")
-
-
-def _apt_install(*packages: str) -> None:
-    if os.geteuid() != 0:
-        raise StackError(f"{' '.join(packages)} is not installed and this user cannot apt-get install it")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
 
 
 @dataclass

@@ -126,3 +126,13 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+def apt_install(*packages: str) -> None:
+    """Install Debian packages (root only): the stack's servers come from the distribution."""
+    if os.geteuid() != 0:
+        raise StackError(f"{' '.join(packages)} is not installed and this user cannot apt-get install it")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
+                   check=True, env=env, stdout=subprocess.DEVNULL)

@@ -11,8 +11,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stack.postgres import _apt_install
-from stack.process import LocalServer, StackError, port_open, read_pid, spawn, stop_process, wait_for
+from stack.process import LocalServer, StackError, apt_install, port_open, read_pid, spawn, stop_process, wait_for
 
 PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
 
@@ -20,7 +19,7 @@ PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
 def prometheus_binaries() -> tuple[Path, Path]:
     """(prometheus, promtool), installed from Debian's packages when missing."""
     if shutil.which("prometheus") is None or shutil.which("promtool") is None:
-        _apt_install("prometheus")
+        apt_install("prometheus")
     found = shutil.which("prometheus"), shutil.which("promtool")
     if not all(found):
         raise StackError("prometheus/promtool not found after apt-get install prometheus")

@@ -16,6 +16,7 @@ step is idempotent (a Job or ConfigMap that already exists is reused).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 from typing import Any
@@ -277,21 +278,25 @@ def _write_split(settings: OperatorSettings, namespace: str, model: str, stable:
     kube.apply_configmap(manifests.split_configmap(settings, namespace, model, routes))
 
 
+@functools.lru_cache(maxsize=4)
+def _engine(url: str):
+    """The store's engine, made once per URL: a pool, not a connection per state-machine step."""
+    from services.store.db import make_engine
+
+    return make_engine(url)
+
+
 def _online_counts(settings: OperatorSettings, canary: str, production: str | None, since: dt.datetime):
     if not settings.database_url:
         return None, None
     from services.store import repository
-    from services.store.db import make_engine
 
-    engine = make_engine(settings.database_url)
     try:
-        with engine.connect() as connection:
+        with _engine(settings.database_url).connect() as connection:
             canary_counts = repository.online_totals(connection, canary, since)
             production_counts = repository.online_totals(connection, production, since) if production else None
     except Exception as exc:  # noqa: BLE001 - the database being away is a reason to retry, not to fail
         raise kopf.TemporaryError(f"reading online metrics failed: {exc}", delay=10) from None
-    finally:
-        engine.dispose()
     return canary_counts, production_counts
 
 
@@ -301,19 +306,15 @@ def _register(settings: OperatorSettings, name: str, version: str, algorithm: st
     if not settings.database_url:
         return
     from services.store import repository
-    from services.store.db import make_engine
     from services.store.models import ModelStage
 
-    engine = make_engine(settings.database_url)
     try:
-        with engine.begin() as connection:
+        with _engine(settings.database_url).begin() as connection:
             repository.register_model_version(connection, name, version, algorithm, uri or "",
                                               {k: float(v) for k, v in metrics.items()
                                                if isinstance(v, (int, float))}, ModelStage(stage))
     except Exception as exc:  # noqa: BLE001 - the registry is a mirror: log, never block the rollout
         log.warning("registering %s/%s as %s failed: %s", name, version, stage, exc)
-    finally:
-        engine.dispose()
 
 
 # ---------------------------------------------------------------------------------- deletion

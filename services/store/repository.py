@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from services.store.models import EventType, Interaction, ModelStage, ModelVersion, OnlineMetricWindow, Product, User
 
@@ -111,15 +112,11 @@ def user_history(connection: Connection, user_id: str, limit: int = 50,
     if before is not None:
         query = query.where(Interaction.occurred_at < before)
     query = query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
-    from sqlalchemy.orm import Session
-
     with Session(bind=connection) as session:
         return list(session.scalars(query))
 
 
 def count_events(connection: Connection) -> int:
-    from sqlalchemy import func
-
     return int(connection.scalar(select(func.count()).select_from(Interaction)))
 
 
@@ -149,8 +146,6 @@ def list_model_versions(connection: Connection, name: str | None = None) -> list
     query = select(ModelVersion).order_by(ModelVersion.name, ModelVersion.created_at, ModelVersion.id)
     if name is not None:
         query = query.where(ModelVersion.name == name)
-    from sqlalchemy.orm import Session
-
     with Session(bind=connection) as session:
         return [{"name": m.name, "version": m.version, "model_type": m.model_type,
                  "artifact_uri": m.artifact_uri, "metrics": dict(m.metrics or {}), "stage": m.stage.value,
@@ -186,8 +181,6 @@ def online_windows(connection: Connection, model_version: str | None = None,
 
 def online_totals(connection: Connection, model_version: str, since: datetime) -> dict[str, int]:
     """Summed counts of one version's windows that ended after ``since`` (the rollout analysis window)."""
-    from sqlalchemy import func
-
     t = OnlineMetricWindow
     row = connection.execute(
         select(func.coalesce(func.sum(t.impressions), 0), func.coalesce(func.sum(t.clicks), 0),
