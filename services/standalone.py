@@ -27,7 +27,7 @@ from services.embedding.main import build_server as build_embedding
 from services.embedding.store import EmbeddingModel
 from services.gateway.catalogue import Catalogue
 from services.gateway.main import build_server as build_gateway
-from services.gateway.local import LocalStub
+from services.gateway.local import LocalHops
 from services.gateway.settings import GatewaySettings
 from services.retrieval.main import build_server as build_retrieval, load_index
 from services.scoring.main import build_server as build_scoring, load_scorer
@@ -58,9 +58,7 @@ async def serve_all(env: Mapping[str, str] | None = None) -> None:
     gateway, gw_servicer = build_gateway(gateway_settings)
     if env.get("RECSYS_LOCAL_BACKENDS", "1") != "0" and not gateway_settings.traffic_split:
         # the gateway's own backends are in this process: call them directly, not over loopback gRPC
-        gw_servicer.use_local_backends("default", LocalStub(emb_servicer, "EmbeddingService"),
-                                       LocalStub(ret_servicer, "RetrievalService"),
-                                       LocalStub(sc_servicer, "ScoringService"))
+        gw_servicer.use_local_backends("default", LocalHops(emb_servicer, ret_servicer, sc_servicer))
     servers: list[GrpcServer] = [embedding, retrieval, scoring, gateway]
     metrics_port = env_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["all"], minimum=0)
     log.info("metrics on port %d", start_metrics_server(metrics_port))

@@ -8,7 +8,9 @@ Names are the contract the dashboards and alerts will use:
 - ``recsys_gateway_mode_total{mode}``: answers by serving mode;
 - ``recsys_retrieval_candidates``: histogram of candidates returned per retrieval;
 - ``recsys_gateway_route_total{route}`` / ``recsys_gateway_traffic_weight{route}``: traffic split;
-- ``recsys_model_info{service,version}``: 1 for the model version a service serves.
+- ``recsys_model_info{service,version}``: 1 for the model version a service serves;
+- ``recsys_batch_size{batcher}``: histogram of requests answered per micro-batch (retrieval
+  search, NCF scoring); near 1 means the service is idle, growing with load.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ CANDIDATES = Histogram("recsys_retrieval_candidates", "Candidates returned per r
                        buckets=(0, 10, 50, 100, 200, 500, 1000))
 ROUTES = Counter("recsys_gateway_route", "Recommend calls by traffic-split route", ["route"])
 TRAFFIC_WEIGHT = Gauge("recsys_gateway_traffic_weight", "Share of traffic each route receives", ["route"])
+BATCH_SIZE = Histogram("recsys_batch_size", "Requests computed together per micro-batch", ["batcher"],
+                       buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
 MODEL_INFO = Gauge("recsys_model_info", "Model version served (1 = active)", ["service", "version"])
 
 

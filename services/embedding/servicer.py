@@ -8,7 +8,7 @@ from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidRequest, Unavailable
 from services.common.metrics import set_model_version
 from services.common.validation import require_id
-from services.embedding.store import EmbeddingModel, RecentInteractions
+from services.embedding.store import EmbeddingModel, RecentInteractions, UserVector
 
 MAX_INTERACTIONS_PER_CALL = 1000
 MAX_USERS_PER_BATCH = 5000
@@ -30,12 +30,17 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
             raise Unavailable("no model loaded yet; retry once the health check says SERVING")
         return self._model
 
-    async def GetUserEmbedding(self, request: pb.GetUserEmbeddingRequest, context) -> pb.GetUserEmbeddingResponse:
+    def user_state(self, user_id: str, model_version: str = "") -> tuple[EmbeddingModel, UserVector]:
+        """The user's vector (trained, updated with fresh interactions, folded in, or None for a cold
+        user) and seen items; what GetUserEmbedding serves, and what `serve all`'s gateway calls."""
         model = self._current()
-        require_id(request.user_id, "user_id")
-        if request.model_version and request.model_version != model.version:
-            raise InvalidRequest(f"model_version '{request.model_version}' is not served (serving '{model.version}')")
-        user = model.user_vector(request.user_id, self.recent.get(request.user_id))
+        require_id(user_id, "user_id")
+        if model_version and model_version != model.version:
+            raise InvalidRequest(f"model_version '{model_version}' is not served (serving '{model.version}')")
+        return model, model.user_vector(user_id, self.recent.get(user_id))
+
+    async def GetUserEmbedding(self, request: pb.GetUserEmbeddingRequest, context) -> pb.GetUserEmbeddingResponse:
+        model, user = self.user_state(request.user_id, request.model_version)
         return pb.GetUserEmbeddingResponse(
             vector=[] if user.vector is None else user.vector.tolist(),
             model_version=model.version,

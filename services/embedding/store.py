@@ -66,6 +66,8 @@ class EmbeddingModel:
                 return UserVector(None, False, np.zeros(0, dtype=np.int64))
             return UserVector(fold_in(self.item_vectors, self.item_degree, fresh_items), True, np.unique(fresh_items))
         trained = self.training_items(user)
+        if not len(fresh_items):  # the common case: nothing new since training
+            return UserVector(self.user_vectors[user], False, trained)
         new = np.setdiff1d(fresh_items, trained)
         if not len(new):
             return UserVector(self.user_vectors[user], False, trained)

@@ -14,54 +14,27 @@ import uuid
 
 import grpc
 
+import numpy as np
+
 from recsys.v1 import common_pb2
-from recsys.v1 import embedding_service_pb2 as emb_pb
-from recsys.v1 import embedding_service_pb2_grpc as emb_grpc
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
-from recsys.v1 import retrieval_service_pb2 as ret_pb
-from recsys.v1 import retrieval_service_pb2_grpc as ret_grpc
-from recsys.v1 import scoring_service_pb2 as sc_pb
-from recsys.v1 import scoring_service_pb2_grpc as sc_grpc
 from services.common.errors import InvalidRequest, NotFound, Unavailable
 from services.common.metrics import FALLBACKS, MODES, ROUTES, TRAFFIC_WEIGHT, set_model_version
-from services.common.tracing import outgoing_metadata
 from services.common.validation import require_id, require_ids
 from services.gateway.blend import reciprocal_rank_fusion
 from services.gateway.catalogue import Catalogue
 from services.gateway.history import HistoryStore
 from services.gateway.settings import GatewaySettings
+from services.gateway.hops import Candidates, GrpcHops, Hops
 from services.gateway.split import Route, TrafficSplit
 from services.retrieval.index import ItemFilter
+from services.retrieval.servicer import item_filter_of
 
 FULL, RETRIEVAL_ORDER, POPULARITY = (common_pb2.SERVING_MODE_FULL, common_pb2.SERVING_MODE_RETRIEVAL_ORDER,
                                      common_pb2.SERVING_MODE_POPULARITY)
+_NO_VECTOR = np.zeros(0, dtype=np.float32)
 REASONS = {"personal": "picked for you from your activity", "popular": "popular with shoppers"}
-
-
-class Backends:
-    """Async stubs for one route's three backends; channels open on first use, inside the event loop."""
-
-    def __init__(self, route: Route) -> None:
-        self.route = route
-        self._channels: list[grpc.aio.Channel] = []
-        self.embedding: emb_grpc.EmbeddingServiceStub | None = None
-        self.retrieval: ret_grpc.RetrievalServiceStub | None = None
-        self.scoring: sc_grpc.ScoringServiceStub | None = None
-
-    def open(self) -> "Backends":
-        if self.embedding is None:
-            channels = [grpc.aio.insecure_channel(address) for address in
-                        (self.route.embedding, self.route.retrieval, self.route.scoring)]
-            self._channels = channels
-            self.embedding = emb_grpc.EmbeddingServiceStub(channels[0])
-            self.retrieval = ret_grpc.RetrievalServiceStub(channels[1])
-            self.scoring = sc_grpc.ScoringServiceStub(channels[2])
-        return self
-
-    async def close(self) -> None:
-        for channel in self._channels:
-            await channel.close()
 
 
 def _passthrough(error: grpc.aio.AioRpcError) -> None:
@@ -74,9 +47,9 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     def __init__(self, settings: GatewaySettings, split: TrafficSplit, history: HistoryStore | None = None) -> None:
         self.settings = settings
         self.history = history
-        self._local: dict[str, tuple] = {}
+        self._local: dict[str, Hops] = {}
         self._catalogue: Catalogue | None = None
-        self._backends: dict[Route, Backends] = {}
+        self._hops: dict[Route, Hops] = {}
         self.set_split(split)
 
     def set_split(self, split: TrafficSplit) -> None:
@@ -98,25 +71,19 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                                  f"{', '.join(r.name for r in split.routes)}")
         return route
 
-    def use_local_backends(self, route_name: str, embedding, retrieval, scoring) -> None:
-        """Serve ``route_name`` with in-process stubs (serve all); other routes stay on gRPC."""
-        self._local[route_name] = (embedding, retrieval, scoring)
+    def use_local_backends(self, route_name: str, hops: Hops) -> None:
+        """Serve ``route_name`` with in-process backends (serve all); other routes stay on gRPC."""
+        self._local[route_name] = hops
 
-    def backends_for(self, route: Route) -> Backends:
-        local = self._local.get(route.name)
-        if local is not None:
-            backends = self._backends.get(route)
-            if backends is None:
-                backends = self._backends[route] = Backends(route)
-                backends.embedding, backends.retrieval, backends.scoring = local
-            return backends
-        if route not in self._backends:
-            self._backends[route] = Backends(route)
-        return self._backends[route].open()
+    def hops_for(self, route: Route) -> Hops:
+        hops = self._local.get(route.name) or self._hops.get(route)
+        if hops is None:
+            hops = self._hops[route] = GrpcHops(route)
+        return hops
 
     async def close(self) -> None:
-        for backends in self._backends.values():
-            await backends.close()
+        for hops in self._hops.values():
+            await hops.close()
         if self.history is not None:
             self.history.close()
 
@@ -133,11 +100,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         require_id(request.user_id, "user_id")
         if not 0 < request.k <= self.settings.max_k:
             raise InvalidRequest(f"k must be in 1..{self.settings.max_k}, got {request.k}")
-        f = request.filters
-        require_ids(f.exclude_item_ids, "filters.exclude_item_ids", 10_000, allow_empty=True)
-        item_filter = ItemFilter(categories=tuple(f.categories), brands=tuple(f.brands),
-                                 min_price=f.min_price if f.HasField("min_price") else None,
-                                 max_price=f.max_price if f.HasField("max_price") else None)
+        require_ids(request.filters.exclude_item_ids, "filters.exclude_item_ids", 10_000, allow_empty=True)
+        item_filter = item_filter_of(request.filters)
         item_filter.validate()
         return item_filter
 
@@ -146,49 +110,43 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         item_filter = self._validate(request)
         route = self._route(request)
         ROUTES.labels(route=route.name).inc()
-        backends = self.backends_for(route)
+        hops = self.hops_for(route)
         deadline = self.settings.deadline_s
         degraded: list[str] = []
         mode = FULL
 
-        vector, seen = [], []
+        vector, seen = _NO_VECTOR, ()
         try:
-            user = await backends.embedding.GetUserEmbedding(
-                emb_pb.GetUserEmbeddingRequest(user_id=request.user_id), timeout=deadline,
-                metadata=outgoing_metadata())
-            vector, seen = list(user.vector), list(user.seen_item_ids)
+            user = await hops.user(request.user_id, deadline)
+            vector, seen = user.vector, user.seen_item_ids
         except grpc.aio.AioRpcError as error:
             _passthrough(error)
             degraded.append(f"embedding: {error.code().name}")
             FALLBACKS.labels(hop="embedding").inc()
             mode = POPULARITY
 
-        exclude = seen + list(request.filters.exclude_item_ids)
-        version = catalogue.version
+        exclude = [*seen, *request.filters.exclude_item_ids]
         try:
-            retrieved = await backends.retrieval.Retrieve(ret_pb.RetrieveRequest(
-                user_vector=vector, num_candidates=self.settings.candidates, exclude_item_ids=exclude,
-                filters=request.filters), timeout=deadline, metadata=outgoing_metadata())
-            candidates = [(c.item_id, c.score) for c in retrieved.candidates]
-            personal = not retrieved.popularity_fallback
-            version = retrieved.model_version or version
+            candidates = await hops.retrieve(vector, self.settings.candidates, exclude, request.filters, deadline)
+            personal = not candidates.popularity_fallback
         except grpc.aio.AioRpcError as error:
             _passthrough(error)
             degraded.append(f"retrieval: {error.code().name}")
             FALLBACKS.labels(hop="retrieval").inc()
             mode = POPULARITY
-            candidates = catalogue.most_popular(self.settings.candidates, exclude, item_filter)
+            popular = catalogue.most_popular(self.settings.candidates, exclude, item_filter)
+            candidates = Candidates([item for item, _ in popular], [score for _, score in popular],
+                                    catalogue.version, True)
             personal = False
+        version = candidates.model_version or catalogue.version
 
-        ranked = candidates[: request.k]
-        if candidates:
+        ranked = list(zip(candidates.item_ids[: request.k], candidates.scores[: request.k]))
+        if len(candidates):
             try:
-                scored = await backends.scoring.Score(sc_pb.ScoreRequest(
-                    user_id=request.user_id, item_ids=[item for item, _ in candidates]), timeout=deadline,
-                    metadata=outgoing_metadata())
+                scored = await hops.score(request.user_id, candidates, deadline)
                 if scored.user_known:
-                    ranked = reciprocal_rank_fusion([item for item, _ in candidates], list(scored.scores),
-                                                    self.settings.blend_weight, request.k)
+                    ranked = reciprocal_rank_fusion(candidates.item_ids, scored.scores, self.settings.blend_weight,
+                                                    request.k)
                     personal = True
             except grpc.aio.AioRpcError as error:
                 _passthrough(error)

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from recsys.v1 import common_pb2
 from recsys.v1 import retrieval_service_pb2 as pb
 from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidRequest, Unavailable
 from services.common.metrics import CANDIDATES, set_model_version
 from services.common.validation import MAX_ID_LENGTH
 from services.retrieval.batcher import SearchBatcher
-from services.retrieval.index import ItemFilter, ItemIndex
+from services.retrieval.index import Hits, ItemFilter, ItemIndex
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    index: ItemIndex  # the index the hits point into (item ids: index.item_ids[hits.indices])
+    hits: Hits
+    model_version: str
+    popularity_fallback: bool
 
 
 class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
@@ -42,35 +53,46 @@ class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
             raise Unavailable("no model loaded yet; retry once the health check says SERVING")
         return self._loaded
 
-    def _check(self, request: pb.RetrieveRequest, index: ItemIndex, model_version: str) -> None:
-        if not 0 < request.num_candidates <= self.max_candidates:
-            raise InvalidRequest(f"num_candidates must be in 1..{self.max_candidates}, got {request.num_candidates}")
-        if request.user_vector and len(request.user_vector) != index.dim:
-            raise InvalidRequest(f"user_vector has {len(request.user_vector)} dimensions, the model {index.dim}")
-        if not np.all(np.isfinite(np.asarray(request.user_vector, dtype=np.float64))):
+    def _check(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str], model_version: str,
+               index: ItemIndex, served_version: str) -> None:
+        if not 0 < num_candidates <= self.max_candidates:
+            raise InvalidRequest(f"num_candidates must be in 1..{self.max_candidates}, got {num_candidates}")
+        if len(vector) and len(vector) != index.dim:
+            raise InvalidRequest(f"user_vector has {len(vector)} dimensions, the model {index.dim}")
+        if not np.all(np.isfinite(vector)):
             raise InvalidRequest("user_vector holds NaN or infinite values")
-        if request.model_version and request.model_version != model_version:
-            raise InvalidRequest(f"model_version '{request.model_version}' is not served "
-                                 f"(serving '{model_version}')")
-        if any(len(i) > MAX_ID_LENGTH for i in [*request.exclude_item_ids, *request.filters.exclude_item_ids]):
+        if model_version and model_version != served_version:
+            raise InvalidRequest(f"model_version '{model_version}' is not served (serving '{served_version}')")
+        if any(len(i) > MAX_ID_LENGTH for i in exclude_item_ids):
             raise InvalidRequest(f"exclude_item_ids entries must be at most {MAX_ID_LENGTH} characters")
 
-    async def _answer(self, request: pb.RetrieveRequest) -> pb.RetrieveResponse:
+    async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
+                       item_filter: ItemFilter, model_version: str = "") -> Retrieved:
+        """Top ``num_candidates`` items for ``vector`` (empty: a cold user, popularity), without the
+        excluded items and honouring the filter; what Retrieve serves, and what `serve all`'s
+        gateway calls directly."""
         index, version = self._current()
-        self._check(request, index, version)
-        item_filter = _filter(request)
+        vector = np.asarray(vector, dtype=np.float32)
+        self._check(vector, num_candidates, exclude_item_ids, model_version, index, version)
         item_filter.validate()  # before batching, so a bad filter fails only its own request
-        exclude = index.indices_of([*request.exclude_item_ids, *request.filters.exclude_item_ids])
-        if request.user_vector:
-            vector = np.asarray(request.user_vector, dtype=np.float32)
-            hits = await self.batcher.search(index, vector, request.num_candidates, exclude, item_filter)
+        exclude = index.indices_of(exclude_item_ids)
+        if len(vector):
+            hits = await self.batcher.search(index, vector, num_candidates, exclude, item_filter)
             fallback = False
         else:
-            hits, fallback = index.most_popular(request.num_candidates, exclude, item_filter), True
-        candidates = [pb.Candidate(item_id=index.item_ids[i], score=float(s))
-                      for i, s in zip(hits.indices.tolist(), hits.scores.tolist())]
-        CANDIDATES.observe(len(candidates))
-        return pb.RetrieveResponse(candidates=candidates, model_version=version, popularity_fallback=fallback)
+            hits, fallback = index.most_popular(num_candidates, exclude, item_filter), True
+        CANDIDATES.observe(len(hits.indices))
+        return Retrieved(index, hits, version, fallback)
+
+    async def _answer(self, request: pb.RetrieveRequest) -> pb.RetrieveResponse:
+        retrieved = await self.retrieve(np.asarray(request.user_vector, dtype=np.float32), request.num_candidates,
+                                        [*request.exclude_item_ids, *request.filters.exclude_item_ids],
+                                        item_filter_of(request.filters), request.model_version)
+        item_ids = retrieved.index.item_ids
+        candidates = [pb.Candidate(item_id=item_ids[i], score=s)
+                      for i, s in zip(retrieved.hits.indices.tolist(), retrieved.hits.scores.tolist())]
+        return pb.RetrieveResponse(candidates=candidates, model_version=retrieved.model_version,
+                                   popularity_fallback=retrieved.popularity_fallback)
 
     async def Retrieve(self, request: pb.RetrieveRequest, context) -> pb.RetrieveResponse:
         return await self._answer(request)
@@ -82,8 +104,8 @@ class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
                                                                                for r in request.requests))))
 
 
-def _filter(request: pb.RetrieveRequest) -> ItemFilter:
-    f = request.filters
-    return ItemFilter(categories=tuple(f.categories), brands=tuple(f.brands),
-                      min_price=f.min_price if f.HasField("min_price") else None,
-                      max_price=f.max_price if f.HasField("max_price") else None)
+def item_filter_of(filters: common_pb2.Filters) -> ItemFilter:
+    """The catalogue filter a request's Filters message asks for (exclude_item_ids aside)."""
+    return ItemFilter(categories=tuple(filters.categories), brands=tuple(filters.brands),
+                      min_price=filters.min_price if filters.HasField("min_price") else None,
+                      max_price=filters.max_price if filters.HasField("max_price") else None)

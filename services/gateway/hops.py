@@ -1,0 +1,107 @@
+"""The gateway's three hops (embedding, retrieval, scoring) behind one small interface.
+
+`GrpcHops` calls a route's backend services over gRPC and converts their messages; `LocalHops`
+(services/gateway/local.py) calls the backends of the gateway's own process directly in
+`recsys serve all`. Both fail the same way: a ``grpc.aio.AioRpcError`` with the status code the
+backend answered (or DEADLINE_EXCEEDED), which is what the gateway's fallbacks key on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import grpc
+import numpy as np
+
+from recsys.v1 import common_pb2
+from recsys.v1 import embedding_service_pb2 as emb_pb
+from recsys.v1 import embedding_service_pb2_grpc as emb_grpc
+from recsys.v1 import retrieval_service_pb2 as ret_pb
+from recsys.v1 import retrieval_service_pb2_grpc as ret_grpc
+from recsys.v1 import scoring_service_pb2 as sc_pb
+from recsys.v1 import scoring_service_pb2_grpc as sc_grpc
+from services.common.tracing import outgoing_metadata
+from services.gateway.split import Route
+
+
+@dataclass(frozen=True)
+class UserState:
+    vector: np.ndarray  # empty for a cold user
+    seen_item_ids: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    item_ids: Sequence[str]  # best first
+    scores: Sequence[float]
+    model_version: str
+    popularity_fallback: bool
+    # in-process only: retrieval's positions of the same items, which local scoring takes as they are
+    positions: np.ndarray | None = None
+    index: object | None = None
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+
+@dataclass(frozen=True)
+class Scores:
+    scores: np.ndarray  # aligned with the candidates; NaN where the scorer does not know the item
+    user_known: bool
+
+
+class Hops(Protocol):
+    async def user(self, user_id: str, timeout: float) -> UserState: ...
+
+    async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
+                       filters: common_pb2.Filters, timeout: float) -> Candidates: ...
+
+    async def score(self, user_id: str, candidates: Candidates, timeout: float) -> Scores: ...
+
+    async def close(self) -> None: ...
+
+
+class GrpcHops:
+    """A route's three backends over gRPC; channels open on first use, inside the event loop."""
+
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        self._channels: list[grpc.aio.Channel] = []
+        self._embedding: emb_grpc.EmbeddingServiceStub | None = None
+        self._retrieval: ret_grpc.RetrievalServiceStub | None = None
+        self._scoring: sc_grpc.ScoringServiceStub | None = None
+
+    def _open(self) -> None:
+        if self._embedding is None:
+            self._channels = [grpc.aio.insecure_channel(address) for address in
+                              (self.route.embedding, self.route.retrieval, self.route.scoring)]
+            self._embedding = emb_grpc.EmbeddingServiceStub(self._channels[0])
+            self._retrieval = ret_grpc.RetrievalServiceStub(self._channels[1])
+            self._scoring = sc_grpc.ScoringServiceStub(self._channels[2])
+
+    async def user(self, user_id: str, timeout: float) -> UserState:
+        self._open()
+        answer = await self._embedding.GetUserEmbedding(emb_pb.GetUserEmbeddingRequest(user_id=user_id),
+                                                        timeout=timeout, metadata=outgoing_metadata())
+        return UserState(np.asarray(answer.vector, dtype=np.float32), list(answer.seen_item_ids))
+
+    async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
+                       filters: common_pb2.Filters, timeout: float) -> Candidates:
+        self._open()
+        answer = await self._retrieval.Retrieve(ret_pb.RetrieveRequest(
+            user_vector=vector.tolist(), num_candidates=num_candidates, exclude_item_ids=exclude_item_ids,
+            filters=filters), timeout=timeout, metadata=outgoing_metadata())
+        return Candidates([c.item_id for c in answer.candidates], [c.score for c in answer.candidates],
+                          answer.model_version, answer.popularity_fallback)
+
+    async def score(self, user_id: str, candidates: Candidates, timeout: float) -> Scores:
+        self._open()
+        answer = await self._scoring.Score(sc_pb.ScoreRequest(user_id=user_id, item_ids=candidates.item_ids),
+                                           timeout=timeout, metadata=outgoing_metadata())
+        return Scores(np.asarray(answer.scores, dtype=np.float64), answer.user_known)
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()
