@@ -11,6 +11,7 @@ catalogue that appeared in any answer), and writes them as JSON.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import time
@@ -41,6 +42,7 @@ class LoadResult:
     serving_modes: dict[str, int] = field(default_factory=dict)
     catalogue_items: int = 0
     coverage: float = 0.0
+    connections: int = 1
 
     def table(self) -> str:
         rows = [("requests", f"{self.requests:,}"), ("ok", f"{self.ok:,}"),
@@ -84,15 +86,25 @@ async def _call(stub, request: pb.RecommendRequest, timeout: float, started: flo
 
 async def run_load(target: str, duration_s: float = 20.0, concurrency: int | None = 16, rate: float | None = None,
                    users: int = 100_000, user_prefix: str = "U", k: int = 10, timeout_s: float = 2.0,
-                   seed: int = 0, warmup_s: float = 2.0) -> LoadResult:
-    """Drive Recommend for ``duration_s`` (after ``warmup_s`` not counted) and summarise."""
+                   seed: int = 0, warmup_s: float = 2.0, connections: int = 1) -> LoadResult:
+    """Drive Recommend for ``duration_s`` (after ``warmup_s`` not counted) and summarise.
+
+    ``connections`` HTTP/2 connections carry the calls in turn, like that many clients: a server
+    with several worker processes on one port (SO_REUSEPORT) spreads connections, not calls.
+    """
     if (concurrency is None) == (rate is None):
         raise ValueError("choose exactly one of a fixed concurrency or a fixed rate")
+    if connections < 1:
+        raise ValueError(f"connections must be at least 1, got {connections}")
     rng = random.Random(seed)
     user_ids = [f"{user_prefix}{i:07d}" for i in range(users)]
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = pb_grpc.RecommendationServiceStub(channel)
-        info = await stub.GetSystemInfo(pb.GetSystemInfoRequest(), timeout=10)
+    # a local subchannel pool per channel: otherwise channels to one target share one connection
+    channels = [grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+                for _ in range(connections)]
+    stubs = [pb_grpc.RecommendationServiceStub(channel) for channel in channels]
+    turn = itertools.count()
+    try:
+        info = await stubs[0].GetSystemInfo(pb.GetSystemInfoRequest(), timeout=10)
         recorder = _Recorder()
         for phase, length in (("warmup", warmup_s), ("measure", duration_s)):
             if length <= 0:
@@ -101,11 +113,11 @@ async def run_load(target: str, duration_s: float = 20.0, concurrency: int | Non
             started = time.perf_counter()
             end = started + length
             if concurrency is not None:
-                async def worker() -> None:
+                async def worker(stub: pb_grpc.RecommendationServiceStub) -> None:
                     while time.perf_counter() < end:
                         request = pb.RecommendRequest(user_id=rng.choice(user_ids), k=k)
                         await _call(stub, request, timeout_s, time.perf_counter(), recorder)
-                await asyncio.gather(*(worker() for _ in range(concurrency)))
+                await asyncio.gather(*(worker(stubs[n % connections]) for n in range(concurrency)))
             else:
                 tasks, n = [], 0
                 while True:
@@ -116,10 +128,14 @@ async def run_load(target: str, duration_s: float = 20.0, concurrency: int | Non
                     if delay > 0:
                         await asyncio.sleep(delay)
                     request = pb.RecommendRequest(user_id=rng.choice(user_ids), k=k)
+                    stub = stubs[next(turn) % connections]
                     tasks.append(asyncio.create_task(_call(stub, request, timeout_s, scheduled, recorder)))
                     n += 1
                 await asyncio.gather(*tasks)
             elapsed = time.perf_counter() - started
+    finally:
+        for channel in channels:
+            await channel.close()
     latencies = np.array(recorder.latencies) * 1000 if recorder.latencies else np.array([np.nan])
     total = len(recorder.latencies) + sum(recorder.errors.values())
     return LoadResult(
@@ -128,7 +144,8 @@ async def run_load(target: str, duration_s: float = 20.0, concurrency: int | Non
         throughput_rps=len(recorder.latencies) / elapsed, p50_ms=float(np.percentile(latencies, 50)),
         p95_ms=float(np.percentile(latencies, 95)), p99_ms=float(np.percentile(latencies, 99)),
         mean_ms=float(np.mean(latencies)), errors=dict(recorder.errors), serving_modes=dict(recorder.modes),
-        catalogue_items=int(info.items), coverage=len(recorder.items) / max(1, int(info.items)))
+        catalogue_items=int(info.items), coverage=len(recorder.items) / max(1, int(info.items)),
+        connections=connections)
 
 
 def write_result(result: LoadResult, path: Path) -> None:

@@ -6,6 +6,11 @@ RECSYS_SCORING_ARTIFACT (an NCF artifact for scoring), plus every variable the s
 read; each service listens on its default port (gateway 50051, retrieval 50052, scoring 50053,
 embedding 50054) unless RECSYS_<SERVICE>_PORT says otherwise; one /metrics endpoint serves all four
 (RECSYS_METRICS_PORT, default 9090).
+
+RECSYS_WORKERS=N (default 1) runs N such processes on the same ports, for a single host with more
+cores than one Python process can use: the kernel spreads incoming connections across them
+(SO_REUSEPORT, which gRPC sets on Linux), worker i serves /metrics on RECSYS_METRICS_PORT + i, and
+SIGTERM drains them all. On Kubernetes run one worker per pod and scale pods instead.
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +42,7 @@ from services.retrieval.main import build_server as build_retrieval, load_index
 from services.scoring.main import build_server as build_scoring, load_scorer
 
 log = logging.getLogger(__name__)
+WORKER_INDEX = "RECSYS_WORKER_INDEX"  # set in each worker's environment by run_workers
 
 
 def _port(env: Mapping[str, str], service: str) -> int:
@@ -61,6 +71,8 @@ async def serve_all(env: Mapping[str, str] | None = None) -> None:
         gw_servicer.use_local_backends("default", LocalHops(emb_servicer, ret_servicer, sc_servicer))
     servers: list[GrpcServer] = [embedding, retrieval, scoring, gateway]
     metrics_port = env_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["all"], minimum=0)
+    if metrics_port:
+        metrics_port += int(env.get(WORKER_INDEX, "0"))
     log.info("metrics on port %d", start_metrics_server(metrics_port))
     for server in servers:
         await server.start()
@@ -93,7 +105,40 @@ async def serve_all(env: Mapping[str, str] | None = None) -> None:
             await server.stop()
 
 
+def run_workers(count: int, env: Mapping[str, str]) -> int:
+    """``count`` serve-all processes on the same ports until SIGTERM/SIGINT (passed on to each, so
+    each drains its calls); the first to die on its own stops the others, and its exit code is
+    returned, so a supervisor restarts the whole set."""
+    command = [sys.executable, "-m", "training.cli", "serve", "all"]
+    workers = [subprocess.Popen(command, env={**env, WORKER_INDEX: str(i)}) for i in range(count)]
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, forward)
+    log.info("%d workers: pids %s", count, ", ".join(str(w.pid) for w in workers))
+    while not stopping:
+        exited = [w for w in workers if w.poll() is not None]
+        if exited:
+            log.error("worker pid %d exited with %d: stopping the others", exited[0].pid, exited[0].returncode)
+            forward(signal.SIGTERM, None)
+            break
+        time.sleep(0.2)
+    codes = [worker.wait() for worker in workers]
+    failed = [code for code in codes if code != 0]
+    return failed[0] if failed else 0
+
+
 def main() -> None:
     configure_logging(os.environ.get("RECSYS_LOG_LEVEL", "INFO").upper())
+    workers = env_int(os.environ, "RECSYS_WORKERS", 1, minimum=1)
+    if workers > 1 and WORKER_INDEX not in os.environ:
+        raise SystemExit(run_workers(workers, os.environ))
     configure_tracing("all")
     asyncio.run(serve_all())

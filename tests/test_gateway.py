@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import grpc
+import numpy as np
 import pytest
 
 from recsys.v1 import common_pb2, recommendation_service_pb2 as pb, recommendation_service_pb2_grpc as pb_grpc
@@ -315,3 +316,65 @@ def test_split_file_errors_are_clear(tmp_path):
         load_split(bad)
     with pytest.raises(SettingsError, match="does not exist"):
         load_split(tmp_path / "missing.json")
+
+
+def _local_gateway(artifacts):
+    """The same gateway with serve all's in-process backends (LocalHops), freshly loaded."""
+    from services.embedding.servicer import EmbeddingServicer
+    from services.gateway.local import LocalHops
+    from services.gateway.servicer import RecommendationServicer
+    from services.gateway.split import TrafficSplit
+    from services.retrieval.servicer import RetrievalServicer
+    from services.scoring.servicer import ScoringServicer
+
+    embedding, retrieval, scoring = EmbeddingServicer(), RetrievalServicer(), ScoringServicer()
+    embedding.load(EmbeddingModel.from_artifact(artifacts["lightgcn"]))
+    retrieval.load(*load_index(artifacts["lightgcn"]))
+    scoring.load(load_scorer(artifacts["neumf"]))
+    settings = GatewaySettings.from_env({"RECSYS_ARTIFACT": str(artifacts["lightgcn"]), "RECSYS_MAX_K": "50",
+                                         "RECSYS_CANDIDATES": "100", "RECSYS_DEADLINE_MS": "2000"})
+    gateway = RecommendationServicer(settings, TrafficSplit.single("default", "-", "-", "-"))
+    gateway.use_local_backends("default", LocalHops(embedding, retrieval, scoring))
+    gateway.load(Catalogue.from_artifact(artifacts["lightgcn"]))
+    return gateway
+
+
+def test_in_process_backends_answer_exactly_like_the_grpc_ones(gateway, artifacts):
+    model = load_model(artifacts["lightgcn"])
+    category = next(iter(Catalogue.from_artifact(artifacts["lightgcn"]).popular._by_category))
+    requests = [pb.RecommendRequest(user_id=user, k=10) for user in model.user_ids[:25]]
+    requests += [pb.RecommendRequest(user_id="someone-new", k=7),
+                 pb.RecommendRequest(user_id=model.user_ids[3], k=5,
+                                     filters=common_pb2.Filters(categories=[category], max_price=400,
+                                                                exclude_item_ids=model.item_ids[:20]))]
+    over_grpc = [gateway.Recommend(request, timeout=10) for request in requests]
+    local = _local_gateway(artifacts)
+
+    async def answer_all():
+        return await asyncio.gather(*(local.Recommend(request, None) for request in requests))
+
+    for remote, here in zip(over_grpc, asyncio.run(answer_all())):
+        assert [i.item_id for i in here.items] == [i.item_id for i in remote.items]
+        assert [i.score for i in here.items] == pytest.approx([i.score for i in remote.items], rel=1e-5)
+        assert (here.mode, here.model_version, [i.reason for i in here.items]) == \
+            (remote.mode, remote.model_version, [i.reason for i in remote.items])
+
+
+def test_local_scoring_of_candidate_positions_matches_scoring_by_id(artifacts):
+    from services.retrieval.index import ItemIndex
+    from services.scoring.servicer import ScoringServicer
+
+    scoring = ScoringServicer()
+    scoring.load(load_scorer(artifacts["neumf"]))
+    item_ids = load_model(artifacts["lightgcn"]).item_ids[::-1] + ["not-in-the-scoring-model"]
+    index = ItemIndex(item_ids, np.zeros((len(item_ids), 2), np.float32))
+    positions = np.array([len(item_ids) - 1, 0, 5, 17], dtype=np.int64)
+    user = load_model(artifacts["neumf"]).user_ids[4]
+
+    async def both():
+        return (await scoring.score_candidates(user, index, positions),
+                await scoring.score_ids(user, [item_ids[p] for p in positions]))
+
+    by_position, by_id = asyncio.run(both())
+    assert np.isnan(by_position.scores[0]) and np.isnan(by_id.scores[0])
+    assert np.allclose(by_position.scores[1:], by_id.scores[1:]) and by_position.user_known

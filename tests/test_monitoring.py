@@ -131,7 +131,8 @@ def test_a_real_prometheus_scrapes_the_services_under_the_dashboards_names(servi
             time.sleep(1.2)
         scraped = prometheus.metric_names()
         for name in ("recsys_rpc_total", "recsys_rpc_duration_seconds_bucket", "recsys_gateway_mode_total",
-                     "recsys_model_info", "recsys_retrieval_candidates_bucket", "recsys_gateway_traffic_weight"):
+                     "recsys_model_info", "recsys_retrieval_candidates_bucket", "recsys_gateway_traffic_weight",
+                     "recsys_batch_size_bucket"):
             assert name in scraped, f"{name} not scraped; got {sorted(n for n in scraped if n.startswith('recsys'))}"
         # the dashboard's own queries answer with data
         dashboard = json.loads((FILES / "dashboards" / "recsys-overview.json").read_text())
@@ -142,6 +143,8 @@ def test_a_real_prometheus_scrapes_the_services_under_the_dashboards_names(servi
         assert any(r["metric"].get("code") == "INVALID_ARGUMENT" for r in errors), errors
         versions = prometheus.query(by_title["Served model versions"][0]["expr"])
         assert {r["metric"]["version"] for r in versions} >= {"prom-l"}
+        batches = prometheus.query(by_title["Requests per micro-batch (p50) by batcher"][0]["expr"])
+        assert {r["metric"].get("batcher") for r in batches} >= {"retrieval", "scoring"}, batches
     finally:
         prometheus.stop()
         channel.close()

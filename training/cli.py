@@ -141,6 +141,8 @@ def _add_loadtest(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--user-prefix", default="U")
     p.add_argument("--k", type=_positive_int, default=10)
     p.add_argument("--timeout", type=float, default=2.0, help="per-call deadline in seconds")
+    p.add_argument("--connections", type=_positive_int, default=1,
+                   help="HTTP/2 connections the calls share in turn, like that many clients (default 1)")
     p.add_argument("--json", type=Path, help="write the result here")
     p.set_defaults(handler=_cmd_loadtest)
 
@@ -154,7 +156,7 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
         raise ValueError(f"--rate must be positive, got {args.rate}")
     concurrency = None if args.rate is not None else (args.concurrency or 16)
     result = asyncio.run(run_load(args.target, args.duration, concurrency, args.rate, args.users, args.user_prefix,
-                                  args.k, args.timeout, warmup_s=args.warmup))
+                                  args.k, args.timeout, warmup_s=args.warmup, connections=args.connections))
     print(result.table())
     if args.json:
         write_result(result, args.json)
