@@ -40,15 +40,23 @@ ORIGINAL = {"system": "original (Flask + numpy, 50 clients)", "throughput_rps": 
             "p95_ms": 90.0, "p99_ms": 131.0, "coverage": 0.042}
 
 
+# Trained to convergence of the sampled HR@10 on this catalogue (the first version trained LightGCN
+# 2 epochs: HR@10 0.729 and a popularity-heavy top 10 with a fifth of this coverage).
+LIGHTGCN_EPOCHS, NEUMF_EPOCHS = 12, 4
+
+
 def artifacts(cache: Path) -> tuple[Path, Path]:
-    lightgcn, neumf = cache / "lightgcn", cache / "neumf"
+    """Both models for the benchmark catalogue, trained once (LightGCN ~25 min on 2 cores) and cached."""
+    lightgcn, neumf = cache / f"lightgcn-e{LIGHTGCN_EPOCHS}", cache / f"neumf-e{NEUMF_EPOCHS}"
     if (lightgcn / "manifest.json").exists() and (neumf / "manifest.json").exists():
         return lightgcn, neumf
     data = open_dataset(DataSpec(path="synthetic", synthetic_users=100_000, synthetic_items=50_000, with_valid=False))
     print(f"catalogue: {data.summary()}", flush=True)
-    for path, config in ((lightgcn, TrainConfig(model="lightgcn", epochs=2, batch_size=16384, lr=0.01,
+    for path, config in ((lightgcn, TrainConfig(model="lightgcn", epochs=LIGHTGCN_EPOCHS, batch_size=16384, lr=0.01,
                                                 protocol="sampled")),
-                         (neumf, TrainConfig(model="neumf", epochs=1, batch_size=8192, lr=0.002))):
+                         (neumf, TrainConfig(model="neumf", epochs=NEUMF_EPOCHS, batch_size=8192, lr=0.002))):
+        if (path / "manifest.json").exists():
+            continue
         result = train(data, config, progress=False, echo=lambda s: print("  " + s, flush=True))
         save_artifact(path, result.model, data, {"config": result.config.to_dict()}, result.test_metrics)
     return lightgcn, neumf
