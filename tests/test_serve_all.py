@@ -29,22 +29,18 @@ def artifacts(publish):
     return {"lightgcn": publish("lightgcn", "lightgcn-all"), "neumf": publish("neumf", "neumf-all")}
 
 
+def _assert_recommends(channel: grpc.Channel) -> None:
+    response = pb_grpc.RecommendationServiceStub(channel).Recommend(
+        pb.RecommendRequest(user_id="U0000005", k=10), timeout=10)
+    assert len(response.items) == 10 and response.mode == common_pb2.SERVING_MODE_FULL
+    channel.close()
+
+
 def test_serve_all_answers_and_stops_on_sigterm(artifacts):
-    ports = {service: _free_port() for service in ("gateway", "retrieval", "scoring", "embedding")}
-    env = {**os.environ, "RECSYS_ARTIFACT": str(artifacts["lightgcn"]),
-           "RECSYS_SCORING_ARTIFACT": str(artifacts["neumf"]), "RECSYS_HOST": "127.0.0.1",
-           "RECSYS_METRICS_PORT": "0",
-           **{f"RECSYS_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
-    process = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "all"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, address, _ = _start_workers(artifacts, 1)
     try:
-        address = f"127.0.0.1:{ports['gateway']}"
         assert wait_until_serving(address) == health_pb2.HealthCheckResponse.SERVING
-        channel = grpc.insecure_channel(address)
-        response = pb_grpc.RecommendationServiceStub(channel).Recommend(
-            pb.RecommendRequest(user_id="U0000005", k=10), timeout=10)
-        assert len(response.items) == 10 and response.mode == common_pb2.SERVING_MODE_FULL
-        channel.close()
+        _assert_recommends(grpc.insecure_channel(address))
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
@@ -71,8 +67,9 @@ def _children(pid: int) -> list[int]:
 
 
 def _start_workers(artifacts, count: int):
+    """`recsys serve all` with ``count`` workers on free ports; (process, gateway address, metrics port)."""
     ports = {service: _free_port() for service in ("gateway", "retrieval", "scoring", "embedding")}
-    metrics = _free_pair()
+    metrics = _free_pair() if count > 1 else 0
     env = {**os.environ, "RECSYS_ARTIFACT": str(artifacts["lightgcn"]),
            "RECSYS_SCORING_ARTIFACT": str(artifacts["neumf"]), "RECSYS_HOST": "127.0.0.1",
            "RECSYS_METRICS_PORT": str(metrics), "RECSYS_WORKERS": str(count),
@@ -104,10 +101,7 @@ def test_workers_share_the_ports_and_all_drain_on_sigterm(artifacts):
         # separate connections land on either worker; every one of them answers
         channels = [grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)]) for _ in range(8)]
         for channel in channels:
-            response = pb_grpc.RecommendationServiceStub(channel).Recommend(
-                pb.RecommendRequest(user_id="U0000005", k=10), timeout=10)
-            assert len(response.items) == 10 and response.mode == common_pb2.SERVING_MODE_FULL
-            channel.close()
+            _assert_recommends(channel)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
         assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
