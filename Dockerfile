@@ -1,5 +1,5 @@
 # One image for every entrypoint: `recsys serve {gateway,retrieval,scoring,embedding}`, `recsys stream`,
-# `recsys operator` and the training Job (`python -m training.job`).
+# `recsys operator` and the training Job (`python -m cli.job`).
 #
 #   docker build -t recsys:cpu .                                  # CPU torch (small)
 #   docker build -t recsys:cuda --build-arg VARIANT=cuda .        # CUDA torch, for GPU training nodes
@@ -22,11 +22,18 @@ RUN if [ "$VARIANT" = "cuda" ]; then \
     fi
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY core ./core
+COPY models ./models
 COPY training ./training
+COPY store ./store
+COPY events ./events
+COPY telemetry ./telemetry
 COPY services ./services
+COPY stream ./stream
+COPY cli ./cli
 COPY operator ./operator
 COPY gen ./gen
-RUN pip install . && python -c "import training, services, recsys_operator, recsys.v1"
+RUN pip install . && python -c "import cli.main, services, recsys_operator, recsys.v1, store.db"
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 # libgomp: torch's CPU kernels; tini: signals reach the process (SIGTERM drains the gRPC servers)

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.recsys-deps-$(shell sha256sum pyproject.toml | cut -c1-12)
 
 PROTOS := $(wildcard proto/recsys/v1/*.proto)
 
-.PHONY: venv quickstart test bench clean proto proto-check stack-up stack-down
+.PHONY: venv quickstart test test-unit lint clean proto proto-check stack-up stack-down
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -30,11 +30,19 @@ proto: venv
 proto-check: venv
 	$(PY) scripts/gen_proto.py --check gen/python
 
-test: venv proto-check
+# Everything: unit tests and the tests against real servers (PostgreSQL, Kafka, kube-apiserver,
+# Prometheus, helm, tilt), which the stack builds or installs on first use.
+test: venv proto-check lint
 	$(PY) -m pytest -q
 
-bench: venv
-	$(PY) benchmarks/run_all.py
+# Tests that start no real server (marker `integration` excluded): the inner development loop.
+test-unit: venv
+	$(PY) -m pytest -q -m "not integration"
+
+# Ruff (style, imports, common bugs) and the import-layer contracts (pyproject.toml).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Real PostgreSQL + Kafka (KRaft) as local processes; prints the connection settings.
 stack-up: venv

@@ -33,13 +33,13 @@ from sqlalchemy import text
 from benchmarks.common import REPO, markdown_table, write_json
 from benchmarks.serving_load import artifacts, start_stack
 from recsys.v1 import recommendation_service_pb2 as pb, recommendation_service_pb2_grpc as pb_grpc
-from services.events.bus import Topics
-from services.events.codec import make_event
-from services.events.kafka_bus import KafkaPublisher, ensure_topics
-from services.events.producer import synthetic_catalogue
-from services.store import repository
-from services.store.bulk import EventColumns, load_events, product_rows
-from services.store.db import make_engine, upgrade
+from events.bus import Topics
+from events.codec import make_event
+from events.kafka_bus import KafkaPublisher, ensure_topics
+from cli.synthetic_traffic import synthetic_catalogue
+from store import repository
+from store.bulk import EventColumns, load_events, product_rows
+from store.db import make_engine, upgrade
 from stack import KafkaBroker, PostgresServer
 from stack.process import free_port
 
@@ -81,10 +81,10 @@ def throughput(bootstrap: str, url: str, events: int, processors: int, partition
     topics = new_topics(bootstrap, partitions)
     group = f"bench-{uuid.uuid4().hex[:6]}"
     env = stream_env(bootstrap, url, topics, group)
-    procs = [subprocess.Popen([sys.executable, "-m", "training.cli", "stream"], env=env) for _ in range(processors)]
+    procs = [subprocess.Popen([sys.executable, "-m", "cli.main", "stream"], env=env) for _ in range(processors)]
     time.sleep(4)  # group join, so the clock measures the pipeline, not start-up
     started = time.perf_counter()
-    producer = subprocess.Popen([sys.executable, "-m", "training.cli", "events", "produce", "--count", str(events),
+    producer = subprocess.Popen([sys.executable, "-m", "cli.main", "events", "produce", "--count", str(events),
                                  "--users", str(USERS), "--items", str(ITEMS)],
                                 env={**env, "RECSYS_EVENTS_TOPIC": topics.events}, stdout=subprocess.PIPE, text=True)
     rows = 0
@@ -130,11 +130,11 @@ def freshness(bootstrap: str, url: str, rate: float, probes: int, partitions: in
     try:
         env = stream_env(bootstrap, url, topics, f"fresh-{uuid.uuid4().hex[:6]}",
                          {"RECSYS_EMBEDDING_ADDR": f"127.0.0.1:{ports['embedding']}"})
-        processor = subprocess.Popen([sys.executable, "-m", "training.cli", "stream"], env=env)
+        processor = subprocess.Popen([sys.executable, "-m", "cli.main", "stream"], env=env)
         time.sleep(5)
         # the background load comes from its own process, like a real producer fleet
         background = subprocess.Popen(
-            [sys.executable, "-m", "training.cli", "events", "produce", "--rate", str(rate), "--count",
+            [sys.executable, "-m", "cli.main", "events", "produce", "--rate", str(rate), "--count",
              str(int(rate * 600)), "--users", str(USERS), "--items", str(ITEMS), "--seed", "1"],
             env={**env, "RECSYS_EVENTS_TOPIC": topics.events}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(8)  # catalogue generation and the first events
@@ -194,7 +194,7 @@ def main() -> None:
         engine = make_engine(pg.url)
         data = synthetic_catalogue(USERS, ITEMS)
         with engine.begin() as connection:
-            rows = product_rows(data.item_ids, data.catalog)
+            rows = product_rows(data.item_ids, data.catalogue)
             for start in range(0, len(rows), 10_000):
                 repository.upsert_products(connection, rows[start:start + 10_000])
         engine.dispose()

@@ -112,7 +112,7 @@ def run_ours(data_dir: Path, batches: int, warmup: int) -> dict[str, Any]:
     from training import evaluation
     from training.config import TrainConfig
     from training.data.sources import DataSpec, open_dataset
-    from training.models.lightgcn import LightGCN
+    from models.lightgcn import LightGCN
     from training.trainer import make_model, make_task, seed_everything
 
     tag = "ours"

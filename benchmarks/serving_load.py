@@ -29,7 +29,7 @@ import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from benchmarks.common import REPO, markdown_table, write_json
-from services.loadtest import run_load
+from cli.loadtest import run_load
 from training.artifacts import save_artifact
 from training.config import TrainConfig
 from training.data.sources import DataSpec, open_dataset
@@ -126,7 +126,7 @@ def start_stack(lightgcn: Path, neumf: Path, ports: dict[str, int] | None = None
     env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
            "RECSYS_HOST": "127.0.0.1", "RECSYS_METRICS_PORT": "0", "RECSYS_LOG_LEVEL": "WARNING",
            **{f"RECSYS_{n.upper()}_PORT": str(p) for n, p in ports.items()}, **(extra_env or {})}
-    process = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "all"], env=env)
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "all"], env=env)
     target = f"127.0.0.1:{ports['gateway']}"
     channel = grpc.insecure_channel(target)
     deadline = time.time() + 300

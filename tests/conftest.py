@@ -1,8 +1,10 @@
-"""Shared fixtures: a small synthetic dataset that collaborative models can learn."""
+"""Shared fixtures (a small synthetic dataset that collaborative models can learn, trained
+artifacts) and the `integration` marker for every test that uses a real server."""
 
 from __future__ import annotations
 
 import pytest
+from stack_fixtures import kafka_broker, kube_apiserver, pg_url, postgres_server, stack_root, topics  # noqa: F401
 
 from training.data.dataset import Dataset
 from training.data.sources import DataSpec, open_dataset
@@ -43,4 +45,11 @@ def publish(small_dataset, tmp_path_factory):
     return make
 
 
-from stack_fixtures import kafka_broker, kube_apiserver, pg_url, postgres_server, stack_root, topics  # noqa: E402,F401
+# Fixtures that start (or build) a real server: a test using one is an integration test.
+REAL_SERVER_FIXTURES = {"stack_root", "postgres_server", "pg_url", "kafka_broker", "topics", "kube_apiserver", "helm"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_SERVER_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.integration)

@@ -25,8 +25,11 @@ class ServerThread:
     def call(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
 
-    def close(self) -> None:
+    def close(self, drain: bool = False) -> None:
+        """Stop the server; without ``drain`` it skips the NOT_SERVING pause (nothing here watches it)."""
         self.channel.close()
+        if not drain:
+            self.server.drain_delay_s = 0
         self.call(self.server.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)

@@ -44,7 +44,7 @@ def new_database(server: PostgresServer) -> str:
     """A fresh, migrated database on ``server``; returns its URL."""
     import psycopg
 
-    from services.store.db import upgrade
+    from store.db import upgrade
 
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = f"postgresql://postgres@127.0.0.1:{server.port}/postgres"
@@ -57,8 +57,8 @@ def new_database(server: PostgresServer) -> str:
 
 def new_topics(broker: KafkaBroker, partitions: int = 3):
     """Topics with a unique prefix, created on ``broker``."""
-    from services.events.bus import Topics
-    from services.events.kafka_bus import ensure_topics
+    from events.bus import Topics
+    from events.kafka_bus import ensure_topics
 
     prefix = f"t{uuid.uuid4().hex[:8]}"
     names = Topics(f"{prefix}.events", f"{prefix}.dlq", f"{prefix}.online")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from services.store.db import make_engine
+from store.db import make_engine
 
 
 class StreamProcess:
@@ -22,7 +22,7 @@ class StreamProcess:
 
     def start(self) -> "StreamProcess":
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "training.cli", "stream"], env=self.env,
+            self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "stream"], env=self.env,
                                          stdout=out, stderr=subprocess.STDOUT)
         return self
 

@@ -1,3 +1,1 @@
-"""Training library: data, models, evaluation, artifacts and the training CLI."""
-
-__version__ = "0.1.0"
+"""Training library: data loading and splits, the training loop, evaluation and writing artifacts."""

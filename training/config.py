@@ -19,6 +19,32 @@ MODEL_DEFAULTS: dict[str, dict[str, object]] = {
     "pop": {"epochs": 0, "protocol": "full", "metric": "recall@20"},
 }
 
+# What each evaluation reports, hence what early stopping may watch (training.evaluation).
+FULL_RANKING_METRICS = ("ndcg", "recall", "precision", "hr", "map", "mrr", "coverage")
+SAMPLED_RANKING_METRICS = ("ndcg", "hr", "mrr")  # one positive among sampled negatives: no recall/precision
+RATING_METRICS = ("rmse", "mae")
+
+
+def check_device(name: str) -> None:
+    """Refuse a device this machine cannot use, before any data is loaded."""
+    import torch  # here, not at module level: configs are built where torch is not needed
+
+    if name == "auto":
+        return
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"unknown device '{name}'; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this PyTorch build has no CUDA support" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise ValueError(f"CUDA is not available here ({why}); use --device cpu or --device auto")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"device '{name}' does not exist: {count} CUDA device(s) here, cuda:0 to cuda:{count - 1}")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("MPS is not available here; use --device cpu or --device auto")
+
 
 @dataclass
 class TrainConfig:
@@ -83,6 +109,29 @@ class TrainConfig:
             raise ValueError(f"optimizer must be adam or sgd, got '{self.optimizer}'")
         if self.feedback == "explicit" and self.model in ("lightgcn", "pop"):
             raise ValueError(f"model '{self.model}' ranks items; explicit feedback needs gmf, mlp, neumf or mf")
+
+    def metric_choices(self) -> tuple[str, ...]:
+        """The metrics evaluation reports under this feedback, protocol and ``ks`` (resolved configs)."""
+        if self.feedback == "explicit":
+            return RATING_METRICS
+        names = SAMPLED_RANKING_METRICS if self.protocol == "sampled" else FULL_RANKING_METRICS
+        return tuple(f"{name}@{k}" for name in names for k in self.ks)
+
+    def check_metric(self) -> None:
+        """Refuse an early-stopping metric the validation run would not report (resolved configs).
+
+        Not part of validate(): re-evaluating an artifact with other ``ks`` must not trip over it.
+        """
+        choices = self.metric_choices()
+        if self.metric in choices:
+            return
+        name, _, k = (self.metric or "").partition("@")
+        ks = ",".join(str(value) for value in self.ks)
+        if self.ks and f"{name}@{self.ks[0]}" in choices and k.isdigit():
+            raise ValueError(f"metric '{self.metric}' needs {k} among the cut-offs (--ks is {ks}); add it to --ks "
+                             f"or choose one of: {', '.join(choices)}")
+        where = "explicit feedback" if self.feedback == "explicit" else f"the {self.protocol} protocol, --ks {ks}"
+        raise ValueError(f"unknown metric '{self.metric}'; with {where} choose one of: {', '.join(choices)}")
 
     def model_kwargs(self) -> dict[str, object]:
         """Constructor arguments for the chosen model."""

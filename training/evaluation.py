@@ -14,7 +14,7 @@ import torch
 
 from training import metrics
 from training.data.types import Interactions
-from training.models.base import Recommender
+from models.base import Recommender
 from training.sampling import InteractionIndex, sample_negatives
 
 PROTOCOLS = ("full", "sampled")

@@ -4,23 +4,52 @@ artifact -> re-evaluation on the same split."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from training.artifacts import load_model, save_artifact
-from training.config import TrainConfig
-from training.data.sources import DataSpec, open_dataset
+from training.artifacts import save_artifact
+
+from models.loaded import load_model
+from training.config import TrainConfig, check_device
+from training.data.sources import DataSpec, open_dataset, warn_on_stderr
 from training.trainer import Evaluator, resolve_device, train
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse an artifact directory that cannot be created, before any data is loaded or trained on."""
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ValueError(f"--out {out_dir}: that is an existing file, not a directory; choose another path")
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise ValueError(f"--out {out_dir}: no permission to write in that directory")
+        return
+    parent = next((p for p in out_dir.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ValueError(f"--out {out_dir}: {parent} is a file, so no directory can be created under it; "
+                         f"choose another path")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out_dir}: no permission to create it in {parent}")
+
+
+def check_training_inputs(config: TrainConfig, out_dir: Path) -> None:
+    """The cheap checks, run first so that a typo fails in a second, not after loading the data."""
+    resolved = config.resolved()  # validates the config too
+    check_device(resolved.device)
+    resolved.check_metric()
+    check_out_dir(out_dir)
+
+
 def train_to_artifact(spec: DataSpec, config: TrainConfig, out_dir: Path, version: str | None = None,
-                      progress: bool = True, echo: Callable[[str], None] = print) -> dict[str, object]:
+                      progress: bool = True, echo: Callable[[str], None] = print,
+                      warn: Callable[[str], None] = warn_on_stderr) -> dict[str, object]:
     """Load and split the data, train, write the artifact and ``metrics.json``; return a summary."""
     started = time.perf_counter()
     config = replace(config, feedback=spec.feedback)
-    dataset = open_dataset(spec)
+    check_training_inputs(config, out_dir)
+    dataset = open_dataset(spec, warn)
     load_seconds = time.perf_counter() - started
     summary = dataset.summary()
     echo(f"data: {summary['users']:,} users, {summary['items']:,} items, {summary['train']:,} train / "
@@ -46,13 +75,15 @@ def train_to_artifact(spec: DataSpec, config: TrainConfig, out_dir: Path, versio
 
 
 def evaluate_artifact(model_dir: Path, data_override: dict[str, object] | None = None, protocol: str | None = None,
-                      ks: tuple[int, ...] | None = None, device: str = "auto") -> dict[str, float]:
+                      ks: tuple[int, ...] | None = None, device: str = "auto",
+                      warn: Callable[[str], None] = warn_on_stderr) -> dict[str, float]:
     """Rebuild the artifact's data split (optionally from another location of the same data) and
     evaluate the saved model on its test part."""
+    check_device(device)
     loaded = load_model(model_dir)
     training = loaded.manifest["training"]
     spec = DataSpec(**{**training["data"], **(data_override or {})})
-    dataset = open_dataset(spec)
+    dataset = open_dataset(spec, warn)
     expected = loaded.manifest["dataset"]["fingerprint"]
     if dataset.fingerprint != expected:
         raise ValueError(f"data at '{spec.path}' differs from the artifact's training data "

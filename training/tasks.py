@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from training.data.types import Interactions
-from training.models.base import Recommender
+from models.base import Recommender
 from training.sampling import InteractionIndex, sample_negatives
 
 

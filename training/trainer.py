@@ -19,11 +19,11 @@ from training import evaluation
 from training.config import TrainConfig
 from training.data.dataset import Dataset
 from training.data.types import Interactions
-from training.models.base import Recommender
-from training.models.lightgcn import LightGCN
-from training.models.ncf import GMF, MLP, NeuMF
-from training.models.popularity import Popularity
-from training.models.registry import build_model
+from models.base import Recommender
+from models.lightgcn import LightGCN
+from models.ncf import GMF, MLP, NeuMF
+from models.popularity import Popularity
+from models.registry import build_model
 from training.plotting import plot_training_curves
 from training.tasks import PairwiseTask, PointwiseTask, RatingTask, Task, start_from_mean_rating
 

@@ -11,6 +11,10 @@
 
 All state lives in .status, so a restarted operator continues where the last one stopped; every
 step is idempotent (a Job or ConfigMap that already exists is reused).
+
+The handlers are plain functions; ``register`` puts them in a kopf registry (main.py), and each
+handler call gathers what it was given into one ``Resource`` that the steps of the state machine
+take. The operator's settings reach the handlers through ``memo.settings``.
 """
 
 from __future__ import annotations
@@ -18,39 +22,51 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import kopf
 from prometheus_client import Counter, Gauge
 
+from core.traffic_split import TrafficSplit
 from recsys_operator import GROUP, PLURAL, VERSION, artifacts, gates, kube, manifests
 from recsys_operator.settings import OperatorSettings
 
 TRANSITIONS = Counter("recsys_operator_transitions", "RecommenderModel phase transitions", ["model", "phase"])
 CANARY_WEIGHT = Gauge("recsys_operator_canary_weight", "Percent of traffic on the version being rolled out", ["model"])
 
-# Timer intervals are fixed when the module is imported (kopf's decorators need them).
-INTERVAL_S = float(os.environ.get("RECSYS_OPERATOR_INTERVAL_SECONDS", "5"))
 TERMINAL = ("Promoted", "RolledBack", "Failed")
 log = logging.getLogger(__name__)
 
 
-@kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    memo.settings = OperatorSettings.from_env()
-    _load_kube_credentials()
-    port = int(os.environ.get("RECSYS_METRICS_PORT", "9096"))
-    if port >= 0:
-        from services.common.metrics import start_metrics_server
+def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> kopf.OperatorRegistry:
+    """Register the handlers below in ``registry`` (the timer's interval comes from ``settings``)."""
+    # an explicit registry has none of kopf's default login handlers: log in as kube.py's client does
+    kopf.on.login(registry=registry, errors=kopf.ErrorsMode.IGNORED)(kopf.login_via_client)
+    kopf.on.startup(registry=registry)(configure)
+    kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry)(train)
+    kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)(train)
+    kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)(train)
+    kopf.timer(GROUP, VERSION, PLURAL, interval=settings.interval_s, initial_delay=1.0, registry=registry)(advance)
+    kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)(clean_up)
+    return registry
 
-        log.info("metrics on port %d", start_metrics_server(port))
+
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """The startup handler: kopf's settings from ours (``memo.settings``), credentials, /metrics."""
+    ours: OperatorSettings = memo.settings
+    _load_kube_credentials()
+    if ours.metrics_port >= 0:
+        from telemetry.setup import start_metrics_server
+
+        log.info("metrics on port %d", start_metrics_server(ours.metrics_port))
     settings.persistence.finalizer = f"{GROUP}/cleanup"
     settings.posting.level = logging.INFO
     # Peering: with several replicas, only the highest-priority one acts; the others stand by.
-    settings.peering.name = os.environ.get("RECSYS_OPERATOR_PEERING", "recsys-operator")
-    settings.peering.mandatory = os.environ.get("RECSYS_OPERATOR_PEERING", "recsys-operator") != "none"
-    settings.peering.priority = int(os.environ.get("RECSYS_OPERATOR_PRIORITY", "100"))
+    settings.peering.name = ours.peering
+    settings.peering.mandatory = ours.peering_mandatory
+    settings.peering.priority = ours.priority
     settings.watching.server_timeout = 60
 
 
@@ -64,8 +80,31 @@ def _load_kube_credentials() -> None:
         config.load_kube_config()
 
 
+@dataclass(frozen=True)
+class Resource:
+    """One RecommenderModel as a handler call sees it, where that call's status changes go (``patch``),
+    and the operator's settings: what every step of the state machine works on."""
+
+    body: kopf.Body
+    spec: kopf.Spec
+    meta: kopf.Meta
+    status: kopf.Status
+    namespace: str
+    patch: kopf.Patch
+    settings: OperatorSettings
+
+    @property
+    def name(self) -> str:
+        return self.meta["name"]
+
+    @property
+    def model_dir(self) -> Path:
+        """This model's directory on the artifacts volume (versions, and the serving tracks)."""
+        return self.settings.artifacts_root / self.name
+
+
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _condition(status: dict[str, Any], kind: str, state: bool, reason: str, message: str) -> list[dict[str, Any]]:
@@ -79,53 +118,50 @@ def _condition(status: dict[str, Any], kind: str, state: bool, reason: str, mess
     return conditions
 
 
-def _transition(body: Any, patch: kopf.Patch, status: dict[str, Any], phase: str, message: str,
-                warning: bool = False, conditions: list[dict[str, Any]] | None = None, **fields: Any) -> None:
-    model = body["metadata"]["name"]
+def _transition(res: Resource, phase: str, message: str, warning: bool = False,
+                conditions: list[dict[str, Any]] | None = None, **fields: Any) -> None:
+    model = res.name
     TRANSITIONS.labels(model=model, phase=phase).inc()
     if "canaryWeight" in fields:
         CANARY_WEIGHT.labels(model=model).set(fields["canaryWeight"] or 0)
-    patch.status["phase"] = phase
-    patch.status["message"] = message
+    res.patch.status["phase"] = phase
+    res.patch.status["message"] = message
     for key, value in fields.items():
-        patch.status[key] = value
+        res.patch.status[key] = value
     if conditions is not None:
-        patch.status["conditions"] = conditions
-    (kopf.warn if warning else kopf.info)(body, reason=phase, message=message)
+        res.patch.status["conditions"] = conditions
+    (kopf.warn if warning else kopf.info)(res.body, reason=phase, message=message)
 
 
 # ---------------------------------------------------------------------------------- training
 
 
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 def train(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, namespace: str,
           patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     """One training Job per spec generation; a newer spec supersedes an older one's Job."""
-    settings: OperatorSettings = memo.settings
+    res = Resource(body, spec, meta, status, namespace, patch, memo.settings)
     generation = int(meta["generation"])
     if status.get("observedGeneration") == generation and status.get("jobName"):
         return  # this generation is already handled (a resume after an operator restart)
-    name = meta["name"]
-    if spec["dataset"]["uri"] == "store" and not settings.database_url:
+    name = res.name
+    if spec["dataset"]["uri"] == "store" and not res.settings.database_url:
         message = "dataset.uri is 'store' but the operator has no RECSYS_DATABASE_URL to give the training Job"
-        _transition(body, patch, status, "Failed", message, warning=True, observedGeneration=generation,
+        _transition(res, "Failed", message, warning=True, observedGeneration=generation,
                     conditions=_condition(status, "Trained", False, "InvalidSpec", message))
         raise kopf.PermanentError(message)  # retrying cannot help; a new spec (or operator setting) can
     version = manifests.version_name(name, generation)
-    job = manifests.training_job(dict(body), settings, version)
+    job = manifests.training_job(dict(body), res.settings, version)
     kopf.adopt(job, owner=body)
     superseded = kube.delete_jobs(namespace, f"{manifests.MODEL_LABEL}={name}", keep=job["metadata"]["name"],
                                   only_running=True)
     if status.get("phase") == "Canary":  # the canary being analysed is replaced: stable gets all traffic back
-        _write_split(settings, namespace, name, status.get("productionVersion"), None, 0)
-        artifacts.clear_track(settings.artifacts_root / name, "canary")
+        _write_split(res, status.get("productionVersion"), None, 0)
+        artifacts.clear_track(res.model_dir, "canary")
     kube.create_job(job)
     message = f"training {version} in Job {job['metadata']['name']}"
     if superseded:
         message += f" (superseded {', '.join(superseded)})"
-    _transition(body, patch, status, "Training", message, version=version, jobName=job["metadata"]["name"],
+    _transition(res, "Training", message, version=version, jobName=job["metadata"]["name"],
                 observedGeneration=generation, canaryWeight=0, stepIndex=None, stepStartedAt=None,
                 conditions=_condition(status, "Trained", False, "Training", message))
 
@@ -133,91 +169,91 @@ def train(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status
 # ---------------------------------------------------------------------------------- the state machine
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=INTERVAL_S, initial_delay=1.0)
 def advance(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, namespace: str,
             patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    settings: OperatorSettings = memo.settings
+    """The timer (every RECSYS_OPERATOR_INTERVAL_SECONDS): one step of the state machine."""
+    res = Resource(body, spec, meta, status, namespace, patch, memo.settings)
     phase = status.get("phase")
     if phase == "Training":
-        _check_training(body, spec, meta, status, namespace, patch, settings)
+        _check_training(res)
     elif phase == "Evaluating":
-        _evaluate(body, spec, meta, status, namespace, patch, settings)
+        _evaluate(res)
     elif phase == "Canary":
-        _analyse_canary(body, spec, meta, status, namespace, patch, settings)
+        _analyse_canary(res)
 
 
-def _check_training(body, spec, meta, status, namespace, patch, settings: OperatorSettings) -> None:
-    job = kube.read_job(namespace, status["jobName"])
+def _check_training(res: Resource) -> None:
+    status = res.status
+    job = kube.read_job(res.namespace, status["jobName"])
     if job is None:
-        _transition(body, patch, status, "Failed", f"training Job {status['jobName']} disappeared before finishing",
+        _transition(res, "Failed", f"training Job {status['jobName']} disappeared before finishing",
                     warning=True, conditions=_condition(status, "Trained", False, "JobMissing", "the Job is gone"))
         return
     outcome, detail = kube.job_outcome(job)
     if outcome == "running":
         return
-    result_path = manifests.artifact_dir(settings, meta["name"], status["version"]) / "result.json"
+    result_path = manifests.artifact_dir(res.settings, res.name, status["version"]) / "result.json"
     result = artifacts.read_result(result_path)
     if outcome == "failed" or (result is not None and result.get("status") != "succeeded"):
         reason = (result or {}).get("message") or detail
-        _transition(body, patch, status, "Failed", f"training {status['version']} failed: {reason}", warning=True,
+        _transition(res, "Failed", f"training {status['version']} failed: {reason}", warning=True,
                     conditions=_condition(status, "Trained", False, "JobFailed", reason))
         return
     if result is None:
-        _transition(body, patch, status, "Failed", f"the Job completed but wrote no result at {result_path}",
+        _transition(res, "Failed", f"the Job completed but wrote no result at {result_path}",
                     warning=True, conditions=_condition(status, "Trained", False, "NoResult", str(result_path)))
         return
     metric, value = result.get("metric"), result.get("value")
-    _transition(body, patch, status, "Evaluating", f"trained {status['version']}: {metric} {value:.4f}",
+    _transition(res, "Evaluating", f"trained {status['version']}: {metric} {value:.4f}",
                 metrics={k: v for k, v in (result.get("metrics") or {}).items() if isinstance(v, (int, float))},
                 keyMetric=f"{metric}={value:.4f}", artifactUri=result.get("artifact_uri"),
                 conditions=_condition(status, "Trained", True, "JobComplete", f"{metric} {value:.4f}"))
-    _register(settings, meta["name"], status["version"], spec["algorithm"], result.get("artifact_uri", ""),
-              result.get("metrics") or {}, "candidate")
+    _register(res, status["version"], result.get("artifact_uri", ""), result.get("metrics") or {}, "candidate")
 
 
-def _evaluate(body, spec, meta, status, namespace, patch, settings: OperatorSettings) -> None:
+def _evaluate(res: Resource) -> None:
+    spec, status = res.spec, res.status
     metric = manifests.key_metric(spec)
     value = (status.get("metrics") or {}).get(metric)
     verdict = gates.offline_gate(metric, value, spec.get("evaluation") or {}, status.get("productionMetric"))
     conditions = _condition(status, "Evaluated", verdict.outcome == "pass", "OfflineGate", verdict.reason)
     if verdict.outcome != "pass":
-        _transition(body, patch, status, "RolledBack", f"{status['version']} not rolled out: {verdict.reason}",
+        _transition(res, "RolledBack", f"{status['version']} not rolled out: {verdict.reason}",
                     warning=True, canaryWeight=0, conditions=conditions)
-        _register(settings, meta["name"], status["version"], spec["algorithm"], status.get("artifactUri", ""),
-                  status.get("metrics") or {}, "archived")
+        _register(res, status["version"], status.get("artifactUri", ""), status.get("metrics") or {}, "archived")
         return
     rollout = spec.get("rollout") or {}
     if rollout.get("strategy", "canary") == "direct" or not status.get("productionVersion"):
         why = "direct rollout" if rollout.get("strategy") == "direct" else "first version, no canary needed"
-        _promote(body, spec, meta, status, namespace, patch, settings, f"{verdict.reason}; {why}", conditions)
+        _promote(res, f"{verdict.reason}; {why}", conditions)
         return
-    _start_step(body, spec, meta, status, namespace, patch, settings, 0, verdict.reason, conditions)
+    _start_step(res, 0, verdict.reason, conditions)
 
 
-def _start_step(body, spec, meta, status, namespace, patch, settings, index: int, why: str,
-                conditions: list[dict[str, Any]]) -> None:
+def _start_step(res: Resource, index: int, why: str, conditions: list[dict[str, Any]]) -> None:
+    spec, status = res.spec, res.status
     steps = (spec.get("rollout") or {}).get("steps") or [10, 50, 100]
     weight = int(steps[index])
     if weight >= 100:
-        _promote(body, spec, meta, status, namespace, patch, settings, why, conditions)
+        _promote(res, why, conditions)
         return
-    name, version = meta["name"], status["version"]
-    artifacts.point_track(settings.artifacts_root / name, "canary", version)
-    _write_split(settings, namespace, name, status.get("productionVersion"), version, weight)
-    _register(settings, name, version, spec["algorithm"], status.get("artifactUri", ""), status.get("metrics") or {},
-              "canary")
-    _transition(body, patch, status, "Canary", f"{version} gets {weight}% of traffic ({why})", canaryWeight=weight,
+    version = status["version"]
+    artifacts.point_track(res.model_dir, "canary", version)
+    _write_split(res, status.get("productionVersion"), version, weight)
+    _register(res, version, status.get("artifactUri", ""), status.get("metrics") or {}, "canary")
+    _transition(res, "Canary", f"{version} gets {weight}% of traffic ({why})", canaryWeight=weight,
                 stepIndex=index, stepStartedAt=_now(), conditions=conditions)
 
 
-def _analyse_canary(body, spec, meta, status, namespace, patch, settings: OperatorSettings) -> None:
-    rollout = spec.get("rollout") or {}
+def _analyse_canary(res: Resource) -> None:
+    status, patch = res.status, res.patch
+    rollout = res.spec.get("rollout") or {}
     started = dt.datetime.fromisoformat(status["stepStartedAt"])
     window = dt.timedelta(seconds=int(rollout.get("analysisWindowSeconds", 300)))
-    if dt.datetime.now(dt.timezone.utc) - started < window:
+    if dt.datetime.now(dt.UTC) - started < window:
         return
-    canary_counts, production_counts = _online_counts(settings, status["version"], status.get("productionVersion"),
-                                                      started)
+    canary_counts, production_counts = _online_counts(res.settings, status["version"],
+                                                      status.get("productionVersion"), started)
     if canary_counts is None:
         verdict = gates.Verdict("pass", "no online metrics source (RECSYS_DATABASE_URL unset): advancing on schedule")
     else:
@@ -232,36 +268,32 @@ def _analyse_canary(body, spec, meta, status, namespace, patch, settings: Operat
             patch.status["message"] = f"regression: {verdict.reason}; autoRollback is off, roll back by hand"
             patch.status["conditions"] = conditions
             return
-        name = meta["name"]
-        _write_split(settings, namespace, name, status.get("productionVersion"), None, 0)
-        artifacts.clear_track(settings.artifacts_root / name, "canary")
-        _register(settings, name, status["version"], spec["algorithm"], status.get("artifactUri", ""),
-                  status.get("metrics") or {}, "archived")
-        _transition(body, patch, status, "RolledBack", f"{status['version']} rolled back: {verdict.reason}",
+        _write_split(res, status.get("productionVersion"), None, 0)
+        artifacts.clear_track(res.model_dir, "canary")
+        _register(res, status["version"], status.get("artifactUri", ""), status.get("metrics") or {}, "archived")
+        _transition(res, "RolledBack", f"{status['version']} rolled back: {verdict.reason}",
                     warning=True, canaryWeight=0, conditions=conditions)
         return
     steps = rollout.get("steps") or [10, 50, 100]
     index = int(status.get("stepIndex") or 0) + 1
     if index >= len(steps):
-        _promote(body, spec, meta, status, namespace, patch, settings, verdict.reason, conditions)
+        _promote(res, verdict.reason, conditions)
     else:
-        _start_step(body, spec, meta, status, namespace, patch, settings, index, verdict.reason, conditions)
+        _start_step(res, index, verdict.reason, conditions)
 
 
-def _promote(body, spec, meta, status, namespace, patch, settings: OperatorSettings, why: str,
-             conditions: list[dict[str, Any]]) -> None:
-    name, version = meta["name"], status["version"]
-    model_dir = settings.artifacts_root / name
-    artifacts.point_track(model_dir, "stable", version)
-    artifacts.clear_track(model_dir, "canary")
-    _write_split(settings, namespace, name, version, None, 0)
+def _promote(res: Resource, why: str, conditions: list[dict[str, Any]]) -> None:
+    spec, status = res.spec, res.status
+    version = status["version"]
+    artifacts.point_track(res.model_dir, "stable", version)
+    artifacts.clear_track(res.model_dir, "canary")
+    _write_split(res, version, None, 0)
     previous = status.get("productionVersion")
     if previous and previous != version:
-        _register(settings, name, previous, spec["algorithm"], "", {}, "archived")
-    _register(settings, name, version, spec["algorithm"], status.get("artifactUri", ""), status.get("metrics") or {},
-              "production")
+        _register(res, previous, "", {}, "archived")
+    _register(res, version, status.get("artifactUri", ""), status.get("metrics") or {}, "production")
     metric = manifests.key_metric(spec)
-    _transition(body, patch, status, "Promoted", f"{version} is in production: {why}", canaryWeight=100,
+    _transition(res, "Promoted", f"{version} is in production: {why}", canaryWeight=100,
                 productionVersion=version, productionMetric=(status.get("metrics") or {}).get(metric),
                 productionArtifactUri=status.get("artifactUri"),
                 conditions=_condition({"conditions": conditions}, "Promoted", True, "Promoted", why))
@@ -270,18 +302,17 @@ def _promote(body, spec, meta, status, namespace, patch, settings: OperatorSetti
 # ---------------------------------------------------------------------------------- serving configuration
 
 
-def _write_split(settings: OperatorSettings, namespace: str, model: str, stable: str | None, canary: str | None,
-                 percent: int) -> None:
-    routes = manifests.split_routes(settings, stable, canary, percent)
-    if not routes["routes"]:
+def _write_split(res: Resource, stable: str | None, canary: str | None, percent: int) -> None:
+    routes = manifests.split_routes(res.settings, stable, canary, percent)
+    if not routes:
         return  # nothing serves yet: leave the gateway's configuration alone
-    kube.apply_configmap(manifests.split_configmap(settings, namespace, model, routes))
+    kube.apply_configmap(manifests.split_configmap(res.settings, res.namespace, res.name, TrafficSplit(routes)))
 
 
 @functools.lru_cache(maxsize=4)
 def _engine(url: str):
     """The store's engine, made once per URL: a pool, not a connection per state-machine step."""
-    from services.store.db import make_engine
+    from store.db import make_engine
 
     return make_engine(url)
 
@@ -289,7 +320,7 @@ def _engine(url: str):
 def _online_counts(settings: OperatorSettings, canary: str, production: str | None, since: dt.datetime):
     if not settings.database_url:
         return None, None
-    from services.store import repository
+    from store import repository
 
     try:
         with _engine(settings.database_url).connect() as connection:
@@ -300,13 +331,14 @@ def _online_counts(settings: OperatorSettings, canary: str, production: str | No
     return canary_counts, production_counts
 
 
-def _register(settings: OperatorSettings, name: str, version: str, algorithm: str, uri: str,
-              metrics: dict[str, Any], stage: str) -> None:
-    """Mirror the version into the store's model registry (what the gateway's ListModels can read)."""
+def _register(res: Resource, version: str, uri: str, metrics: dict[str, Any], stage: str) -> None:
+    """Mirror a version of this model into the store's model registry (what the gateway's ListModels
+    can read)."""
+    settings, name, algorithm = res.settings, res.name, res.spec["algorithm"]
     if not settings.database_url:
         return
-    from services.store import repository
-    from services.store.models import ModelStage
+    from store import repository
+    from store.tables import ModelStage
 
     try:
         with _engine(settings.database_url).begin() as connection:
@@ -320,7 +352,6 @@ def _register(settings: OperatorSettings, name: str, version: str, algorithm: st
 # ---------------------------------------------------------------------------------- deletion
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
 def clean_up(meta: kopf.Meta, namespace: str, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     """The finalizer: this model's Jobs, and the traffic split it wrote. Artifacts stay (they are data)."""
     settings: OperatorSettings = memo.settings

@@ -1,25 +1,32 @@
-"""`recsys operator`: run the kopf operator (settings: see settings.py; RECSYS_OPERATOR_NAMESPACES is a
-comma-separated list of namespaces to serve, empty for the whole cluster)."""
+"""`recsys operator`: run the kopf operator with settings built once by the caller (settings.py;
+the CLI reads them from the environment and an optional ``--config`` file)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 
 import kopf
 
+from core.errors import SettingsError
+from recsys_operator import handlers
+from recsys_operator.settings import OperatorSettings
 
-def main() -> None:
-    import recsys_operator.handlers  # noqa: F401 - registers the handlers
 
-    namespaces = [n for n in os.environ.get("RECSYS_OPERATOR_NAMESPACES", "").split(",") if n]
-    kopf.configure(verbose=os.environ.get("RECSYS_LOG_LEVEL", "INFO").upper() == "DEBUG")
+def main(settings: OperatorSettings) -> None:
+    registry = handlers.register(kopf.OperatorRegistry(), settings)
+    kopf.configure(verbose=settings.log_level == "DEBUG")
     # the state-machine timer runs every few seconds: its routine success is noise, its failures are not
     logging.getLogger("kopf.objects").addFilter(
         lambda record: not record.getMessage().startswith("Timer 'advance' succeeded"))
-    kopf.run(namespaces=namespaces, clusterwide=not namespaces,
-             liveness_endpoint=os.environ.get("RECSYS_OPERATOR_LIVENESS") or None)
+    kopf.run(registry=registry, memo=kopf.Memo(settings=settings), namespaces=list(settings.namespaces),
+             clusterwide=not settings.namespaces, liveness_endpoint=settings.liveness)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        operator_settings = OperatorSettings.from_env(os.environ)
+    except SettingsError as error:
+        sys.exit(f"recsys operator: error: {error}")
+    main(operator_settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from core.traffic_split import Route, TrafficSplit
 from recsys_operator import GROUP
 from recsys_operator.settings import OperatorSettings
 
@@ -75,7 +76,7 @@ def training_job(body: dict[str, Any], settings: OperatorSettings, version: str)
         "containers": [{
             "name": "train",
             "image": training.get("image", "ghcr.io/recsys-k8s/recsys:latest"),
-            "command": ["python", "-m", "training.job"],
+            "command": ["python", "-m", "cli.job"],
             "env": [{"name": k, "value": v} for k, v in sorted(env.items())],
             "resources": resources,
             "volumeMounts": [{"name": "artifacts", "mountPath": str(settings.artifacts_root)}],
@@ -106,19 +107,20 @@ def training_job(body: dict[str, Any], settings: OperatorSettings, version: str)
 
 
 def split_routes(settings: OperatorSettings, stable: str | None, canary: str | None,
-                 canary_percent: int) -> dict[str, Any]:
-    """The gateway's split: the stable track, plus the canary track at ``canary_percent``."""
+                 canary_percent: int) -> tuple[Route, ...]:
+    """The gateway's split: the stable track, plus the canary track at ``canary_percent``; no routes
+    while nothing serves yet."""
     routes = []
     if stable is not None and canary_percent < 100:
         routes.append(settings.route(stable, "stable", round((100 - canary_percent) / 100, 4)))
     if canary is not None and canary_percent > 0:
         routes.append(settings.route(canary, "canary", round(canary_percent / 100, 4)))
-    return {"routes": routes}
+    return tuple(routes)
 
 
-def split_configmap(settings: OperatorSettings, namespace: str, model: str, routes: dict[str, Any]) -> dict[str, Any]:
+def split_configmap(settings: OperatorSettings, namespace: str, model: str, split: TrafficSplit) -> dict[str, Any]:
     """The gateway's split file as a ConfigMap (mounted into the gateway, re-read while it runs)."""
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": settings.split_name(model), "namespace": namespace,
                          "labels": {"app.kubernetes.io/managed-by": "recsys-operator", MODEL_LABEL: model}},
-            "data": {"routes.json": json.dumps(routes, indent=1, sort_keys=True)}}
+            "data": {"routes.json": split.to_json()}}

@@ -11,28 +11,16 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
+from core.errors import ArtifactError, InvalidRequest, NotFound, Unavailable
 from services.common.handlers import rewrap_unary
-from training.artifacts import UnknownIdError
 
 log = logging.getLogger(__name__)
 
 
-class InvalidRequest(ValueError):
-    """The request itself is wrong (bad k, empty or oversized id, malformed vector...)."""
-
-
-class NotFound(LookupError):
-    """The request names something that does not exist (e.g. an unknown product)."""
-
-
-class Unavailable(RuntimeError):
-    """The service cannot answer yet (no model loaded) or any more (shutting down)."""
-
-
 def status_for(error: BaseException) -> grpc.StatusCode:
-    if isinstance(error, InvalidRequest):
+    if isinstance(error, (InvalidRequest, ArtifactError)):
         return grpc.StatusCode.INVALID_ARGUMENT
-    if isinstance(error, (NotFound, UnknownIdError)):
+    if isinstance(error, NotFound):
         return grpc.StatusCode.NOT_FOUND
     if isinstance(error, Unavailable):
         return grpc.StatusCode.UNAVAILABLE

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import grpc
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 from services.common.handlers import rewrap_unary
 
@@ -44,12 +44,6 @@ def set_model_version(service: str, version: str) -> None:
         if labels[0] == service:
             MODEL_INFO.remove(*labels)
     MODEL_INFO.labels(service=service, version=version).set(1)
-
-
-def start_metrics_server(port: int, host: str = "0.0.0.0") -> int:
-    """Serve /metrics; returns the bound port (0 picks a free one)."""
-    server, _ = start_http_server(port, addr=host)
-    return int(server.server_port)
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):

@@ -9,20 +9,13 @@ in the servicer, so in-flight calls finish on the old model and the next ones us
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from core.artifact import artifact_version
+
 log = logging.getLogger(__name__)
-
-
-def artifact_version(path: Path) -> str | None:
-    """The version named by the artifact's manifest, or None while it is missing or half-written."""
-    try:
-        return str(json.loads((path / "manifest.json").read_text())["version"])
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 async def watch_artifact(artifact: Path, loaded_version: str | None, load: Callable[[Path], object],

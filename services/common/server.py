@@ -17,8 +17,10 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from services.common.errors import ErrorMappingInterceptor
-from services.common.metrics import MetricsInterceptor, start_metrics_server
-from services.common.reload import artifact_version, watch_artifact
+from services.common.metrics import MetricsInterceptor
+from telemetry.setup import start_metrics_server
+from services.common.reload import watch_artifact
+from core.artifact import artifact_version
 from services.common.tracing import TracingInterceptor
 
 log = logging.getLogger(__name__)
@@ -96,19 +98,26 @@ class GrpcServer:
             await self.stop()
 
 
-async def _wait_for_artifact(server: GrpcServer, artifact: Path, interval_s: float) -> bool:
+async def _wait_for_artifact(server: GrpcServer, artifact: Path, interval_s: float,
+                             remind_s: float = 60.0) -> bool:
     """A serving track with nothing on it yet (the canary track between rollouts) waits NOT_SERVING
-    until the operator points it at a version; False when SIGTERM came first."""
-    log.warning("%s does not exist yet: NOT_SERVING until it does", artifact)
+    until the operator points it at a version; False when SIGTERM came first. The path is logged at
+    WARNING when the wait starts and again every ``remind_s``, so a mistyped RECSYS_ARTIFACT shows."""
+    log.warning("RECSYS_ARTIFACT %s does not exist (yet): NOT_SERVING until it does", artifact.absolute())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    waited = 0.0
     try:
         while not artifact.exists():
             try:
                 await asyncio.wait_for(stop.wait(), interval_s)
             except asyncio.TimeoutError:
+                waited += interval_s
+                if waited >= remind_s:
+                    waited = 0.0
+                    log.warning("still waiting for RECSYS_ARTIFACT %s", artifact.absolute())
                 continue
             await server.stop()
             return False

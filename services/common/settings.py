@@ -1,32 +1,33 @@
-"""Per-process settings from environment variables, built once in main() and passed down.
-
-| variable | default | meaning |
-|---|---|---|
-| RECSYS_ARTIFACT | (required) | model artifact directory the service loads |
-| RECSYS_HOST | 0.0.0.0 | address to listen on |
-| RECSYS_PORT | per service (retrieval 50052) | gRPC port; 0 picks a free one |
-| RECSYS_MAX_CANDIDATES | 1000 | largest num_candidates a Retrieve may ask for |
-| RECSYS_GRACE_SECONDS | 5 | how long SIGTERM waits for in-flight calls |
-| RECSYS_DRAIN_SECONDS | 2 | after SIGTERM, how long health says NOT_SERVING before new calls are refused |
-| RECSYS_METRICS_PORT | per service (gateway 9091 ... embedding 9094, all 9090) | Prometheus /metrics port; 0 picks a free one |
-| RECSYS_LOG_LEVEL | INFO | logging level |
-| RECSYS_RELOAD_SECONDS | 10 | how often to check the artifact for a new version (0: never) |
-"""
+"""Settings of a model-serving process (retrieval, scoring, embedding), built once in main() from
+the environment (and an optional config file, see core/settings.py) and passed down."""
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_PORTS = {"gateway": 50051, "retrieval": 50052, "scoring": 50053, "embedding": 50054}
-DEFAULT_METRICS_PORTS = {"gateway": 9091, "retrieval": 9092, "scoring": 9093, "embedding": 9094, "all": 9090}
+from core.env import env_int
+from core.errors import SettingsError
+from core.settings import Setting
+from core.ports import GRPC_PORTS, METRICS_PORTS
 
+DEFAULT_PORTS = GRPC_PORTS
+DEFAULT_METRICS_PORTS = METRICS_PORTS
 
-class SettingsError(ValueError):
-    """An environment variable is missing or malformed; the message names it."""
+SETTINGS = (
+    Setting("RECSYS_ARTIFACT", "", "model artifact directory to serve (required); a missing one is waited for"),
+    Setting("RECSYS_HOST", "0.0.0.0", "address to listen on"),
+    Setting("RECSYS_PORT", "retrieval 50052, scoring 50053, embedding 50054", "gRPC port; 0 picks a free one"),
+    Setting("RECSYS_MAX_CANDIDATES", "1000", "most candidates a Retrieve (or items a Score) may ask for"),
+    Setting("RECSYS_GRACE_SECONDS", "5", "how long SIGTERM waits for in-flight calls"),
+    Setting("RECSYS_DRAIN_SECONDS", "2", "after SIGTERM, how long health says NOT_SERVING before new calls are refused"),
+    Setting("RECSYS_METRICS_PORT", "retrieval 9092, scoring 9093, embedding 9094", "Prometheus /metrics port; 0 picks a free one"),
+    Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
+    Setting("RECSYS_RELOAD_SECONDS", "10", "how often to check the artifact for a new version (0: never)"),
+    Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class ServiceSettings:
     metrics_port: int = 0
     reload_seconds: float = 0.0
     drain_seconds: float = 0.0
+    traces: str = "none"
 
     @property
     def address(self) -> str:
@@ -63,22 +65,12 @@ class ServiceSettings:
             metrics_port=env_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS[service], minimum=0),
             reload_seconds=float(env_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
             drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
+            traces=trace_exporter(env),
         )
 
 
-def env_int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    """An integer environment variable with a default and a lower bound; SettingsError names it."""
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got '{raw}'") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def trace_exporter(env: Mapping[str, str]) -> str:
+    choice = env.get("RECSYS_TRACES", "none").lower()
+    if choice not in ("otlp", "console", "none"):
+        raise SettingsError(f"RECSYS_TRACES must be otlp, console or none, got '{choice}'")
+    return choice

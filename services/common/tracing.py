@@ -2,8 +2,8 @@
 the gateway to its backends, so one Recommend is one trace across the four services.
 
 The exporter is chosen by RECSYS_TRACES: ``otlp`` (OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT,
-configured by the standard OTEL_* variables), ``console``, or ``none`` (default: spans are made,
-so context still propagates, but not exported). Tests install an in-memory exporter instead.
+configured by the standard OTEL_* variables), ``console``, or ``none`` (default: no spans are made
+and no trace context is sent on, so tracing costs nothing). Tests install an in-memory exporter.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ def configure_tracing(service: str, env: Mapping[str, str] | None = None, export
                       synchronous: bool = False) -> TracerProvider | None:
     """Install the process's tracer provider (once; later calls add ``exporter`` to it).
     ``synchronous`` exports each span as it ends (tests), instead of in batches. With nothing to
-    export, no provider is installed: spans stay the API's non-recording ones, which cost next to
-    nothing and still carry an incoming trace context on to the backends."""
+    export, no provider is installed and the interceptor skips span work entirely."""
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         if exporter is not None:

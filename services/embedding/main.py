@@ -8,27 +8,31 @@ from recsys.v1 import embedding_service_pb2 as pb
 from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
 from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.tracing import configure_tracing
-from services.common.settings import ServiceSettings, configure_logging
+from services.common.settings import ServiceSettings
+from telemetry.setup import configure_logging
 from services.embedding.servicer import EmbeddingServicer
+from services.embedding.users import UserEmbeddings
 from services.embedding.store import EmbeddingModel
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
 
 
-def build_server(settings: ServiceSettings) -> tuple[GrpcServer, EmbeddingServicer]:
-    servicer = EmbeddingServicer()
+def build_server(settings: ServiceSettings) -> tuple[GrpcServer, UserEmbeddings]:
+    """The gRPC server and the user embeddings it serves (load a model into them to start answering)."""
+    users = UserEmbeddings()
+    servicer = EmbeddingServicer(users)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_EmbeddingServiceServicer_to_server(servicer, s))
     return GrpcServer([binding], settings.address, settings.grace_seconds,
-                      settings.drain_seconds), servicer
+                      settings.drain_seconds), users
 
 
 async def serve(settings: ServiceSettings) -> None:
-    server, servicer = build_server(settings)
-    await serve_model(server, settings.artifact, EmbeddingModel.from_artifact, servicer.load, settings.metrics_port,
+    server, users = build_server(settings)
+    await serve_model(server, settings.artifact, EmbeddingModel.from_artifact, users.load, settings.metrics_port,
                       settings.reload_seconds)
 
 
 def main(settings: ServiceSettings) -> None:
     configure_logging(settings.log_level)
-    configure_tracing("embedding")
+    configure_tracing("embedding", {"RECSYS_TRACES": settings.traces})
     asyncio.run(serve(settings))

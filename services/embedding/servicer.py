@@ -5,10 +5,10 @@ from __future__ import annotations
 from recsys.v1 import common_pb2
 from recsys.v1 import embedding_service_pb2 as pb
 from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
-from services.common.errors import InvalidRequest, Unavailable
-from services.common.metrics import set_model_version
-from services.common.validation import require_id
-from services.embedding.store import EmbeddingModel, RecentInteractions, UserVector
+from core.errors import InvalidRequest
+from core.ids import require_id
+from services.embedding.store import EmbeddingModel
+from services.embedding.users import UserEmbeddings
 
 MAX_INTERACTIONS_PER_CALL = 1000
 MAX_USERS_PER_BATCH = 5000
@@ -17,30 +17,13 @@ MIN_POSITIVE_RATING = 3.0
 
 
 class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
-    def __init__(self, recent: RecentInteractions | None = None) -> None:
-        self.recent = recent or RecentInteractions()
-        self._model: EmbeddingModel | None = None
+    """Translates protobuf to :class:`UserEmbeddings` calls and back."""
 
-    def load(self, model: EmbeddingModel) -> None:
-        self._model = model
-        set_model_version("embedding", model.version)
-
-    def _current(self) -> EmbeddingModel:
-        if self._model is None:
-            raise Unavailable("no model loaded yet; retry once the health check says SERVING")
-        return self._model
-
-    def user_state(self, user_id: str, model_version: str = "") -> tuple[EmbeddingModel, UserVector]:
-        """The user's vector (trained, updated with fresh interactions, folded in, or None for a cold
-        user) and seen items; what GetUserEmbedding serves, and what `serve all`'s gateway calls."""
-        model = self._current()
-        require_id(user_id, "user_id")
-        if model_version and model_version != model.version:
-            raise InvalidRequest(f"model_version '{model_version}' is not served (serving '{model.version}')")
-        return model, model.user_vector(user_id, self.recent.get(user_id))
+    def __init__(self, users: UserEmbeddings) -> None:
+        self.users = users
 
     async def GetUserEmbedding(self, request: pb.GetUserEmbeddingRequest, context) -> pb.GetUserEmbeddingResponse:
-        model, user = self.user_state(request.user_id, request.model_version)
+        model, user = self.users.user_state(request.user_id, request.model_version)
         return pb.GetUserEmbeddingResponse(
             vector=[] if user.vector is None else user.vector.tolist(),
             model_version=model.version,
@@ -51,12 +34,12 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
 
     async def RecordInteractions(self, request: pb.RecordInteractionsRequest,
                                  context) -> pb.RecordInteractionsResponse:
-        recorded, unknown = self._record(self._current(), request, "")
+        recorded, unknown = self._record(self.users.current(), request, "")
         return pb.RecordInteractionsResponse(recorded=recorded, unknown_item_ids=unknown)
 
     async def BatchRecordInteractions(self, request: pb.BatchRecordInteractionsRequest,
                                       context) -> pb.BatchRecordInteractionsResponse:
-        model = self._current()
+        model = self.users.current()
         if not request.users:
             raise InvalidRequest("users must not be empty")
         if len(request.users) > MAX_USERS_PER_BATCH:
@@ -66,16 +49,14 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
         unknown: list[str] = []
         recorded = 0
         for user, (known, missing) in zip(request.users, checked):
-            if known:
-                self.recent.add(user.user_id, known)
+            self.users.record(user.user_id, known)
             recorded += len(known)
             unknown.extend(missing)
         return pb.BatchRecordInteractionsResponse(recorded=recorded, unknown_item_ids=unknown)
 
     def _record(self, model: EmbeddingModel, request: pb.RecordInteractionsRequest, prefix: str) -> tuple[int, list[str]]:
         known, unknown = self._check(model, request, prefix)
-        if known:
-            self.recent.add(request.user_id, known)
+        self.users.record(request.user_id, known)
         return len(known), unknown
 
     @staticmethod

@@ -8,14 +8,13 @@ updated users are forgotten first), so memory stays flat under any event rate.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from services.common.artifact import read_manifest
+from core.artifact import open_artifact
 from services.embedding.foldin import fold_in
 
 
@@ -40,15 +39,12 @@ class EmbeddingModel:
 
     @classmethod
     def from_artifact(cls, artifact: Path) -> "EmbeddingModel":
-        manifest = read_manifest(artifact, needs=("embeddings",))
-        files = manifest["files"]
-        vectors = np.load(artifact / files["embeddings"])
-        seen = np.load(artifact / files["seen"])
-        user_ids = json.loads((artifact / files["user_ids"]).read_text())
-        item_ids = json.loads((artifact / files["item_ids"]).read_text())
-        return cls(str(manifest["version"]), {u: i for i, u in enumerate(user_ids)}, item_ids,
-                   {v: i for i, v in enumerate(item_ids)}, vectors["user"], vectors["item"],
-                   seen["popularity"].astype(np.float64), seen["indptr"], seen["indices"])
+        stored = open_artifact(artifact, needs=("embeddings",))
+        users, items = stored.embeddings()
+        seen, item_ids = stored.seen, stored.item_ids
+        return cls(stored.version, {u: i for i, u in enumerate(stored.user_ids)}, item_ids,
+                   {v: i for i, v in enumerate(item_ids)}, users, items,
+                   seen.popularity.astype(np.float64), seen.indptr, seen.indices)
 
     @property
     def dim(self) -> int:

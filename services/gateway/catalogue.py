@@ -3,36 +3,40 @@ popularity list it falls back on when retrieval is down (honouring the same filt
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from recsys.v1 import common_pb2
-from services.common.artifact import read_catalog, read_manifest
-from services.retrieval.index import ItemFilter, ItemIndex
+from core.artifact import open_artifact
+from core.filters import ItemFilter
+from core.products import ProductAttributes, most_popular, popularity_order
 
 
 @dataclass
 class Catalogue:
     version: str
     model_type: str
+    created_at: str  # ISO 8601, UTC
     metrics: dict[str, float]
     n_users: int
+    item_ids: list[str]
     products: dict[str, dict]
-    popular: ItemIndex  # popularity-only index (no vectors) over every item
+    attributes: ProductAttributes
+    popularity: np.ndarray  # popularity_order scores by item position
+
+    def __post_init__(self) -> None:
+        self.position = {item: i for i, item in enumerate(self.item_ids)}
 
     @classmethod
     def from_artifact(cls, artifact: Path) -> "Catalogue":
-        manifest = read_manifest(artifact)
-        files = manifest["files"]
-        item_ids = json.loads((artifact / files["item_ids"]).read_text())
-        products = {item: {"item_id": item} for item in item_ids} | read_catalog(artifact, manifest)
-        popularity = np.load(artifact / files["seen"])["popularity"]
-        metrics = {k: float(v) for k, v in manifest.get("metrics", {}).items() if isinstance(v, (int, float))}
-        return cls(str(manifest["version"]), str(manifest["model_type"]), metrics, int(manifest["n_users"]),
-                   products, ItemIndex(item_ids, np.zeros((len(item_ids), 1), np.float32), popularity, products))
+        stored = open_artifact(artifact)
+        item_ids = stored.item_ids
+        products = {item: {"item_id": item} for item in item_ids} | stored.products()
+        return cls(stored.version, stored.model_type, stored.created_at, stored.metrics, stored.n_users, item_ids, products,
+                   ProductAttributes(item_ids, products), popularity_order(stored.seen.popularity))
 
     def product(self, item_id: str) -> common_pb2.Product | None:
         row = self.products.get(item_id)
@@ -44,6 +48,8 @@ class Catalogue:
             product.price = float(row["price"])
         return product
 
-    def most_popular(self, k: int, exclude: list[str], item_filter: ItemFilter) -> list[tuple[str, float]]:
-        hits = self.popular.most_popular(k, self.popular.indices_of(exclude), item_filter)
-        return [(self.popular.item_ids[i], float(np.log1p(max(s, 0.0)))) for i, s in zip(hits.indices, hits.scores)]
+    def most_popular(self, k: int, exclude: Sequence[str], item_filter: ItemFilter) -> list[tuple[str, float]]:
+        excluded = np.fromiter((self.position[i] for i in exclude if i in self.position), dtype=np.int64)
+        ranked = most_popular(self.popularity, k, excluded, self.attributes.mask(item_filter))
+        return [(self.item_ids[i], float(np.log1p(max(s, 0.0))))
+                for i, s in zip(ranked.positions.tolist(), ranked.scores.tolist())]

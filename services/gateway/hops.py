@@ -1,8 +1,8 @@
 """The gateway's three hops (embedding, retrieval, scoring) behind one small interface.
 
-`GrpcHops` calls a route's backend services over gRPC and converts their messages; `LocalHops`
-(services/gateway/local.py) calls the backends of the gateway's own process directly in
-`recsys serve all`. Both fail the same way: a ``grpc.aio.AioRpcError`` with the status code the
+`GrpcHops` calls a route's backend services over gRPC and converts their messages; `recsys serve
+all` supplies another implementation (cli/local_backends.py) that calls the backends of its own
+process directly. Both fail the same way: a ``grpc.aio.AioRpcError`` with the status code the
 backend answered (or DEADLINE_EXCEEDED), which is what the gateway's fallbacks key on.
 """
 
@@ -15,15 +15,16 @@ from typing import Protocol
 import grpc
 import numpy as np
 
-from recsys.v1 import common_pb2
 from recsys.v1 import embedding_service_pb2 as emb_pb
 from recsys.v1 import embedding_service_pb2_grpc as emb_grpc
 from recsys.v1 import retrieval_service_pb2 as ret_pb
 from recsys.v1 import retrieval_service_pb2_grpc as ret_grpc
 from recsys.v1 import scoring_service_pb2 as sc_pb
 from recsys.v1 import scoring_service_pb2_grpc as sc_grpc
+from core.filters import ItemFilter
+from services.common.convert import filters_message
 from services.common.tracing import outgoing_metadata
-from services.gateway.split import Route
+from core.traffic_split import Route
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ class Candidates:
     scores: Sequence[float]
     model_version: str
     popularity_fallback: bool
-    # in-process only: retrieval's positions of the same items, which local scoring takes as they are
+    # in-process only: the items' positions in retrieval's item id list (item_space), which local
+    # scoring takes as they are instead of matching ids per request
     positions: np.ndarray | None = None
-    index: object | None = None
+    item_space: Sequence[str] | None = None
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -56,7 +58,7 @@ class Hops(Protocol):
     async def user(self, user_id: str, timeout: float) -> UserState: ...
 
     async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
-                       filters: common_pb2.Filters, timeout: float) -> Candidates: ...
+                       item_filter: ItemFilter, timeout: float) -> Candidates: ...
 
     async def score(self, user_id: str, candidates: Candidates, timeout: float) -> Scores: ...
 
@@ -88,11 +90,11 @@ class GrpcHops:
         return UserState(np.asarray(answer.vector, dtype=np.float32), list(answer.seen_item_ids))
 
     async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
-                       filters: common_pb2.Filters, timeout: float) -> Candidates:
+                       item_filter: ItemFilter, timeout: float) -> Candidates:
         self._open()
         answer = await self._retrieval.Retrieve(ret_pb.RetrieveRequest(
             user_vector=vector.tolist(), num_candidates=num_candidates, exclude_item_ids=exclude_item_ids,
-            filters=filters), timeout=timeout, metadata=outgoing_metadata())
+            filters=filters_message(item_filter)), timeout=timeout, metadata=outgoing_metadata())
         return Candidates([c.item_id for c in answer.candidates], [c.score for c in answer.candidates],
                           answer.model_version, answer.popularity_fallback)
 

@@ -8,12 +8,13 @@ from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
 from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.tracing import configure_tracing
-from services.common.settings import configure_logging
+from telemetry.setup import configure_logging
 from services.gateway.catalogue import Catalogue
-from services.gateway.history import HistoryStore
+from services.gateway.store_reader import StoreReader
 from services.gateway.servicer import RecommendationServicer
 from services.gateway.settings import GatewaySettings
-from services.gateway.split import TrafficSplit, load_split, watch_split
+from services.gateway.split import watch_split
+from core.traffic_split import TrafficSplit, load_split
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 
@@ -25,7 +26,7 @@ def initial_split(settings: GatewaySettings) -> TrafficSplit:
 
 
 def build_server(settings: GatewaySettings) -> tuple[GrpcServer, RecommendationServicer]:
-    history = HistoryStore(settings.database_url) if settings.database_url else None
+    history = StoreReader(settings.database_url) if settings.database_url else None
     servicer = RecommendationServicer(settings, initial_split(settings), history)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_RecommendationServiceServicer_to_server(servicer, s))
     return GrpcServer([binding], settings.address, settings.grace_seconds,
@@ -49,5 +50,5 @@ async def serve(settings: GatewaySettings) -> None:
 
 def main(settings: GatewaySettings) -> None:
     configure_logging(settings.log_level)
-    configure_tracing("gateway")
+    configure_tracing("gateway", {"RECSYS_TRACES": settings.traces})
     asyncio.run(serve(settings))

@@ -11,6 +11,7 @@ A backend's INVALID_ARGUMENT is the caller's fault and is passed on, not hidden 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 import grpc
 
@@ -19,21 +20,23 @@ import numpy as np
 from recsys.v1 import common_pb2
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
-from services.common.errors import InvalidRequest, NotFound, Unavailable
+from core.errors import InvalidRequest, NotFound, Unavailable
 from services.common.metrics import FALLBACKS, MODES, ROUTES, TRAFFIC_WEIGHT, set_model_version
-from services.common.validation import require_id, require_ids
+from core import __version__
+from core.ids import require_id
 from services.gateway.blend import reciprocal_rank_fusion
 from services.gateway.catalogue import Catalogue
-from services.gateway.history import HistoryStore
+from services.gateway.store_reader import StoreReader
+from store.tables import ModelStage
+from services.gateway.query import RecommendQuery
 from services.gateway.settings import GatewaySettings
 from services.gateway.hops import Candidates, GrpcHops, Hops
-from services.gateway.split import Route, TrafficSplit
-from services.retrieval.index import ItemFilter
-from services.retrieval.servicer import item_filter_of
+from core.traffic_split import Route, TrafficSplit
 
 FULL, RETRIEVAL_ORDER, POPULARITY = (common_pb2.SERVING_MODE_FULL, common_pb2.SERVING_MODE_RETRIEVAL_ORDER,
                                      common_pb2.SERVING_MODE_POPULARITY)
 _NO_VECTOR = np.zeros(0, dtype=np.float32)
+STAGES = {stage.value: pb.ModelStage.Value(f"MODEL_STAGE_{stage.name}") for stage in ModelStage}
 REASONS = {"personal": "picked for you from your activity", "popular": "popular with shoppers"}
 
 
@@ -44,11 +47,12 @@ def _passthrough(error: grpc.aio.AioRpcError) -> None:
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
-    def __init__(self, settings: GatewaySettings, split: TrafficSplit, history: HistoryStore | None = None) -> None:
+    def __init__(self, settings: GatewaySettings, split: TrafficSplit, store: StoreReader | None = None) -> None:
         self.settings = settings
-        self.history = history
+        self.store = store
         self._local: dict[str, Hops] = {}
         self._catalogue: Catalogue | None = None
+        self._loaded_at = datetime.now(timezone.utc)
         self._hops: dict[Route, Hops] = {}
         self.set_split(split)
 
@@ -60,11 +64,11 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         for name in {labels[0] for labels in TRAFFIC_WEIGHT._metrics} - {r.name for r in split.routes}:  # noqa: SLF001
             TRAFFIC_WEIGHT.remove(name)
 
-    def _route(self, request: pb.RecommendRequest) -> Route:
+    def _route(self, query: RecommendQuery) -> Route:
         split = self.split
-        wanted = request.model_version or request.model
+        wanted = query.model
         if not wanted:
-            return split.choose(request.user_id)
+            return split.choose(query.user_id)
         route = split.by_name(wanted)
         if route is None:
             raise InvalidRequest(f"model version '{wanted}' is not served; serving "
@@ -84,11 +88,11 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     async def close(self) -> None:
         for hops in self._hops.values():
             await hops.close()
-        if self.history is not None:
-            self.history.close()
+        if self.store is not None:
+            self.store.close()
 
     def load(self, catalogue: Catalogue) -> None:
-        self._catalogue = catalogue
+        self._catalogue, self._loaded_at = catalogue, datetime.now(timezone.utc)
         set_model_version("gateway", catalogue.version)
 
     def _current(self) -> Catalogue:
@@ -96,19 +100,10 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             raise Unavailable("the catalogue is not loaded yet; retry once the health check says SERVING")
         return self._catalogue
 
-    def _validate(self, request: pb.RecommendRequest) -> ItemFilter:
-        require_id(request.user_id, "user_id")
-        if not 0 < request.k <= self.settings.max_k:
-            raise InvalidRequest(f"k must be in 1..{self.settings.max_k}, got {request.k}")
-        require_ids(request.filters.exclude_item_ids, "filters.exclude_item_ids", 10_000, allow_empty=True)
-        item_filter = item_filter_of(request.filters)
-        item_filter.validate()
-        return item_filter
-
     async def Recommend(self, request: pb.RecommendRequest, context) -> pb.RecommendResponse:
         catalogue = self._current()
-        item_filter = self._validate(request)
-        route = self._route(request)
+        query = RecommendQuery.from_request(request, self.settings.max_k)
+        route = self._route(query)
         ROUTES.labels(route=route.name).inc()
         hops = self.hops_for(route)
         deadline = self.settings.deadline_s
@@ -117,7 +112,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
 
         vector, seen = _NO_VECTOR, ()
         try:
-            user = await hops.user(request.user_id, deadline)
+            user = await hops.user(query.user_id, deadline)
             vector, seen = user.vector, user.seen_item_ids
         except grpc.aio.AioRpcError as error:
             _passthrough(error)
@@ -125,28 +120,28 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             FALLBACKS.labels(hop="embedding").inc()
             mode = POPULARITY
 
-        exclude = [*seen, *request.filters.exclude_item_ids]
+        exclude = query.exclusions_with(seen)
         try:
-            candidates = await hops.retrieve(vector, self.settings.candidates, exclude, request.filters, deadline)
+            candidates = await hops.retrieve(vector, self.settings.candidates, exclude, query.item_filter, deadline)
             personal = not candidates.popularity_fallback
         except grpc.aio.AioRpcError as error:
             _passthrough(error)
             degraded.append(f"retrieval: {error.code().name}")
             FALLBACKS.labels(hop="retrieval").inc()
             mode = POPULARITY
-            popular = catalogue.most_popular(self.settings.candidates, exclude, item_filter)
+            popular = catalogue.most_popular(self.settings.candidates, exclude, query.item_filter)
             candidates = Candidates([item for item, _ in popular], [score for _, score in popular],
                                     catalogue.version, True)
             personal = False
         version = candidates.model_version or catalogue.version
 
-        ranked = list(zip(candidates.item_ids[: request.k], candidates.scores[: request.k]))
+        ranked = list(zip(candidates.item_ids[: query.k], candidates.scores[: query.k]))
         if len(candidates):
             try:
-                scored = await hops.score(request.user_id, candidates, deadline)
+                scored = await hops.score(query.user_id, candidates, deadline)
                 if scored.user_known:
                     ranked = reciprocal_rank_fusion(candidates.item_ids, scored.scores, self.settings.blend_weight,
-                                                    request.k)
+                                                    query.k)
                     personal = True
             except grpc.aio.AioRpcError as error:
                 _passthrough(error)
@@ -172,22 +167,44 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     async def ListUserInteractions(self, request: pb.ListUserInteractionsRequest,
                                    context) -> pb.ListUserInteractionsResponse:
         require_id(request.user_id, "user_id")
-        if self.history is None:
+        if self.store is None:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED,
                                 "interaction history needs the store: set RECSYS_DATABASE_URL on the gateway")
         # an unknown user simply has no history yet
-        return pb.ListUserInteractionsResponse(interactions=await self.history.recent(request.user_id, request.limit))
+        return pb.ListUserInteractionsResponse(interactions=await self.store.recent(request.user_id, request.limit))
 
     async def ListModels(self, request: pb.ListModelsRequest, context) -> pb.ListModelsResponse:
         catalogue, split = self._current(), self.split
-        return pb.ListModelsResponse(models=[
-            pb.ModelInfo(name=route.name, version=route.name, type=catalogue.model_type,
-                         metrics=catalogue.metrics if route.name == catalogue.version else {},
-                         traffic_weight=split.share(route)) for route in split.routes])
+        registered = await self.store.model_versions(request.include_archived) if self.store is not None else []
+        # a route's name is its version when the operator writes the split; a single unnamed route
+        # serves the version of the artifact this gateway loaded
+        served = {(catalogue.version if len(split.routes) == 1 else route.name): route for route in split.routes}
+        models = []
+        for entry in registered:
+            info = pb.ModelInfo(name=entry.name, version=entry.version, type=entry.model_type, metrics=entry.metrics,
+                                stage=STAGES.get(entry.stage, pb.MODEL_STAGE_UNSPECIFIED),
+                                artifact_uri=entry.artifact_uri)
+            info.created_at.FromDatetime(entry.created_at)
+            if entry.version in served:
+                info.traffic_weight = split.share(served.pop(entry.version))
+            models.append(self._with_catalogue(info, catalogue))
+        for version, route in served.items():  # served versions the registry does not know
+            models.append(self._with_catalogue(pb.ModelInfo(name=route.name, version=version,
+                                                            traffic_weight=split.share(route)), catalogue))
+        return pb.ListModelsResponse(models=models)
+
+    def _with_catalogue(self, info: pb.ModelInfo, catalogue: Catalogue) -> pb.ModelInfo:
+        """What the loaded artifact says about its own version: type, metrics, times."""
+        if info.version == catalogue.version:
+            info.type = info.type or catalogue.model_type
+            if not info.metrics:
+                info.metrics.update(catalogue.metrics)
+            if not info.HasField("created_at") and catalogue.created_at:
+                info.created_at.FromJsonString(catalogue.created_at)
+            info.loaded_at.FromDatetime(self._loaded_at)
+        return info
 
     async def GetSystemInfo(self, request: pb.GetSystemInfoRequest, context) -> pb.GetSystemInfoResponse:
-        from training import __version__
-
         catalogue = self._current()
         return pb.GetSystemInfoResponse(version=__version__, users=catalogue.n_users, items=len(catalogue.products),
                                         backends={f"{route.name}/{hop}": getattr(route, hop)

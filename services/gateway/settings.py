@@ -1,24 +1,5 @@
-"""Gateway settings from environment variables (built once in main and passed down).
-
-| variable | default | meaning |
-|---|---|---|
-| RECSYS_ARTIFACT | (required) | artifact whose catalogue and popularity the gateway serves and falls back on |
-| RECSYS_HOST / RECSYS_PORT | 0.0.0.0 / 50051 | where to listen |
-| RECSYS_EMBEDDING_ADDR | localhost:50054 | embedding service |
-| RECSYS_RETRIEVAL_ADDR | localhost:50052 | retrieval service |
-| RECSYS_SCORING_ADDR | localhost:50053 | scoring service |
-| RECSYS_DEADLINE_MS | 250 | deadline of each backend call |
-| RECSYS_MAX_K | 100 | largest k a Recommend may ask for |
-| RECSYS_CANDIDATES | 200 | candidates retrieved per request before scoring |
-| RECSYS_BLEND_WEIGHT | 0.5 | weight of the retrieval rank against the NCF rank (0..1) |
-| RECSYS_GRACE_SECONDS | 5 | SIGTERM drain time |
-| RECSYS_DRAIN_SECONDS | 2 | after SIGTERM, how long health says NOT_SERVING before new calls are refused |
-| RECSYS_METRICS_PORT | 9091 | Prometheus /metrics port |
-| RECSYS_TRAFFIC_SPLIT | (unset) | JSON file of weighted routes (see split.py); unset: one route, the three addresses above |
-| RECSYS_SPLIT_RELOAD_SECONDS | 2 | how often the split file is checked for changes |
-| RECSYS_RELOAD_SECONDS | 10 | how often to check the artifact for a new catalogue version (0: never) |
-| RECSYS_DATABASE_URL | (unset) | the store, for ListUserInteractions (unset: that RPC answers UNIMPLEMENTED) |
-"""
+"""Gateway settings, built once in main() from the environment (and an optional config file, see
+core/settings.py) and passed down."""
 
 from __future__ import annotations
 
@@ -27,7 +8,32 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, SettingsError, env_int
+from core.env import env_int
+from core.errors import SettingsError
+from core.settings import Setting
+from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, trace_exporter
+
+SETTINGS = (
+    Setting("RECSYS_ARTIFACT", "", "artifact whose catalogue and popularity the gateway serves and falls back on (required)"),
+    Setting("RECSYS_HOST", "0.0.0.0", "address to listen on"),
+    Setting("RECSYS_PORT", "50051", "gRPC port; 0 picks a free one"),
+    Setting("RECSYS_EMBEDDING_ADDR", "localhost:50054", "embedding service"),
+    Setting("RECSYS_RETRIEVAL_ADDR", "localhost:50052", "retrieval service"),
+    Setting("RECSYS_SCORING_ADDR", "localhost:50053", "scoring service"),
+    Setting("RECSYS_DEADLINE_MS", "250", "deadline of each backend call"),
+    Setting("RECSYS_MAX_K", "100", "largest k a Recommend may ask for"),
+    Setting("RECSYS_CANDIDATES", "200", "candidates retrieved per request before scoring (at least RECSYS_MAX_K)"),
+    Setting("RECSYS_BLEND_WEIGHT", "0.5", "weight of the retrieval rank against the NCF rank (0..1)"),
+    Setting("RECSYS_GRACE_SECONDS", "5", "how long SIGTERM waits for in-flight calls"),
+    Setting("RECSYS_DRAIN_SECONDS", "2", "after SIGTERM, how long health says NOT_SERVING before new calls are refused"),
+    Setting("RECSYS_METRICS_PORT", "9091", "Prometheus /metrics port; 0 picks a free one"),
+    Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
+    Setting("RECSYS_TRAFFIC_SPLIT", "", "JSON file of weighted routes (core/traffic_split.py); unset: one route, the three addresses above"),
+    Setting("RECSYS_SPLIT_RELOAD_SECONDS", "2", "how often the split file is checked for changes"),
+    Setting("RECSYS_RELOAD_SECONDS", "10", "how often to check the artifact for a new catalogue version (0: never)"),
+    Setting("RECSYS_DATABASE_URL", "", "the store, for ListUserInteractions and the model registry in ListModels"),
+    Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class GatewaySettings:
     traffic_split: Path | None = None
     split_reload_seconds: float = 2.0
     database_url: str | None = None
+    traces: str = "none"
 
     @property
     def address(self) -> str:
@@ -88,6 +95,7 @@ class GatewaySettings:
             reload_seconds=float(env_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
             drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
             traffic_split=Path(env["RECSYS_TRAFFIC_SPLIT"]) if env.get("RECSYS_TRAFFIC_SPLIT") else None,
-            split_reload_seconds=float(env.get("RECSYS_SPLIT_RELOAD_SECONDS", "2")),
+            split_reload_seconds=float(env_int(env, "RECSYS_SPLIT_RELOAD_SECONDS", 2, minimum=1)),
             database_url=env.get("RECSYS_DATABASE_URL") or None,
+            traces=trace_exporter(env),
         )

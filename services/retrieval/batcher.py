@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.common.batching import MicroBatcher
-from services.retrieval.index import Hits, ItemFilter, ItemIndex
+from services.retrieval.index import Hits, ItemIndex
+from core.filters import ItemFilter
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
-
-import numpy as np
 
 from recsys.v1 import retrieval_service_pb2 as pb
 from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
-from services.common.artifact import read_catalog, read_manifest
+from core.artifact import open_artifact
 from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.tracing import configure_tracing
-from services.common.settings import ServiceSettings, configure_logging
+from services.common.settings import ServiceSettings
+from telemetry.setup import configure_logging
 from services.retrieval.index import ItemIndex
+from services.retrieval.retriever import Retriever
 from services.retrieval.servicer import RetrievalServicer
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RetrievalService"].full_name
@@ -22,28 +21,27 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RetrievalService"].full_name
 
 def load_index(artifact: Path) -> tuple[ItemIndex, str]:
     """The item matrix (LightGCN's final item embeddings), popularity and catalogue of an artifact."""
-    manifest = read_manifest(artifact, needs=("embeddings",))
-    files = manifest["files"]
-    items = np.load(artifact / files["embeddings"])["item"]
-    item_ids = json.loads((artifact / files["item_ids"]).read_text())
-    popularity = np.load(artifact / files["seen"])["popularity"]
-    return ItemIndex(item_ids, items, popularity, read_catalog(artifact, manifest)), str(manifest["version"])
+    stored = open_artifact(artifact, needs=("embeddings",))
+    _, items = stored.embeddings()
+    return ItemIndex(stored.item_ids, items, stored.seen.popularity, stored.products()), stored.version
 
 
-def build_server(settings: ServiceSettings) -> tuple[GrpcServer, RetrievalServicer]:
-    servicer = RetrievalServicer(max_candidates=settings.max_candidates)
+def build_server(settings: ServiceSettings) -> tuple[GrpcServer, Retriever]:
+    """The gRPC server and the retriever it serves (load a model into it to start answering)."""
+    retriever = Retriever(max_candidates=settings.max_candidates)
+    servicer = RetrievalServicer(retriever)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_RetrievalServiceServicer_to_server(servicer, s))
     return GrpcServer([binding], settings.address, settings.grace_seconds,
-                      settings.drain_seconds), servicer
+                      settings.drain_seconds), retriever
 
 
 async def serve(settings: ServiceSettings) -> None:
-    server, servicer = build_server(settings)
-    await serve_model(server, settings.artifact, load_index, lambda loaded: servicer.load(*loaded),
+    server, retriever = build_server(settings)
+    await serve_model(server, settings.artifact, load_index, lambda loaded: retriever.load(*loaded),
                       settings.metrics_port, settings.reload_seconds)
 
 
 def main(settings: ServiceSettings) -> None:
     configure_logging(settings.log_level)
-    configure_tracing("retrieval")
+    configure_tracing("retrieval", {"RECSYS_TRACES": settings.traces})
     asyncio.run(serve(settings))

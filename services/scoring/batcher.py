@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from services.common.batching import MicroBatcher
-from training.artifacts import LoadedModel
+from models.loaded import LoadedModel
 
 _Pairs = tuple[LoadedModel, int, np.ndarray]  # (model, user index, item indices)
 

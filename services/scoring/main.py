@@ -7,12 +7,14 @@ from pathlib import Path
 
 from recsys.v1 import scoring_service_pb2 as pb
 from recsys.v1 import scoring_service_pb2_grpc as pb_grpc
-from services.common.errors import InvalidRequest
+from core.errors import ArtifactError
 from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.tracing import configure_tracing
-from services.common.settings import ServiceSettings, configure_logging
+from services.common.settings import ServiceSettings
+from telemetry.setup import configure_logging
+from services.scoring.scorer import Scorer
 from services.scoring.servicer import ScoringServicer
-from training.artifacts import LoadedModel, load_model
+from models.loaded import LoadedModel, load_model
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScoringService"].full_name
 SCORING_MODELS = ("neumf", "gmf", "mlp", "mf")
@@ -21,25 +23,27 @@ SCORING_MODELS = ("neumf", "gmf", "mlp", "mf")
 def load_scorer(artifact: Path) -> LoadedModel:
     model = load_model(artifact)
     if model.manifest["model_type"] not in SCORING_MODELS:
-        raise InvalidRequest(f"{artifact} holds a '{model.manifest['model_type']}' model; scoring serves "
+        raise ArtifactError(f"{artifact} holds a '{model.manifest['model_type']}' model; scoring serves "
                              f"{', '.join(SCORING_MODELS)}")
     return model
 
 
-def build_server(settings: ServiceSettings) -> tuple[GrpcServer, ScoringServicer]:
-    servicer = ScoringServicer(max_items=settings.max_candidates)
+def build_server(settings: ServiceSettings) -> tuple[GrpcServer, Scorer]:
+    """The gRPC server and the scorer it serves (load a model into it to start answering)."""
+    scorer = Scorer(max_items=settings.max_candidates)
+    servicer = ScoringServicer(scorer)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_ScoringServiceServicer_to_server(servicer, s))
     return GrpcServer([binding], settings.address, settings.grace_seconds,
-                      settings.drain_seconds), servicer
+                      settings.drain_seconds), scorer
 
 
 async def serve(settings: ServiceSettings) -> None:
-    server, servicer = build_server(settings)
-    await serve_model(server, settings.artifact, load_scorer, servicer.load, settings.metrics_port,
+    server, scorer = build_server(settings)
+    await serve_model(server, settings.artifact, load_scorer, scorer.load, settings.metrics_port,
                       settings.reload_seconds)
 
 
 def main(settings: ServiceSettings) -> None:
     configure_logging(settings.log_level)
-    configure_tracing("scoring")
+    configure_tracing("scoring", {"RECSYS_TRACES": settings.traces})
     asyncio.run(serve(settings))

@@ -9,7 +9,9 @@ import numpy as np
 
 from training.data import splits
 from training.data.filtering import deduplicate, k_core
-from training.data.types import InteractionLog, Interactions, ItemCatalog, LoadedData
+from training.data.types import Interactions, LoadedData
+from core.interactions import InteractionLog
+from core.catalogue import ItemCatalogue
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Dataset:
     valid: Interactions | None
     test: Interactions
     test_negatives: np.ndarray | None = None  # (n_test_rows, n_neg) item indices, aligned with test
-    catalog: ItemCatalog | None = None
+    catalogue: ItemCatalogue | None = None
     source: str = ""
     fingerprint: str = ""
     info: dict[str, object] = field(default_factory=dict)
@@ -43,10 +45,6 @@ class Dataset:
     @property
     def n_items(self) -> int:
         return len(self.item_ids)
-
-    @property
-    def has_ratings(self) -> bool:
-        return self.train.ratings is not None and not np.all(np.isnan(self.train.ratings))
 
     def summary(self) -> dict[str, object]:
         return {
@@ -150,7 +148,7 @@ def build_dataset(loaded: LoadedData, split: SplitSpec | None = None, min_core: 
         valid=valid,
         test=test,
         test_negatives=test_negatives,
-        catalog=loaded.catalog,
+        catalogue=loaded.catalogue,
         source=loaded.source,
         fingerprint=fingerprint(train, len(user_ids), n_items),
         info=info,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.data.types import InteractionLog, Interactions
+from training.data.types import Interactions
+
+from core.interactions import InteractionLog
 
 
 def k_core(log: InteractionLog, k: int, max_rounds: int = 100) -> InteractionLog:

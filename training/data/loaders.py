@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import errno
+import itertools
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,7 +18,7 @@ import numpy as np
 
 from ._text import PathLike, find_file, first_line, iter_lines, line_error, no_interactions, parse_object
 from ._text import locate, require_file, require_key, to_float, to_int
-from .types import DataFormatError, InteractionLog, ItemCatalog, LoadedData
+from .types import DataFormatError, InteractionLog, ItemCatalogue, LoadedData
 
 FORMATS = ("auto", "amazon", "sequence", "lightgcn", "ncf", "movielens", "csv", "parquet")
 
@@ -80,8 +82,8 @@ def load_amazon(path: PathLike, meta_path: PathLike | None = None) -> LoadedData
         ratings.append(to_float(str(rating), path, lineno, keys[2][0]))
         stamps.append(to_int(str(stamp), path, lineno, keys[3][0]) // per_second)
     log = _log(path, users, items, ratings, stamps)
-    catalog = None if meta_path is None else load_amazon_meta(meta_path)
-    return LoadedData(log, f"amazon:{path}", catalog=catalog)
+    catalogue = None if meta_path is None else load_amazon_meta(meta_path)
+    return LoadedData(log, f"amazon:{path}", catalogue=catalogue)
 
 
 def _categories(value: Any) -> list[str]:
@@ -102,9 +104,9 @@ def _price(value: Any) -> float | None:
     return float(match.group(1).replace(",", "")) if match else None
 
 
-def load_amazon_meta(path: PathLike) -> ItemCatalog:
-    """Amazon product metadata JSON lines (2014/2018 or 2023 keys) as an ItemCatalog."""
-    catalog = ItemCatalog()
+def load_amazon_meta(path: PathLike) -> ItemCatalogue:
+    """Amazon product metadata JSON lines (2014/2018 or 2023 keys) as an ItemCatalogue."""
+    catalogue = ItemCatalogue()
     seen = 0
     for lineno, line in enumerate(iter_lines(path), 1):
         if not line.strip():
@@ -114,20 +116,20 @@ def load_amazon_meta(path: PathLike) -> ItemCatalog:
         seen += 1
         title = rec.get("title")
         if isinstance(title, str) and title.strip():
-            catalog.titles[item] = title.strip()
+            catalogue.titles[item] = title.strip()
         categories = _categories(rec.get("categories") or rec.get("category"))
         if categories:
-            catalog.categories[item] = categories
+            catalogue.categories[item] = categories
         details = rec.get("details")
         brand = rec.get("brand") or rec.get("store") or (details.get("Brand") if isinstance(details, dict) else None)
         if isinstance(brand, str) and brand.strip():
-            catalog.brands[item] = brand.strip()
+            catalogue.brands[item] = brand.strip()
         price = _price(rec.get("price"))
         if price is not None:
-            catalog.prices[item] = price
+            catalogue.prices[item] = price
     if not seen:
         raise DataFormatError(f"{path}: file has no item records")
-    return catalog
+    return catalogue
 
 
 # ------------------------------------------------------------------------ sequence and lightgcn
@@ -251,7 +253,7 @@ def load_ncf(path: PathLike) -> LoadedData:
     return LoadedData(train, f"ncf:{path}", given_test=test, test_negatives=negatives)
 
 
-def _read_movielens_items(directory: Path) -> ItemCatalog | None:
+def _read_movielens_items(directory: Path) -> ItemCatalogue | None:
     """Titles and genres from u.item (+ u.genre) or movies.dat beside the ratings."""
     u_item, movies = find_file(directory, "u.item"), find_file(directory, "movies.dat")
     if u_item is not None:
@@ -269,17 +271,17 @@ def _read_movielens_items(directory: Path) -> ItemCatalog | None:
 
     else:
         return None
-    catalog = ItemCatalog()
+    catalogue = ItemCatalogue()
     for lineno, line in enumerate(iter_lines(path, "latin-1"), 1):  # both files are Latin-1
         fields = line.rstrip("\r\n").split(sep)
         if len(fields) != n_fields:
             if not line.strip():
                 continue
             raise line_error(path, lineno, f"expected {n_fields} {sep!r}-separated fields, got {len(fields)}")
-        catalog.titles[fields[0]] = fields[1]
+        catalogue.titles[fields[0]] = fields[1]
         if flagged := genres_of(fields):
-            catalog.categories[fields[0]] = flagged
-    return catalog
+            catalogue.categories[fields[0]] = flagged
+    return catalogue
 
 
 def _read_genre_names(directory: Path) -> list[str]:
@@ -305,21 +307,109 @@ def load_movielens(path: PathLike) -> LoadedData:
         ratings = require_file(p)
     sep, sep_name = ("::", "'::'") if "::" in first_line(ratings) else ("\t", "tab")  # ratings.dat vs u.data
     log = _read_rating_rows(ratings, sep, sep_name)
-    return LoadedData(log, f"movielens:{path}", catalog=_read_movielens_items(ratings.parent))
+    return LoadedData(log, f"movielens:{path}", catalogue=_read_movielens_items(ratings.parent))
 
 
 # -------------------------------------------------------------------------------- csv and parquet
 
 
-def _match_columns(header: list[str], path: PathLike, where: str) -> dict[str, int]:
-    lowered = [name.strip().lower() for name in header]
+ColumnMap = Mapping[str, str]  # role (user, item, rating, time) -> the file's column name
+
+# Words a column order or a column map may use for each role (a column order may also skip one).
+_ROLE_WORDS = {"user": "user", "item": "item", "rating": "rating", "time": "timestamp", "timestamp": "timestamp"}
+_SKIP = "-"
+
+
+def parse_column_order(order: str | Sequence[str]) -> list[str]:
+    """The roles of a headerless file's columns, left to right: user, item, rating, time, or - / skip.
+
+    Returns role names ("timestamp" for time, "-" for skipped columns); needs user and item.
+    """
+    words = order.split(",") if isinstance(order, str) else list(order)
+    roles: list[str] = []
+    for word in (w.strip().lower() for w in words):
+        role = _SKIP if word in ("", "-", "_", "skip") else _ROLE_WORDS.get(word)
+        if role is None:
+            raise ValueError(f"unknown column {word!r} in the column order; "
+                             f"use user, item, rating, time, or - (or skip) to skip one")
+        if role != _SKIP and role in roles:
+            raise ValueError(f"the column order names {word} twice")
+        roles.append(role)
+    missing = [role for role in ("user", "item") if role not in roles]
+    if missing:
+        raise ValueError(f"the column order {','.join(words)!r} has no {' or '.join(missing)} column")
+    return roles
+
+
+def _normalise_column_map(column_map: ColumnMap) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for word, name in column_map.items():
+        role = _ROLE_WORDS.get(word.strip().lower())
+        if role is None:
+            raise ValueError(f"unknown column role {word!r}; use user, item, rating or time")
+        roles[role] = name.strip()
+    names = list(roles.values())
+    for name in names:
+        if names.count(name) > 1:  # one column cannot be, say, both the user and the item
+            raise ValueError(f"column {name!r} is named for more than one of {', '.join(roles)}")
+    return roles
+
+
+def _listed(header: Sequence[str]) -> str:
+    return ", ".join(repr(name) for name in header) or "none"
+
+
+def _looks_like_data(header: Sequence[str]) -> bool:
+    # Real headers are words; a number among the "names" means the first line is a data row.
+    for name in header:
+        try:
+            float(name)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def _missing_columns(header: Sequence[str], where: str, missing: list[str], headerless_hint: bool) -> DataFormatError:
+    known = "; ".join(f"{role}: {', '.join(COLUMN_ALIASES[role])}" for role in missing)
+    if headerless_hint and _looks_like_data(header):
+        hint = "the first line looks like data: for a file without a header give --columns, e.g. user,item,rating,time"
+    else:
+        hint = "name yours with " + " and ".join(f"--{role}-col" for role in missing)
+    return DataFormatError(f"{where}: no {' or '.join(missing)} column among the columns found ({_listed(header)}); "
+                           f"recognised names are {known}; {hint}")
+
+
+def _column_index(name: str, names: list[str], lowered: list[str]) -> int | None:
+    # An exact match first, so that "ID" and "id" in one file stay distinguishable; then any case.
+    if name in names:
+        return names.index(name)
+    return lowered.index(name.lower()) if name.lower() in lowered else None
+
+
+def _match_columns(header: list[str], path: PathLike, where: str, column_map: ColumnMap | None = None,
+                   headerless_hint: bool = True) -> dict[str, int]:
+    """Role -> column index: names from ``column_map`` first, then the aliases for the other roles."""
+    names = [name.strip() for name in header]
+    lowered = [name.lower() for name in names]
     found: dict[str, int] = {}
+    for role, name in _normalise_column_map(column_map or {}).items():
+        index = _column_index(name, names, lowered)
+        if index is None:
+            label = "time" if role == "timestamp" else role
+            raise DataFormatError(f"{path}{where}: no column {name!r} (given as the {label} column); "
+                                  f"columns found: {_listed(header)}")
+        found[role] = index
     for role, aliases in COLUMN_ALIASES.items():
-        hit = next((alias for alias in aliases if alias in lowered), None)
+        if role in found:
+            continue
+        hit = next((lowered.index(a) for a in aliases if a in lowered and lowered.index(a) not in found.values()),
+                   None)
         if hit is not None:
-            found[role] = lowered.index(hit)
-        elif role in ("user", "item"):
-            raise DataFormatError(f"{path}{where}: no {role} column (one of {', '.join(aliases)}); header is {header}")
+            found[role] = hit
+    missing = [role for role in ("user", "item") if role not in found]
+    if missing:
+        raise _missing_columns(header, f"{path}{where}", missing, headerless_hint)
     return found
 
 
@@ -328,19 +418,42 @@ def _to_seconds(stamps: np.ndarray) -> np.ndarray:
     return stamps // 1000 if len(stamps) and stamps.max() > _MS_THRESHOLD else stamps
 
 
-def load_csv(path: PathLike) -> LoadedData:
-    """Delimited file with a header; delimiter sniffed among , tab ; | and columns matched by alias."""
+def load_csv(path: PathLike, column_map: ColumnMap | None = None,
+             column_order: str | Sequence[str] | None = None) -> LoadedData:
+    """Delimited file; delimiter sniffed among , tab ; | .
+
+    With a header (the default) columns are matched by alias, or by name through ``column_map``
+    (role -> column name). ``column_order`` declares the file headerless and gives each column's
+    role left to right (see :func:`parse_column_order`).
+    """
+    if column_map and column_order:
+        raise ValueError("give either a column order (a file without a header) or column names "
+                         "(a file with a header), not both")
+    roles = None if column_order is None else parse_column_order(column_order)
     lines = iter_lines(path)
-    skipped = 0  # lines up to and including the header, to turn reader.line_num into file lines
-    for header_line in lines:
+    skipped = 0  # lines before the first data row, to turn reader.line_num into file lines
+    for first_line_text in lines:
         skipped += 1
-        if header_line.strip():
+        if first_line_text.strip():
             break
     else:
         raise no_interactions(path)
-    delimiter = max(",\t;|", key=header_line.count)  # ties keep the earlier, more common one
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    cols = _match_columns(header, path, ":1")
+    delimiter = max(",\t;|", key=first_line_text.count)  # ties keep the earlier, more common one
+    if roles is None:
+        header = next(csv.reader([first_line_text], delimiter=delimiter))
+        cols = _match_columns(header, path, f":{skipped}", column_map)
+        rows: Iterator[str] = lines
+    else:
+        header = ["time" if role == "timestamp" else role for role in roles]  # names for error messages
+        cols = {role: index for index, role in enumerate(roles) if role != _SKIP}
+        rows, skipped = itertools.chain([first_line_text], lines), skipped - 1
+    log = _read_csv_rows(path, rows, delimiter, header, cols, skipped, headerless=roles is not None)
+    seconds = None if log.timestamps is None else _to_seconds(log.timestamps)
+    return LoadedData(InteractionLog(log.user_ids, log.item_ids, log.ratings, seconds), f"csv:{path}")
+
+
+def _read_csv_rows(path: PathLike, lines: Iterator[str], delimiter: str, header: list[str], cols: dict[str, int],
+                   skipped: int, headerless: bool) -> InteractionLog:
     ui, ii, ri, ti = cols["user"], cols["item"], cols.get("rating"), cols.get("timestamp")
     users: list[str] = []
     items: list[str] = []
@@ -348,31 +461,39 @@ def load_csv(path: PathLike) -> LoadedData:
     stamps: list[int] = []
     reader = csv.reader(lines, delimiter=delimiter)
     name = {"\t": "tab"}.get(delimiter, repr(delimiter))
+    expected = f"{len(header)} {name}-separated fields" + (" (as the column order says)" if headerless else "")
     try:
         for row in reader:
             lineno = reader.line_num + skipped
             if len(row) != len(header):
                 if not any(field.strip() for field in row):
                     continue
-                raise line_error(path, lineno, f"expected {len(header)} {name}-separated fields, got {len(row)}")
+                raise line_error(path, lineno, f"expected {expected}, got {len(row)}")
             user, item = row[ui].strip(), row[ii].strip()
             if not user or not item:
                 raise line_error(path, lineno, "empty user or item id")
             users.append(user)
             items.append(item)
-            if ri is not None:
-                ratings.append(to_float(row[ri].strip(), path, lineno, f"{header[ri]!r} value"))
-            if ti is not None:
-                stamps.append(to_int(row[ti].strip(), path, lineno, f"{header[ti]!r} value"))
+            try:
+                if ri is not None:
+                    ratings.append(to_float(row[ri].strip(), path, lineno, f"{header[ri]!r} value"))
+                if ti is not None:
+                    stamps.append(to_int(row[ti].strip(), path, lineno, f"{header[ti]!r} value"))
+            except DataFormatError as exc:
+                if headerless and len(users) == 1:  # the usual cause: the file has a header after all
+                    raise DataFormatError(f"{exc}; if the first line is a header, drop --columns") from None
+                raise
     except csv.Error as exc:
         raise line_error(path, reader.line_num + skipped, f"bad CSV ({exc})") from None
-    log = _log(path, users, items, None if ri is None else ratings, None if ti is None else stamps)
-    seconds = None if log.timestamps is None else _to_seconds(log.timestamps)
-    return LoadedData(InteractionLog(log.user_ids, log.item_ids, log.ratings, seconds), f"csv:{path}")
+    return _log(path, users, items, None if ri is None else ratings, None if ti is None else stamps)
 
 
-def load_parquet(path: PathLike) -> LoadedData:
-    """Parquet table with the same column aliases as CSV."""
+def load_parquet(path: PathLike, column_map: ColumnMap | None = None,
+                 column_order: str | Sequence[str] | None = None) -> LoadedData:
+    """Parquet table with the same column aliases as CSV, or names given by ``column_map``."""
+    if column_order:
+        raise ValueError("Parquet files name their own columns, so a column order (--columns) does not apply; "
+                         "pick columns with --user-col, --item-col, --rating-col and --time-col")
     import pyarrow as pa  # imported here: only this format needs pyarrow
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -380,7 +501,7 @@ def load_parquet(path: PathLike) -> LoadedData:
     p = require_file(path)
     try:
         names = pq.read_schema(p).names
-        cols = _match_columns(names, p, "")
+        cols = _match_columns(names, p, "", column_map, headerless_hint=False)
         table = pq.read_table(p, columns=[names[i] for i in cols.values()])
     except (pa.ArrowException, OSError) as exc:
         raise DataFormatError(f"{p}: not a readable Parquet file ({exc})") from exc
@@ -461,10 +582,28 @@ _LOADERS: dict[str, Callable[..., LoadedData]] = {
 }
 
 
+TABULAR_FORMATS = ("csv", "parquet")  # the formats whose columns a caller may name
+
+
+def _tabular_format(path: PathLike) -> str:
+    # Column options say the file is a table, so a .txt or .dat file with commas is CSV too.
+    p = Path(path)
+    if not p.is_file():
+        return detect_format(p)  # raises the usual not-found / directory messages
+    return "parquet" if p.name.lower().removesuffix(".gz").endswith(".parquet") else "csv"
+
+
 def load(path: PathLike, fmt: str = "auto", **kwargs: Any) -> LoadedData:
-    """Load ``path`` in format ``fmt`` (one of FORMATS; "auto" detects it)."""
+    """Load ``path`` in format ``fmt`` (one of FORMATS; "auto" detects it).
+
+    ``column_map`` / ``column_order`` (see :func:`load_csv`) apply to CSV and Parquet only.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    columns = {key: value for key in ("column_map", "column_order") if (value := kwargs.pop(key, None))}
     if fmt == "auto":
-        fmt = detect_format(path)
-    return _LOADERS[fmt](path, **kwargs)
+        fmt = _tabular_format(path) if columns else detect_format(path)
+    if columns and fmt not in TABULAR_FORMATS:
+        raise ValueError(f"column options (--user-col, --columns, ...) apply to CSV and Parquet files; "
+                         f"{path} is in {fmt} format")
+    return _LOADERS[fmt](path, **kwargs, **columns)

@@ -16,7 +16,7 @@ The data has learnable collaborative structure, so collaborative filtering clear
 Everything is drawn from ``np.random.SeedSequence(seed)``: the same config gives byte-identical
 arrays, and the catalogue depends only on the item/category settings (not on ``n_users``).
 Users, interactions and events are generated without Python loops over users or events; the only
-loops run over categories, segments, brands and (to fill the :class:`ItemCatalog` dicts) items.
+loops run over categories, segments, brands and (to fill the :class:`ItemCatalogue` dicts) items.
 
 Public API: :class:`SyntheticConfig`, :func:`generate`, :class:`SyntheticData`, :class:`EventLog`,
 :func:`write_csv`, :data:`EVENT_TYPES`, :data:`CATEGORIES`.
@@ -29,7 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from training.data.types import InteractionLog, ItemCatalog, LoadedData
+from training.data.types import LoadedData
+
+from core.interactions import InteractionLog
+
+from core.catalogue import ItemCatalogue
 
 EVENT_TYPES: tuple[str, ...] = ("view", "click", "add_to_cart", "purchase", "rating")
 VIEW, CLICK, ADD_TO_CART, PURCHASE, RATING = range(len(EVENT_TYPES))
@@ -257,8 +261,7 @@ class SyntheticConfig:
         if self.segments_per_category < 1:
             raise ValueError("segments_per_category must be positive")
         if self.n_items < self.n_segments:
-            raise ValueError(f"n_items ({self.n_items}) must be at least n_categories * "
-                             f"segments_per_category ({self.n_segments})")
+            raise ValueError(_too_few_items(self.n_items, self))
         if not 1 <= self.taste_segments_per_user <= self.n_segments:
             raise ValueError("taste_segments_per_user must be in 1..n_segments")
         if not 1 <= self.min_interactions_per_user <= self.max_interactions_per_user:
@@ -271,6 +274,28 @@ class SyntheticConfig:
                 raise ValueError(f"{name} must be in [0, 1]")
         if self.span_days < 1:
             raise ValueError("span_days must be positive")
+
+
+# Training on fewer users makes no sense: each user gives one test (and one validation) case, so
+# the metrics would average over a handful of cases.
+MIN_TRAINING_USERS = 10
+
+
+def _too_few_items(n_items: int, config: SyntheticConfig) -> str:
+    return (f"synthetic data needs at least {config.n_segments} items, got {n_items}: the catalogue is spread "
+            f"over {config.n_categories} categories x {config.segments_per_category} taste segments, "
+            f"each needing at least one item")
+
+
+def check_training_size(n_users: int, n_items: int) -> None:
+    """Refuse synthetic sizes too small to train and evaluate on, in the user's terms."""
+    if n_users < MIN_TRAINING_USERS:
+        raise ValueError(f"synthetic data needs at least {MIN_TRAINING_USERS} users, got {n_users}: each user's "
+                         f"latest interactions become the test and validation cases, so fewer users give "
+                         f"meaningless metrics")
+    defaults = SyntheticConfig(n_users=n_users, n_items=n_items)
+    if n_items < defaults.n_segments:
+        raise ValueError(_too_few_items(n_items, defaults))
 
 
 @dataclass(repr=False, eq=False)
@@ -330,7 +355,7 @@ class SyntheticData:
     """A generated dataset: catalogue, ids, typed events and the hidden structure behind them."""
 
     config: SyntheticConfig
-    catalog: ItemCatalog
+    catalogue: ItemCatalogue
     item_ids: np.ndarray  # str, "P0000000"...; sorted, so np.searchsorted maps id -> index
     user_ids: np.ndarray  # str, "U0000000"...; sorted likewise
     events: EventLog
@@ -380,7 +405,7 @@ class SyntheticData:
 
     def to_loaded(self, kind: str = "implicit") -> LoadedData:
         return LoadedData(interactions=self.interactions(kind), source=self.source,
-                          catalog=self.catalog)
+                          catalogue=self.catalogue)
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,8 +416,8 @@ def generate(config: SyntheticConfig | None = None) -> SyntheticData:
     """Generate a dataset; deterministic in ``config`` (same config -> identical arrays)."""
     config = SyntheticConfig() if config is None else config
     config.validate()
-    catalog_ss, taste_ss, history_ss, event_ss = np.random.SeedSequence(config.seed).spawn(4)
-    items = _make_items(config, np.random.default_rng(catalog_ss))
+    catalogue_ss, taste_ss, history_ss, event_ss = np.random.SeedSequence(config.seed).spawn(4)
+    items = _make_items(config, np.random.default_rng(catalogue_ss))
     users = _make_tastes(config, items["segment_prior"], np.random.default_rng(taste_ss))
     inter = _make_interactions(config, items, users, np.random.default_rng(history_ss))
     events = _make_events(config, items, users, inter, np.random.default_rng(event_ss))
@@ -402,7 +427,7 @@ def generate(config: SyntheticConfig | None = None) -> SyntheticData:
     log = EventLog(user_id_table=user_ids, item_id_table=item_ids, **events)
     return SyntheticData(
         config=config,
-        catalog=items["catalog"],
+        catalogue=items["catalogue"],
         item_ids=item_ids,
         user_ids=user_ids,
         events=log,
@@ -524,7 +549,7 @@ def _make_items(cfg: SyntheticConfig, rng: np.random.Generator) -> dict:
         titles[item_id] = title
         categories[item_id] = [name, sub_name]
     id_list = ids.tolist()
-    catalog = ItemCatalog(
+    catalogue = ItemCatalogue(
         titles=titles,
         categories=categories,
         brands=dict(zip(id_list, [brand_names[b] for b in item_brand.tolist()])),
@@ -532,7 +557,7 @@ def _make_items(cfg: SyntheticConfig, rng: np.random.Generator) -> dict:
     )
     return {
         "ids": ids,
-        "catalog": catalog,
+        "catalogue": catalogue,
         "segment": segment,
         "category": category,
         "price": price,

@@ -6,63 +6,16 @@ an :class:`Interactions` holds dense integer indices that models and samplers wo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+
+from core.catalogue import ItemCatalogue
+from core.interactions import InteractionLog
 
 
 class DataFormatError(ValueError):
     """Malformed input; the message names the file and, where known, the line."""
-
-
-@dataclass(frozen=True)
-class InteractionLog:
-    """(user, item[, rating][, timestamp]) rows in the source's own ids (numpy str arrays)."""
-
-    user_ids: np.ndarray
-    item_ids: np.ndarray
-    ratings: np.ndarray | None = None  # float32, explicit feedback when present
-    timestamps: np.ndarray | None = None  # int64 unix seconds when present
-
-    def __post_init__(self) -> None:
-        n = len(self.user_ids)
-        for name in ("item_ids", "ratings", "timestamps"):
-            value = getattr(self, name)
-            if value is not None and len(value) != n:
-                raise ValueError(f"InteractionLog.{name} has {len(value)} rows, user_ids has {n}")
-
-    def __len__(self) -> int:
-        return len(self.user_ids)
-
-    def take(self, mask_or_index: np.ndarray) -> "InteractionLog":
-        return InteractionLog(
-            self.user_ids[mask_or_index],
-            self.item_ids[mask_or_index],
-            None if self.ratings is None else self.ratings[mask_or_index],
-            None if self.timestamps is None else self.timestamps[mask_or_index],
-        )
-
-
-@dataclass
-class ItemCatalog:
-    """Product metadata keyed by original item id (any field may be missing for an item)."""
-
-    titles: dict[str, str] = field(default_factory=dict)
-    categories: dict[str, list[str]] = field(default_factory=dict)
-    brands: dict[str, str] = field(default_factory=dict)
-    prices: dict[str, float] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(set(self.titles) | set(self.categories) | set(self.brands) | set(self.prices))
-
-    def describe(self, item_id: str) -> dict[str, object]:
-        return {
-            "item_id": item_id,
-            "title": self.titles.get(item_id),
-            "categories": self.categories.get(item_id, []),
-            "brand": self.brands.get(item_id),
-            "price": self.prices.get(item_id),
-        }
 
 
 @dataclass
@@ -78,7 +31,7 @@ class LoadedData:
     source: str
     given_test: InteractionLog | None = None
     test_negatives: dict[str, np.ndarray] | None = None
-    catalog: ItemCatalog | None = None
+    catalogue: ItemCatalogue | None = None
 
 
 @dataclass(frozen=True)

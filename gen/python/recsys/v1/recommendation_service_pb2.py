@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from recsys.v1 import common_pb2 as recsys_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&recsys/v1/recommendation_service.proto\x12\trecsys.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16recsys/v1/common.proto\"\xa5\x01\n\x10RecommendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\t\n\x01k\x18\x02 \x01(\x05\x12#\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x12.recsys.v1.Filters\x12\r\n\x05model\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12*\n\x07\x63ontext\x18\x06 \x01(\x0b\x32\x19.recsys.v1.RequestContext\"\xa9\x01\n\x11RecommendResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.recsys.v1.RecommendedItem\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12$\n\x04mode\x18\x03 \x01(\x0e\x32\x16.recsys.v1.ServingMode\x12\x18\n\x10\x64\x65graded_reasons\x18\x04 \x03(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"$\n\x11GetProductRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"9\n\x12GetProductResponse\x12#\n\x07product\x18\x01 \x01(\x0b\x32\x12.recsys.v1.Product\"=\n\x1bListUserInteractionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"L\n\x1cListUserInteractionsResponse\x12,\n\x0cinteractions\x18\x01 \x03(\x0b\x32\x16.recsys.v1.Interaction\"\x13\n\x11ListModelsRequest\"\xe3\x01\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x32\n\x07metrics\x18\x04 \x03(\x0b\x32!.recsys.v1.ModelInfo.MetricsEntry\x12\x16\n\x0etraffic_weight\x18\x05 \x01(\x01\x12-\n\tloaded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\":\n\x12ListModelsResponse\x12$\n\x06models\x18\x01 \x03(\x0b\x32\x14.recsys.v1.ModelInfo\"\x16\n\x14GetSystemInfoRequest\"\xb9\x01\n\x15GetSystemInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\r\n\x05users\x18\x02 \x01(\x03\x12\r\n\x05items\x18\x03 \x01(\x03\x12@\n\x08\x62\x61\x63kends\x18\x04 \x03(\x0b\x32..recsys.v1.GetSystemInfoResponse.BackendsEntry\x1a/\n\rBackendsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xb2\x03\n\x15RecommendationService\x12\x46\n\tRecommend\x12\x1b.recsys.v1.RecommendRequest\x1a\x1c.recsys.v1.RecommendResponse\x12I\n\nGetProduct\x12\x1c.recsys.v1.GetProductRequest\x1a\x1d.recsys.v1.GetProductResponse\x12g\n\x14ListUserInteractions\x12&.recsys.v1.ListUserInteractionsRequest\x1a\'.recsys.v1.ListUserInteractionsResponse\x12I\n\nListModels\x12\x1c.recsys.v1.ListModelsRequest\x1a\x1d.recsys.v1.ListModelsResponse\x12R\n\rGetSystemInfo\x12\x1f.recsys.v1.GetSystemInfoRequest\x1a .recsys.v1.GetSystemInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&recsys/v1/recommendation_service.proto\x12\trecsys.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16recsys/v1/common.proto\"\xa5\x01\n\x10RecommendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\t\n\x01k\x18\x02 \x01(\x05\x12#\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x12.recsys.v1.Filters\x12\r\n\x05model\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12*\n\x07\x63ontext\x18\x06 \x01(\x0b\x32\x19.recsys.v1.RequestContext\"\xa9\x01\n\x11RecommendResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.recsys.v1.RecommendedItem\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12$\n\x04mode\x18\x03 \x01(\x0e\x32\x16.recsys.v1.ServingMode\x12\x18\n\x10\x64\x65graded_reasons\x18\x04 \x03(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"$\n\x11GetProductRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"9\n\x12GetProductResponse\x12#\n\x07product\x18\x01 \x01(\x0b\x32\x12.recsys.v1.Product\"=\n\x1bListUserInteractionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"L\n\x1cListUserInteractionsResponse\x12,\n\x0cinteractions\x18\x01 \x03(\x0b\x32\x16.recsys.v1.Interaction\"-\n\x11ListModelsRequest\x12\x18\n\x10include_archived\x18\x01 \x01(\x08\"\xcf\x02\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x32\n\x07metrics\x18\x04 \x03(\x0b\x32!.recsys.v1.ModelInfo.MetricsEntry\x12\x16\n\x0etraffic_weight\x18\x05 \x01(\x01\x12-\n\tloaded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05stage\x18\x07 \x01(\x0e\x32\x15.recsys.v1.ModelStage\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x61rtifact_uri\x18\t \x01(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\":\n\x12ListModelsResponse\x12$\n\x06models\x18\x01 \x03(\x0b\x32\x14.recsys.v1.ModelInfo\"\x16\n\x14GetSystemInfoRequest\"\xb9\x01\n\x15GetSystemInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\r\n\x05users\x18\x02 \x01(\x03\x12\r\n\x05items\x18\x03 \x01(\x03\x12@\n\x08\x62\x61\x63kends\x18\x04 \x03(\x0b\x32..recsys.v1.GetSystemInfoResponse.BackendsEntry\x1a/\n\rBackendsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\x92\x01\n\nModelStage\x12\x1b\n\x17MODEL_STAGE_UNSPECIFIED\x10\x00\x12\x19\n\x15MODEL_STAGE_CANDIDATE\x10\x01\x12\x16\n\x12MODEL_STAGE_CANARY\x10\x02\x12\x1a\n\x16MODEL_STAGE_PRODUCTION\x10\x03\x12\x18\n\x14MODEL_STAGE_ARCHIVED\x10\x04\x32\xb2\x03\n\x15RecommendationService\x12\x46\n\tRecommend\x12\x1b.recsys.v1.RecommendRequest\x1a\x1c.recsys.v1.RecommendResponse\x12I\n\nGetProduct\x12\x1c.recsys.v1.GetProductRequest\x1a\x1d.recsys.v1.GetProductResponse\x12g\n\x14ListUserInteractions\x12&.recsys.v1.ListUserInteractionsRequest\x1a\'.recsys.v1.ListUserInteractionsResponse\x12I\n\nListModels\x12\x1c.recsys.v1.ListModelsRequest\x1a\x1d.recsys.v1.ListModelsResponse\x12R\n\rGetSystemInfo\x12\x1f.recsys.v1.GetSystemInfoRequest\x1a .recsys.v1.GetSystemInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,6 +37,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELINFO_METRICSENTRY']._serialized_options = b'8\001'
   _globals['_GETSYSTEMINFORESPONSE_BACKENDSENTRY']._loaded_options = None
   _globals['_GETSYSTEMINFORESPONSE_BACKENDSENTRY']._serialized_options = b'8\001'
+  _globals['_MODELSTAGE']._serialized_start=1346
+  _globals['_MODELSTAGE']._serialized_end=1492
   _globals['_RECOMMENDREQUEST']._serialized_start=111
   _globals['_RECOMMENDREQUEST']._serialized_end=276
   _globals['_RECOMMENDRESPONSE']._serialized_start=279
@@ -50,19 +52,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTUSERINTERACTIONSRESPONSE']._serialized_start=610
   _globals['_LISTUSERINTERACTIONSRESPONSE']._serialized_end=686
   _globals['_LISTMODELSREQUEST']._serialized_start=688
-  _globals['_LISTMODELSREQUEST']._serialized_end=707
-  _globals['_MODELINFO']._serialized_start=710
-  _globals['_MODELINFO']._serialized_end=937
-  _globals['_MODELINFO_METRICSENTRY']._serialized_start=891
-  _globals['_MODELINFO_METRICSENTRY']._serialized_end=937
-  _globals['_LISTMODELSRESPONSE']._serialized_start=939
-  _globals['_LISTMODELSRESPONSE']._serialized_end=997
-  _globals['_GETSYSTEMINFOREQUEST']._serialized_start=999
-  _globals['_GETSYSTEMINFOREQUEST']._serialized_end=1021
-  _globals['_GETSYSTEMINFORESPONSE']._serialized_start=1024
-  _globals['_GETSYSTEMINFORESPONSE']._serialized_end=1209
-  _globals['_GETSYSTEMINFORESPONSE_BACKENDSENTRY']._serialized_start=1162
-  _globals['_GETSYSTEMINFORESPONSE_BACKENDSENTRY']._serialized_end=1209
-  _globals['_RECOMMENDATIONSERVICE']._serialized_start=1212
-  _globals['_RECOMMENDATIONSERVICE']._serialized_end=1646
+  _globals['_LISTMODELSREQUEST']._serialized_end=733
+  _globals['_MODELINFO']._serialized_start=736
+  _globals['_MODELINFO']._serialized_end=1071
+  _globals['_MODELINFO_METRICSENTRY']._serialized_start=1025
+  _globals['_MODELINFO_METRICSENTRY']._serialized_end=1071
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1073
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1131
+  _globals['_GETSYSTEMINFOREQUEST']._serialized_start=1133
+  _globals['_GETSYSTEMINFOREQUEST']._serialized_end=1155
+  _globals['_GETSYSTEMINFORESPONSE']._serialized_start=1158
+  _globals['_GETSYSTEMINFORESPONSE']._serialized_end=1343
+  _globals['_GETSYSTEMINFORESPONSE_BACKENDSENTRY']._serialized_start=1296
+  _globals['_GETSYSTEMINFORESPONSE_BACKENDSENTRY']._serialized_end=1343
+  _globals['_RECOMMENDATIONSERVICE']._serialized_start=1495
+  _globals['_RECOMMENDATIONSERVICE']._serialized_end=1929
 # @@protoc_insertion_point(module_scope)

@@ -3,12 +3,26 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from recsys.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ModelStage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MODEL_STAGE_UNSPECIFIED: _ClassVar[ModelStage]
+    MODEL_STAGE_CANDIDATE: _ClassVar[ModelStage]
+    MODEL_STAGE_CANARY: _ClassVar[ModelStage]
+    MODEL_STAGE_PRODUCTION: _ClassVar[ModelStage]
+    MODEL_STAGE_ARCHIVED: _ClassVar[ModelStage]
+MODEL_STAGE_UNSPECIFIED: ModelStage
+MODEL_STAGE_CANDIDATE: ModelStage
+MODEL_STAGE_CANARY: ModelStage
+MODEL_STAGE_PRODUCTION: ModelStage
+MODEL_STAGE_ARCHIVED: ModelStage
 
 class RecommendRequest(_message.Message):
     __slots__ = ("user_id", "k", "filters", "model", "model_version", "context")
@@ -67,11 +81,13 @@ class ListUserInteractionsResponse(_message.Message):
     def __init__(self, interactions: _Optional[_Iterable[_Union[_common_pb2.Interaction, _Mapping]]] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("include_archived",)
+    INCLUDE_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    include_archived: bool
+    def __init__(self, include_archived: _Optional[bool] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("name", "version", "type", "metrics", "traffic_weight", "loaded_at")
+    __slots__ = ("name", "version", "type", "metrics", "traffic_weight", "loaded_at", "stage", "created_at", "artifact_uri")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -85,13 +101,19 @@ class ModelInfo(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     TRAFFIC_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     LOADED_AT_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_URI_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     type: str
     metrics: _containers.ScalarMap[str, float]
     traffic_weight: float
     loaded_at: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., type: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., traffic_weight: _Optional[float] = ..., loaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    stage: ModelStage
+    created_at: _timestamp_pb2.Timestamp
+    artifact_uri: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., type: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., traffic_weight: _Optional[float] = ..., loaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage: _Optional[_Union[ModelStage, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artifact_uri: _Optional[str] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models",)

@@ -87,7 +87,8 @@ class RecommendationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListModels(self, request, context):
-        """Served model versions with their metrics and traffic weights.
+        """Model versions from the registry (stage, offline metrics, creation time) with the traffic
+        weight of those served; without a store, the versions this gateway serves.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,168 @@
+"""LightGCN (He et al., SIGIR 2020): K rounds of symmetric-normalised neighbour averaging over the
+user-item graph, final embedding = mean of the K+1 layers, scored by inner product.
+
+Speed: the normalised adjacency is built once (vectorised) as a CSR matrix and reused by every
+batch; since it is symmetric the backward pass is the same sparse product, which a custom autograd
+function exploits (torch's generic CSR backward transposes and is several times slower). The
+sparse products are bound by gathering embedding rows from memory, so the nodes are stored in
+reverse Cuthill-McKee order, which puts graph neighbours in nearby rows (~1.5x faster products on
+Gowalla); ``node_position`` maps a node to its row and every public method speaks node ids.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.sparse.csgraph import reverse_cuthill_mckee
+from torch import nn
+
+from models.base import Recommender
+
+
+def normalized_adjacency(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int) -> sp.csr_matrix:
+    """D^-1/2 A D^-1/2 for the bipartite graph A = [[0, R], [R^T, 0]] (duplicates counted once)."""
+    n = n_users + n_items
+    rows = np.concatenate([users, items + n_users])
+    cols = np.concatenate([items + n_users, users])
+    adj = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
+    adj.data[:] = 1.0  # repeated pairs were summed: an edge is an edge
+    degree = np.asarray(adj.sum(axis=1)).ravel()
+    inv_sqrt = np.zeros_like(degree)
+    inv_sqrt[degree > 0] = degree[degree > 0] ** -0.5
+    scale = sp.diags(inv_sqrt.astype(np.float32))
+    return (scale @ adj @ scale).tocsr().astype(np.float32)
+
+
+def to_torch_csr(matrix: sp.csr_matrix, device: torch.device | str) -> torch.Tensor:
+    with warnings.catch_warnings():  # torch flags CSR as beta on every construction; it is what we want
+        warnings.filterwarnings("ignore", message="Sparse (CSR tensor support|invariant checks)")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(matrix.indptr.astype(np.int64)),
+            torch.from_numpy(matrix.indices.astype(np.int64)),
+            torch.from_numpy(matrix.data),
+            size=matrix.shape,
+            device=device,
+        )
+
+
+class _SymmetricSpmm(torch.autograd.Function):
+    """y = A x for a symmetric sparse A; dL/dx = A^T g = A g."""
+
+    @staticmethod
+    def forward(ctx, adjacency: torch.Tensor, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.adjacency = adjacency
+        return adjacency @ x
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        return None, ctx.adjacency @ grad
+
+
+class LightGCN(Recommender):
+    name = "lightgcn"
+
+    def __init__(self, n_users: int, n_items: int, embedding_dim: int = 64, n_layers: int = 3,
+                 init_std: float = 0.1) -> None:
+        super().__init__(n_users, n_items)
+        self.embedding_dim = embedding_dim
+        self.n_layers = n_layers
+        self.embedding = nn.Embedding(n_users + n_items, embedding_dim)
+        nn.init.normal_(self.embedding.weight, std=init_std)
+        # node id (users first, then items) -> row of the embedding table and of the adjacency
+        self.register_buffer("node_position", torch.arange(n_users + n_items))
+        self.adjacency: torch.Tensor | None = None
+        self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def hyperparameters(self) -> dict[str, object]:
+        return {"embedding_dim": self.embedding_dim, "n_layers": self.n_layers}
+
+    def set_graph(self, users: np.ndarray, items: np.ndarray, reorder: bool = True) -> "LightGCN":
+        """Build the normalised adjacency from training interactions, once; with ``reorder`` the
+        rows are laid out in reverse Cuthill-McKee order (each node keeps its embedding)."""
+        adj = normalized_adjacency(users, items, self.n_users, self.n_items)
+        order = reverse_cuthill_mckee(adj, symmetric_mode=True) if reorder else np.arange(adj.shape[0])
+        adj = adj[order][:, order].tocsr()
+        device = self.embedding.weight.device
+        order_t = torch.from_numpy(order.astype(np.int64)).to(device)
+        with torch.no_grad():  # row r of the new table holds node order[r]
+            self.embedding.weight.copy_(self.embedding.weight[self.node_position[order_t]])
+            self.node_position[order_t] = torch.arange(len(order), device=device)
+        self.adjacency = to_torch_csr(adj, device)
+        self._cache = None
+        return self
+
+    def _rows(self, nodes: torch.Tensor) -> torch.Tensor:
+        return self.node_position[nodes]
+
+    def _apply(self, fn, recurse=True):  # keep the graph on the module's device after .to()
+        super()._apply(fn, recurse)
+        if self.adjacency is not None:
+            self.adjacency = fn(self.adjacency)
+        self._cache = None
+        return self
+
+    def train(self, mode: bool = True) -> "LightGCN":
+        self._cache = None
+        return super().train(mode)
+
+    def _propagate_all(self) -> torch.Tensor:
+        """(n_users + n_items, d): mean over layers 0..K of A^k E0."""
+        if self.adjacency is None:
+            raise RuntimeError("LightGCN.set_graph(train_users, train_items) must be called first")
+        layer = self.embedding.weight
+        total = layer
+        for _ in range(self.n_layers):
+            layer = _SymmetricSpmm.apply(self.adjacency, layer)
+            total = total + layer
+        return total / (self.n_layers + 1)
+
+    def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final user and item embeddings, in user and item index order."""
+        final = self._propagate_all()[self.node_position]
+        return final[: self.n_users], final[self.n_users :]
+
+    def prepare_for_eval(self) -> None:
+        with torch.no_grad():
+            self._cache = self.propagate()
+
+    def _embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._cache is not None and not self.training:
+            return self._cache
+        return self.propagate()
+
+    def score_pairs(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        user_emb, item_emb = self._embeddings()
+        return (user_emb[users] * item_emb[items]).sum(-1)
+
+    def score_triplets(self, users: torch.Tensor, positives: torch.Tensor,
+                       negatives: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.training or self._cache is None:
+            # One propagation and one gather: each separate index would add a dense
+            # (n_nodes x d) zero-fill and scatter to the backward pass.
+            nodes = torch.cat([users, positives + self.n_users, negatives + self.n_users])
+            rows = self._propagate_all()[self._rows(nodes)]
+            u, p, n = rows.split(len(users))
+        else:
+            user_emb, item_emb = self._cache
+            u, p, n = user_emb[users], item_emb[positives], item_emb[negatives]
+        return (u * p).sum(-1), (u * n).sum(-1)
+
+    def score_candidates(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        user_emb, item_emb = self._embeddings()
+        return torch.einsum("bd,bcd->bc", user_emb[users], item_emb[items])
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        user_emb, item_emb = self._embeddings()
+        return user_emb[users] @ item_emb.T
+
+    def l2_terms(self, users: torch.Tensor, *item_groups: torch.Tensor) -> torch.Tensor:
+        nodes = torch.cat([users, *(items + self.n_users for items in item_groups)])
+        return self.embedding.weight[self._rows(nodes)].pow(2).sum()
+
+    @torch.no_grad()
+    def final_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
+        user_emb, item_emb = self.propagate()
+        return user_emb.float().cpu().numpy(), item_emb.float().cpu().numpy()

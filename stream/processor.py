@@ -1,0 +1,221 @@
+"""The stream processor: events topic -> PostgreSQL, exactly once in effect.
+
+Per batch: decode and validate; in ONE database transaction create unseen users, insert the
+events idempotently (ON CONFLICT on event_id, RETURNING the new ones) and add the new events to the
+per-version online counts; then publish dead letters and wait for their acknowledgement; only then
+commit the offsets. A crash anywhere replays the batch, which the unique event id turns into a
+no-op, so rows are neither lost nor duplicated. While the database is away the batch is retried
+with backoff, partitions are paused and no offset moves.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter as Tally
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from recsys.v1 import events_pb2
+from stream import metrics
+from events.bus import BusError, EventSource, Publisher, Record, Topics
+from events.codec import MAX_EVENT_BYTES, InvalidEvent, ValidEvent, decode
+from store import repository
+from core.event_types import EventType
+
+log = logging.getLogger(__name__)
+
+# Events that say the user wanted the item; views and low ratings do not move their vector.
+POSITIVE_TYPES = frozenset({EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.RATING})
+ONLINE_COLUMNS = {EventType.VIEW: "impressions", EventType.CLICK: "clicks",
+                  EventType.ADD_TO_CART: "add_to_carts", EventType.PURCHASE: "purchases"}
+
+
+@dataclass
+class ProcessorConfig:
+    max_batch: int = 5000
+    poll_timeout_s: float = 0.05
+    max_event_bytes: int = MAX_EVENT_BYTES
+    window_s: int = 10  # online metrics window (processing time)
+    backoff_initial_s: float = 0.1
+    backoff_max_s: float = 5.0
+    positive_types: frozenset[EventType] = field(default_factory=lambda: POSITIVE_TYPES)
+
+
+@dataclass
+class BatchResult:
+    stored: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+
+
+class StreamProcessor:
+    def __init__(self, source: EventSource, publisher: Publisher, engine: Engine, topics: Topics,
+                 config: ProcessorConfig | None = None,
+                 notify: Callable[[list[ValidEvent]], None] | None = None) -> None:
+        self.source = source
+        self.publisher = publisher
+        self.engine = engine
+        self.topics = topics
+        self.config = config or ProcessorConfig()
+        self.notify = notify
+        self.totals = BatchResult()
+        self._windows: dict[tuple[str, datetime], Tally] = {}
+        self._last_publish = time.monotonic()
+
+    # ------------------------------------------------------------------------------ main loop
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("stream processor consuming %s", self.topics.events)
+        while not stop.is_set():
+            self.run_once(stop)
+        self.publish_online_metrics(force=True)
+
+    def run_once(self, stop: threading.Event | None = None) -> BatchResult:
+        records = self.source.poll(self.config.max_batch, self.config.poll_timeout_s)
+        result = self.process(records, stop) if records else BatchResult()
+        self.publish_online_metrics()
+        return result
+
+    def process(self, records: list[Record], stop: threading.Event | None = None) -> BatchResult:
+        started = time.perf_counter()
+        valid: list[tuple[Record, ValidEvent]] = []
+        dead: list[tuple[Record, str, str]] = []
+        for record in records:
+            try:
+                valid.append((record, decode(record.value, self.config.max_event_bytes)))
+            except InvalidEvent as exc:
+                dead.append((record, exc.reason, str(exc)))
+        stored = self._retry("database", lambda: self._store([v for _, v in valid]), records, stop)
+        if stored is None:  # stopped while the database was away: nothing committed, nothing lost
+            return BatchResult()
+        new_events, unknown = stored
+        dead.extend((r, "unknown_item", f"item_id {v.item_id!r} is not in the catalogue")
+                    for r, v in valid if v.item_id in unknown)
+        if dead and self._retry("dead_letter", lambda: self._publish_dead_letters(dead), records, stop) is None:
+            return BatchResult()  # stored, offsets not committed: a restart replays the batch as duplicates
+        owned = [r for r in records if self.source.owns(r)]
+        if self._retry("commit", lambda: self.source.commit(owned) or True, records, stop) is None:
+            return BatchResult()
+        result = BatchResult(stored=len(new_events), dead_letters=len(dead),
+                             duplicates=len(valid) - len(new_events) - sum(v.item_id in unknown for _, v in valid))
+        self._account(result, new_events, records, time.perf_counter() - started)
+        if self.notify is not None:
+            positives = [e for e in new_events if e.event_type in self.config.positive_types]
+            if positives:
+                self.notify(positives)
+        return result
+
+    # ------------------------------------------------------------------------------ steps
+
+    def _store(self, events: list[ValidEvent]) -> tuple[list[ValidEvent], set[str]]:
+        if not events:
+            return [], set()
+        with self.engine.begin() as connection:
+            inserted, unknown = repository.store_events(connection, [e.copy_row() for e in events])
+            inserted = set(inserted)
+            # a batch may carry the same event twice: the first copy wins, like the database
+            new_events, seen = [], set()
+            for e in events:
+                if e.event_id in inserted and e.event_id not in seen:
+                    seen.add(e.event_id)
+                    new_events.append(e)
+            counts = self._online_counts(new_events)
+            if counts:
+                repository.add_online_counts(connection, counts)
+        for row in counts:  # only once committed: a retried transaction must not count twice
+            self._windows.setdefault((row["model_version"], row["window_start"]), Tally()).update(
+                {c: row[c] for c in repository.COUNTERS})
+        return new_events, unknown
+
+    def _online_counts(self, events: list[ValidEvent]) -> list[dict]:
+        now = time.time()
+        start = datetime.fromtimestamp(now - now % self.config.window_s, timezone.utc)
+        end = datetime.fromtimestamp(start.timestamp() + self.config.window_s, timezone.utc)
+        tallies: dict[str, Tally] = {}
+        for e in events:
+            column = ONLINE_COLUMNS.get(e.event_type)
+            if e.model_version and column:
+                tallies.setdefault(e.model_version, Tally())[column] += 1
+        rows = []
+        for version, tally in tallies.items():
+            rows.append({"model_version": version, "window_start": start, "window_end": end,
+                         **{c: tally.get(c, 0) for c in repository.COUNTERS}})
+        return rows
+
+    def _publish_dead_letters(self, dead: list[tuple[Record, str, str]]) -> bool:
+        for record, reason, message in dead:
+            self.publisher.publish(self.topics.dead_letter, record.key, record.value, headers={
+                "recsys.reason": reason, "recsys.error": message[:1000], "recsys.topic": record.topic,
+                "recsys.partition": str(record.partition), "recsys.offset": str(record.offset)})
+        self.publisher.flush(10.0)
+        return True
+
+    def publish_online_metrics(self, force: bool = False) -> None:
+        """Publish this processor's share of each closed window (the table holds the exact totals)."""
+        if not self._windows or (not force and time.monotonic() - self._last_publish < 1.0):
+            return
+        self._last_publish = time.monotonic()
+        now = datetime.now(timezone.utc)
+        closed = [key for key in self._windows
+                  if force or key[1].timestamp() + self.config.window_s <= now.timestamp()]
+        for version, start in closed:
+            tally = self._windows.pop((version, start))
+            message = events_pb2.OnlineMetrics(
+                model_version=version, impressions=tally["impressions"], clicks=tally["clicks"],
+                add_to_carts=tally["add_to_carts"], purchases=tally["purchases"],
+                ctr=tally["clicks"] / tally["impressions"] if tally["impressions"] else 0.0)
+            message.window_start.FromDatetime(start)
+            message.window_end.FromSeconds(int(start.timestamp()) + self.config.window_s)
+            self.publisher.publish(self.topics.online_metrics, version.encode(), message.SerializeToString())
+
+    def _retry(self, step: str, action: Callable, records: list[Record], stop: threading.Event | None):
+        """Run ``action`` until it succeeds, backing off; partitions stay paused meanwhile."""
+        delay = self.config.backoff_initial_s
+        paused = False
+        try:
+            while True:
+                try:
+                    return action()
+                except (OperationalError, DBAPIError, BusError) as exc:
+                    if isinstance(exc, DBAPIError) and not exc.connection_invalidated \
+                            and not isinstance(exc, OperationalError):
+                        raise  # a constraint or programming error would fail forever: surface it
+                    metrics.RETRIES.labels(step).inc()
+                    log.warning("%s failed, retrying in %.1f s: %s", step, delay, str(exc).splitlines()[0])
+                    if not paused:
+                        self.source.pause()
+                        paused = True
+                    if stop is not None and stop.wait(delay):
+                        return None
+                    if stop is None:
+                        time.sleep(delay)
+                    # keep group membership alive; a rebalance may take partitions away meanwhile
+                    self.source.poll(1, 0)
+                    delay = min(delay * 2, self.config.backoff_max_s)
+        finally:
+            if paused:
+                self.source.resume()
+
+    def _account(self, result: BatchResult, new_events: list[ValidEvent], records: list[Record],
+                 seconds: float) -> None:
+        self.totals.stored += result.stored
+        self.totals.duplicates += result.duplicates
+        self.totals.dead_letters += result.dead_letters
+        metrics.EVENTS.labels("stored").inc(result.stored)
+        metrics.EVENTS.labels("duplicate").inc(result.duplicates)
+        metrics.EVENTS.labels("dead_letter").inc(result.dead_letters)
+        metrics.BATCH_SECONDS.observe(seconds)
+        metrics.BATCH_SIZE.observe(len(records))
+        now_ms = time.time() * 1000
+        for record in records[:: max(1, len(records) // 20)]:  # a sample is enough for the histogram
+            if record.timestamp_ms > 0:
+                metrics.EVENT_AGE.observe(max(0.0, (now_ms - record.timestamp_ms) / 1000))
+        for e in new_events:
+            if e.model_version:
+                metrics.ONLINE_EVENTS.labels(e.model_version, e.event_type.value).inc()

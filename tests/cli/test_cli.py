@@ -1,0 +1,96 @@
+"""The `recsys` command line end to end on tiny data, including its error messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cli.main import main
+
+
+def _write_csv(path, n_users=120, n_items=60, per_user=12, seed=0):
+    rng = np.random.default_rng(seed)
+    lines = ["user,item,rating,timestamp"]
+    for u in range(n_users):
+        group = u % 4  # four taste groups, each owning a quarter of the items
+        items = rng.choice(np.arange(group * n_items // 4, (group + 1) * n_items // 4), per_user, replace=False)
+        for t, i in enumerate(items):
+            lines.append(f"user{u},item{i},{rng.integers(1, 6)},{1_600_000_000 + 1000 * u + t}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_train_then_evaluate_reproduces_metrics(tmp_path, capsys):
+    data = _write_csv(tmp_path / "ratings.csv")
+    out = tmp_path / "model"
+    code = main(["train", "--model", "gmf", "--data", str(data), "--out", str(out), "--epochs", "2", "--quiet",
+                 "--batch-size", "128"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"hr@10", "ndcg@10", "hr@20", "ndcg@20"} <= set(metrics)
+    assert (out / "training_curves.png").stat().st_size > 1000
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in history] == [1, 2] and "valid_ndcg@10" in history[0]
+    capsys.readouterr()
+    assert main(["evaluate", "--model-dir", str(out), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    for key, value in metrics.items():
+        assert evaluated[key] == pytest.approx(value, abs=1e-9)
+
+
+def test_train_lightgcn_full_protocol_keys(tmp_path):
+    data = _write_csv(tmp_path / "ratings.csv")
+    out = tmp_path / "lgcn"
+    assert main(["train", "--model", "lightgcn", "--data", str(data), "--out", str(out), "--epochs", "2",
+                 "--quiet", "--batch-size", "256"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"recall@20", "ndcg@20", "precision@10", "map@20", "mrr@10", "coverage@20"} <= set(metrics)
+
+
+def test_explicit_feedback_writes_rmse(tmp_path):
+    data = _write_csv(tmp_path / "ratings.csv")
+    out = tmp_path / "explicit"
+    assert main(["train", "--model", "mf", "--feedback", "explicit", "--split", "random", "--data", str(data),
+                 "--out", str(out), "--epochs", "2", "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == {"rmse", "mae"} and metrics["rmse"] > 0
+
+
+def test_evaluate_refuses_different_data(tmp_path, capsys):
+    out = tmp_path / "model"
+    assert main(["train", "--model", "mf", "--data", str(_write_csv(tmp_path / "a.csv")), "--out", str(out),
+                 "--epochs", "1", "--quiet"]) == 0
+    other = _write_csv(tmp_path / "b.csv", seed=1)
+    assert main(["evaluate", "--model-dir", str(out), "--data", str(other)]) == 2
+    assert "differs from the artifact's training data" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--model", "gmf", "--data", "/no/such/file.csv", "--out", "x"], "/no/such/file.csv"),
+    (["train", "--model", "lightgcn", "--feedback", "explicit", "--out", "x", "--synthetic-users", "50",
+      "--synthetic-items", "200"], "explicit feedback needs"),
+    (["train", "--model", "gmf", "--split", "temporal", "--data", "DATA", "--out", "x", "--test-ratio", "1.5"],
+     "bad split ratios"),
+])
+def test_bad_input_gets_a_message_not_a_traceback(tmp_path, capsys, argv, message):
+    argv = [str(_write_csv(tmp_path / "d.csv")) if a == "DATA" else a for a in argv]
+    argv = [str(tmp_path / "x") if a == "x" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_argparse_rejects_bad_flags(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--model", "nope", "--out", "x"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_console_script_runs_as_module():
+    out = subprocess.run([sys.executable, "-m", "cli.main", "--help"], capture_output=True, text=True, check=True)
+    assert "quickstart" in out.stdout and "train" in out.stdout

@@ -1,0 +1,188 @@
+"""The application chart: lint, schema, every ci/*-values.yaml rendered and validated by a real
+kube-apiserver (server-side dry run), and a real `helm install` / `helm upgrade` into it."""
+
+from __future__ import annotations
+
+import filecmp
+import re
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stack.helm import helm_binary
+from stack.kube import KUBE_VERSION
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "helm" / "recsys"
+CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+
+
+@pytest.fixture(scope="module")
+def helm():
+    return str(helm_binary())
+
+
+def _run(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(argv), input=stdin, capture_output=True, text=True)
+
+
+def _namespace(kube, name: str) -> str:
+    _run("kubectl", "--kubeconfig", str(kube.kubeconfig), "create", "namespace", name)
+    return name
+
+
+def test_chart_lints_with_every_ci_values_file(helm):
+    assert CI_VALUES, "no ci/*-values.yaml"
+    for values in CI_VALUES:
+        result = _run(helm, "lint", str(CHART), "-f", str(values))
+        assert result.returncode == 0, f"{values.name}:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("image.pullPolicy=Sometimes", "value must be one of 'Always', 'IfNotPresent', 'Never'"),
+    ("services.gateway.port=0", "/services/gateway/port"),
+    ("tracks[0]=canary", "/tracks"),
+    ("artifacts.model=Not_A_Name", "/artifacts/model"),
+    ("gateway.deadlineMs=-5", "/gateway/deadlineMs"),
+])
+def test_bad_values_are_rejected_by_the_schema(helm, setting, message):
+    result = _run(helm, "template", "r", str(CHART), "--set", setting)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_the_charts_crds_are_the_operators(helm):
+    for crd in (REPO / "operator" / "crds").glob("*.yaml"):
+        assert filecmp.cmp(crd, CHART / "crds" / crd.name, shallow=False), f"helm/recsys/crds/{crd.name} is stale"
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_every_rendered_object_passes_a_server_side_dry_run(helm, kube_apiserver, values):
+    namespace = _namespace(kube_apiserver, f"dry-{uuid.uuid4().hex[:6]}")
+    # `helm template` renders offline: name the API server's version (a go-installed helm defaults to 1.20)
+    rendered = _run(helm, "template", "shop", str(CHART), "-f", str(values), "--namespace", namespace,
+                    "--kube-version", KUBE_VERSION)
+    assert rendered.returncode == 0, rendered.stderr
+    objects = [o for o in yaml.safe_load_all(rendered.stdout) if o]
+    assert {"Deployment", "Service", "ConfigMap"} <= {o["kind"] for o in objects}
+    for obj in objects:  # restricted pod security: non-root, no privilege escalation, all capabilities dropped
+        if obj["kind"] == "Deployment":
+            pod = obj["spec"]["template"]["spec"]
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            for container in pod["containers"]:
+                assert container["securityContext"]["readOnlyRootFilesystem"] is True
+                assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    applied = _run("kubectl", "--kubeconfig", str(kube_apiserver.kubeconfig), "apply", "--dry-run=server",
+                   "-n", namespace, "-f", "-", stdin=rendered.stdout)
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.count("(server dry run)") == len(objects)
+
+
+def test_helm_install_creates_every_object_and_upgrade_keeps_the_operators_split(helm, kube_apiserver):
+    namespace = f"install-{uuid.uuid4().hex[:6]}"
+    kubeconfig = ["--kubeconfig", str(kube_apiserver.kubeconfig)]
+    installed = _run(helm, *kubeconfig, "install", "shop", str(CHART), "-n", namespace, "--create-namespace")
+    assert installed.returncode == 0, installed.stderr
+    assert "grpcurl -plaintext" in installed.stdout  # NOTES.txt
+    listed = json.loads(_run("kubectl", *kubeconfig, "get", "deploy,svc,hpa,pdb,cm,sa,role,rolebinding,kopfpeering,servicemonitor,prometheusrule",
+                             "-n", namespace, "-o", "json").stdout)
+    names = {(o["kind"], o["metadata"]["name"]) for o in listed["items"]}
+    for component in ("gateway", "stream", "operator", *(f"{c}-{t}" for c in ("retrieval", "scoring", "embedding")
+                                                          for t in ("stable", "canary"))):
+        assert ("Deployment", f"shop-recsys-{component}") in names, component
+    assert ("HorizontalPodAutoscaler", "shop-recsys-gateway") in names
+    assert ("PodDisruptionBudget", "shop-recsys-retrieval-canary") in names
+    assert ("KopfPeering", "shop-recsys-operator") in names
+    assert ("ConfigMap", "amazon-lightgcn-traffic-split") in names
+    assert {("ServiceMonitor", "shop-recsys"), ("PrometheusRule", "shop-recsys"),
+            ("ConfigMap", "shop-recsys-dashboard-recsys-overview"), ("Service", "shop-recsys-stream-metrics"),
+            ("Service", "shop-recsys-operator-metrics")} <= names
+    crd = _run("kubectl", *kubeconfig, "get", "crd", "recommendermodels.recsys.dev")
+    assert crd.returncode == 0
+    # the operator rewrites the split during a canary; an upgrade must not reset it
+    split = {"routes": [{"name": "v2", "weight": 1.0, "embedding": "e:1", "retrieval": "r:1", "scoring": "s:1"}]}
+    patched = _run("kubectl", *kubeconfig, "-n", namespace, "create", "configmap", "amazon-lightgcn-traffic-split",
+                   f"--from-literal=routes.json={json.dumps(split)}", "--dry-run=client", "-o", "yaml")
+    replaced = _run("kubectl", *kubeconfig, "-n", namespace, "replace", "-f", "-", stdin=patched.stdout)
+    assert replaced.returncode == 0, replaced.stderr
+    upgraded = _run(helm, *kubeconfig, "upgrade", "shop", str(CHART), "-n", namespace, "--set", "gateway.maxK=50")
+    assert upgraded.returncode == 0, upgraded.stderr
+    data = json.loads(_run("kubectl", *kubeconfig, "-n", namespace, "get", "cm", "amazon-lightgcn-traffic-split",
+                           "-o", "json").stdout)["data"]
+    assert json.loads(data["routes.json"]) == split
+    uninstalled = _run(helm, *kubeconfig, "uninstall", "shop", "-n", namespace)
+    assert uninstalled.returncode == 0, uninstalled.stderr
+
+
+STACK = REPO / "helm" / "recsys-stack"
+
+
+def test_the_umbrella_chart_pins_each_dependency_behind_a_condition():
+    chart = yaml.safe_load((STACK / "Chart.yaml").read_text())
+    dependencies = {d["name"]: d for d in chart["dependencies"]}
+    assert set(dependencies) == {"recsys", "kafka", "postgresql", "kube-prometheus-stack"}
+    assert dependencies["recsys"]["repository"] == "file://../recsys"
+    assert dependencies["recsys"]["version"] == yaml.safe_load((CHART / "Chart.yaml").read_text())["version"]
+    for name in ("kafka", "postgresql", "kube-prometheus-stack"):
+        assert re.fullmatch(r"\d+\.\d+\.\d+", dependencies[name]["version"]), f"{name} is not pinned"
+        assert dependencies[name]["condition"] == f"{name}.enabled"
+
+
+def test_the_umbrella_values_wire_the_application_to_its_dependencies():
+    values = yaml.safe_load((STACK / "values.yaml").read_text())
+    kafka_host, kafka_port = values["recsys"]["kafka"]["bootstrap"].split(":")
+    assert kafka_host == values["kafka"]["fullnameOverride"] and kafka_port == "9092"
+    assert values["kafka"]["listeners"]["client"]["protocol"] == "PLAINTEXT"
+    topics = {t["name"] for t in values["kafka"]["provisioning"]["topics"]}
+    app_topics = yaml.safe_load((CHART / "values.yaml").read_text())["kafka"]["topics"]
+    assert topics == set(app_topics.values())
+    assert values["recsys"]["database"]["existingSecret"]
+    sidecar = values["kube-prometheus-stack"]["grafana"]["sidecar"]["dashboards"]
+    assert sidecar["label"] == values["recsys"]["monitoring"]["dashboards"]["label"] and sidecar["labelValue"] == "1"
+    spec = values["kube-prometheus-stack"]["prometheus"]["prometheusSpec"]
+    assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False and spec["ruleSelectorNilUsesHelmValues"] is False
+
+
+def test_the_application_chart_with_the_umbrella_values_passes_a_server_side_dry_run(helm, kube_apiserver, tmp_path):
+    values = tmp_path / "recsys-values.yaml"
+    values.write_text(yaml.safe_dump(yaml.safe_load((STACK / "values.yaml").read_text())["recsys"]))
+    namespace = _namespace(kube_apiserver, f"stack-{uuid.uuid4().hex[:6]}")
+    rendered = _run(helm, "template", "shop", str(CHART), "-f", str(values), "--namespace", namespace,
+                    "--kube-version", KUBE_VERSION)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "recsys-kafka:9092" in rendered.stdout and "secretKeyRef" in rendered.stdout
+    applied = _run("kubectl", "--kubeconfig", str(kube_apiserver.kubeconfig), "apply", "--dry-run=server",
+                   "-n", namespace, "-f", "-", stdin=rendered.stdout)
+    assert applied.returncode == 0, applied.stderr
+
+
+def test_the_dockerfile_builds_every_entrypoint_as_non_root():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM\s+\S+\s+AS\s+(\w+)", dockerfile, flags=re.M)
+    assert stages == ["build", "runtime"]
+    assert re.search(r"^USER 10001:10001$", dockerfile, flags=re.M)
+    assert 'ENTRYPOINT ["tini", "--", "recsys"]' in dockerfile and "ARG VARIANT=cpu" in dockerfile
+    for copied in re.findall(r"^COPY (?!--from)(\S+) ", dockerfile, flags=re.M):
+        for path in copied.split():
+            assert (REPO / path).exists(), f"the Dockerfile copies {path}, which does not exist"
+    # the chart runs the image as the same user
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["podSecurityContext"]["runAsUser"] == 10001
+
+
+def test_the_umbrella_chart_lints_with_the_application_chart_as_its_subchart(helm, tmp_path):
+    """The remote charts cannot be downloaded here; the local one is packaged in, as
+    `helm dependency build` would, and helm lint runs on the umbrella with it."""
+    import shutil
+
+    umbrella = tmp_path / "recsys-stack"
+    shutil.copytree(STACK, umbrella)
+    packaged = _run(helm, "package", str(CHART), "-d", str(umbrella / "charts"))
+    assert packaged.returncode == 0, packaged.stderr
+    linted = _run(helm, "lint", str(umbrella))
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    missing = re.search(r"missing these dependencies: (\S+)", linted.stdout)
+    assert missing and set(missing.group(1).split(",")) == {"kafka", "postgresql", "kube-prometheus-stack"}

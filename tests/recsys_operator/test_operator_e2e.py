@@ -1,0 +1,289 @@
+"""The operator against a real kube-apiserver: CRD validation at apply time, training Jobs run by a
+stand-in kubelet with the real training code, gates, canary steps through the gateway's traffic
+split, rollbacks, an operator restart mid-flow and clean-up on delete."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+from kubelet import FakeKubelet
+from store import repository
+from store.db import make_engine
+
+NS = "default"
+GROUP, VERSION, PLURAL = "recsys.dev", "v1alpha1", "recommendermodels"
+
+
+@pytest.fixture(scope="module")
+def cluster(kube_apiserver, postgres_server, tmp_path_factory):
+    from stack_fixtures import new_database
+
+    api = config.new_client_from_config(str(kube_apiserver.kubeconfig))
+    root = tmp_path_factory.mktemp("operator")
+    env = {**os.environ, "KUBECONFIG": str(kube_apiserver.operator_kubeconfig), "RECSYS_OPERATOR_NAMESPACES": NS,
+           "RECSYS_ARTIFACTS_ROOT": str(root / "artifacts"), "RECSYS_OPERATOR_INTERVAL_SECONDS": "1",
+           "RECSYS_DATABASE_URL": new_database(postgres_server), "RECSYS_LOG_LEVEL": "INFO",
+           "RECSYS_METRICS_PORT": "0"}
+    operator = Operator(env, root / "operator.log")
+    with FakeKubelet(api, NS, root) as kubelet:
+        operator.start()
+        yield {"api": api, "custom": client.CustomObjectsApi(api), "core": client.CoreV1Api(api),
+               "batch": client.BatchV1Api(api), "kubeconfig": str(kube_apiserver.kubeconfig), "kubelet": kubelet,
+               "operator": operator, "root": root, "db": env["RECSYS_DATABASE_URL"]}
+        operator.stop()
+
+
+class Operator:
+    def __init__(self, env: dict[str, str], log) -> None:
+        self.env, self.log, self.proc = env, log, None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "operator"], env=self.env,
+                                         stdout=out, stderr=subprocess.STDOUT)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc and self.proc.poll() is None:
+            (self.proc.kill if kill else self.proc.terminate)()
+            self.proc.wait(30)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _model(name: str, **spec) -> dict:
+    base = {"algorithm": "lightgcn",
+            "dataset": {"uri": "synthetic", "syntheticUsers": 400, "syntheticItems": 200},
+            "hyperparameters": {"epochs": 2, "batchSize": 2048, "learningRate": 0.01},
+            "training": {"gpus": 1, "nodeSelector": {"accelerator": "nvidia-h100"},
+                         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]},
+            "evaluation": {"metric": "recall", "k": 20, "minimum": 0.01, "tolerance": 0.5},
+            "rollout": {"strategy": "canary", "steps": [50, 100], "analysisWindowSeconds": 5, "minImpressions": 20}}
+    for key, value in spec.items():
+        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "RecommenderModel", "metadata": {"name": name}, "spec": base}
+
+
+def _kubectl(cluster, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["kubectl", "--kubeconfig", cluster["kubeconfig"], *args], input=stdin,
+                          capture_output=True, text=True)
+
+
+def _get(cluster, name: str) -> dict:
+    return cluster["custom"].get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name)
+
+
+def _wait_phase(cluster, name: str, phases: tuple[str, ...], timeout_s: float = 120) -> dict:
+    deadline = time.monotonic() + timeout_s
+    body = {}
+    while time.monotonic() < deadline:
+        body = _get(cluster, name)
+        if (body.get("status") or {}).get("phase") in phases:
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"{name} never reached {phases}: status {json.dumps(body.get('status'), indent=1)}\n"
+                         f"operator log:\n{cluster['operator'].output()[-4000:]}")
+
+
+def _split(cluster, model: str) -> dict:
+    data = cluster["core"].read_namespaced_config_map(f"{model}-traffic-split", NS).data
+    return {r["name"]: r["weight"] for r in json.loads(data["routes.json"])["routes"]}
+
+
+def _online(cluster, version: str, impressions: int, clicks: int) -> None:
+    engine = make_engine(cluster["db"])
+    now = datetime.now(timezone.utc)
+    with engine.begin() as connection:
+        repository.add_online_counts(connection, [{
+            "model_version": version, "window_start": now - timedelta(seconds=1), "window_end": now + timedelta(seconds=1),
+            "impressions": impressions, "clicks": clicks, "add_to_carts": 0, "purchases": 0}])
+    engine.dispose()
+
+
+def _apply(cluster, body: dict) -> subprocess.CompletedProcess:
+    return _kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump(body))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"algorithm": "svd"}, 'Unsupported value: "svd"'),
+    ({"training": {"gpus": -1}}, "spec.training.gpus: Invalid value: -1: spec.training.gpus in body should be greater than or equal to 0"),
+    ({"rollout": {"steps": [10, 150]}}, "should be less than or equal to 100"),
+    ({"evaluation": {"metric": "auc"}}, 'Unsupported value: "auc"'),
+    ({"training": {"memory": "lots"}}, "spec.training.memory in body should match"),
+])
+def test_invalid_specs_are_rejected_by_the_api_server(cluster, change, message):
+    result = _apply(cluster, _model(f"bad-{uuid.uuid4().hex[:6]}", **change))
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_a_spec_without_dataset_is_rejected(cluster):
+    body = _model("no-data")
+    del body["spec"]["dataset"]
+    result = _apply(cluster, body)
+    assert result.returncode != 0 and "spec.dataset: Required value" in result.stderr
+
+
+def test_happy_path_trains_promotes_then_canaries_a_new_version(cluster):
+    name = "shop"
+    assert _apply(cluster, _model(name)).returncode == 0
+    job = None
+    for _ in range(60):
+        jobs = cluster["batch"].list_namespaced_job(NS, label_selector=f"recsys.dev/model={name}").items
+        if jobs:
+            job = jobs[0]
+            break
+        time.sleep(0.5)
+    assert job is not None, cluster["operator"].output()[-3000:]
+    pod = job.spec.template.spec
+    assert pod.containers[0].resources.limits["nvidia.com/gpu"] == "1"
+    assert pod.node_selector == {"accelerator": "nvidia-h100"} and pod.tolerations[0].key == "nvidia.com/gpu"
+    assert job.metadata.owner_references[0].kind == "RecommenderModel"
+    # the first version has nothing in production to canary against: promoted directly
+    body = _wait_phase(cluster, name, ("Promoted", "Failed", "RolledBack"))
+    status = body["status"]
+    assert status["phase"] == "Promoted", status
+    assert status["productionVersion"] == f"{name}-g1" and status["metrics"]["recall@20"] > 0.01
+    assert status["keyMetric"].startswith("recall@20=") and status["observedGeneration"] == 1
+    assert _split(cluster, name) == {f"{name}-g1": 1.0}
+    assert os.readlink(cluster["root"] / "artifacts" / name / "stable") == f"{name}-g1"
+    # a new spec trains generation 2, which goes through the canary steps
+    assert _apply(cluster, _model(name, hyperparameters={"epochs": 3})).returncode == 0
+    body = _wait_phase(cluster, name, ("Canary", "Failed", "RolledBack"))
+    assert body["status"]["phase"] == "Canary" and body["status"]["canaryWeight"] == 50
+    assert _split(cluster, name) == {f"{name}-g1": 0.5, f"{name}-g2": 0.5}
+    _online(cluster, f"{name}-g1", 1000, 100)
+    _online(cluster, f"{name}-g2", 1000, 98)  # within the 10% regression budget
+    body = _wait_phase(cluster, name, ("Promoted", "RolledBack", "Failed"), timeout_s=60)
+    assert body["status"]["phase"] == "Promoted" and body["status"]["productionVersion"] == f"{name}-g2"
+    assert _split(cluster, name) == {f"{name}-g2": 1.0}
+    described = _kubectl(cluster, "describe", "recommendermodel", name).stdout
+    assert "Promoted" in described and "Canary" in described and "Training" in described
+    listed = _kubectl(cluster, "get", "rm", name).stdout
+    assert "lightgcn" in listed and "Promoted" in listed and "recall@20=" in listed
+    engine = make_engine(cluster["db"])
+    with engine.connect() as connection:
+        stages = {v["version"]: v["stage"] for v in repository.list_model_versions(connection, name)}
+    engine.dispose()
+    assert stages == {f"{name}-g1": "archived", f"{name}-g2": "production"}
+
+
+def test_an_online_regression_rolls_the_canary_back(cluster):
+    name = "regress"
+    assert _apply(cluster, _model(name)).returncode == 0
+    _wait_phase(cluster, name, ("Promoted",))
+    assert _apply(cluster, _model(name, hyperparameters={"epochs": 3})).returncode == 0
+    _wait_phase(cluster, name, ("Canary",))
+    _online(cluster, f"{name}-g1", 1000, 100)
+    _online(cluster, f"{name}-g2", 1000, 50)  # CTR halves
+    body = _wait_phase(cluster, name, ("RolledBack", "Promoted"), timeout_s=60)
+    assert body["status"]["phase"] == "RolledBack" and "below production" in body["status"]["message"]
+    assert body["status"]["productionVersion"] == f"{name}-g1" and body["status"]["canaryWeight"] == 0
+    assert _split(cluster, name) == {f"{name}-g1": 1.0}
+
+
+def test_a_failed_offline_gate_rolls_back_before_any_traffic(cluster):
+    name = "strict"
+    assert _apply(cluster, _model(name, evaluation={"minimum": 0.99})).returncode == 0
+    body = _wait_phase(cluster, name, ("RolledBack", "Promoted", "Failed"))
+    assert body["status"]["phase"] == "RolledBack" and "below the minimum 0.9900" in body["status"]["message"]
+
+
+def test_a_failing_job_gives_failed_with_the_reason(cluster):
+    name = "broken"
+    body = _model(name, dataset={"uri": "/nonexistent/ratings.csv", "format": "csv"})
+    assert _apply(cluster, body).returncode == 0
+    body = _wait_phase(cluster, name, ("Failed", "Promoted", "RolledBack"))
+    assert body["status"]["phase"] == "Failed" and "/nonexistent/ratings.csv" in body["status"]["message"]
+
+
+def test_an_operator_restart_mid_flow_continues(cluster):
+    name = "restart"
+    cluster["kubelet"].paused.set()  # the Job will not run while the operator is away
+    try:
+        assert _apply(cluster, _model(name)).returncode == 0
+        _wait_phase(cluster, name, ("Training",))
+        cluster["operator"].stop(kill=True)
+    finally:
+        cluster["kubelet"].paused.clear()
+    time.sleep(2)  # the Job runs and completes with nobody watching
+    cluster["operator"].start()
+    body = _wait_phase(cluster, name, ("Promoted", "Failed", "RolledBack"))
+    assert body["status"]["phase"] == "Promoted"
+    jobs = cluster["batch"].list_namespaced_job(NS, label_selector=f"recsys.dev/model={name}").items
+    assert [j.metadata.name for j in jobs] == [f"train-{name}-g1"]  # no second Job after the restart
+
+
+def test_deleting_the_resource_cleans_up(cluster):
+    name = "shop"
+    _wait_phase(cluster, name, ("Promoted",))
+    assert _kubectl(cluster, "delete", "recommendermodel", name, "--timeout=60s").returncode == 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        jobs = cluster["batch"].list_namespaced_job(NS, label_selector=f"recsys.dev/model={name}").items
+        if not jobs:
+            break
+        time.sleep(0.5)
+    assert not jobs
+    with pytest.raises(client.ApiException) as info:
+        _get(cluster, name)
+    assert info.value.status == 404
+    with pytest.raises(client.ApiException) as info:
+        cluster["core"].read_namespaced_config_map(f"{name}-traffic-split", NS)
+    assert info.value.status == 404
+
+
+def test_a_spec_change_while_training_supersedes_the_running_job(cluster):
+    name = "supersede"
+    cluster["kubelet"].paused.set()
+    try:
+        assert _apply(cluster, _model(name)).returncode == 0
+        _wait_phase(cluster, name, ("Training",))
+        assert _apply(cluster, _model(name, hyperparameters={"epochs": 3})).returncode == 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            jobs = [j.metadata.name for j in cluster["batch"].list_namespaced_job(
+                NS, label_selector=f"recsys.dev/model={name}").items if not j.metadata.deletion_timestamp]
+            if jobs == [f"train-{name}-g2"]:
+                break
+            time.sleep(0.5)
+        assert jobs == [f"train-{name}-g2"]
+        assert "superseded train-supersede-g1" in _get(cluster, name)["status"]["message"]
+    finally:
+        cluster["kubelet"].paused.clear()
+    body = _wait_phase(cluster, name, ("Promoted", "Failed", "RolledBack"))
+    assert body["status"]["productionVersion"] == f"{name}-g2"
+
+
+def test_a_second_replica_stands_by_and_takes_over(cluster):
+    """Peering: a lower-priority replica stays paused while the first runs, then takes over."""
+    standby = Operator({**cluster["operator"].env, "RECSYS_OPERATOR_PRIORITY": "10"}, cluster["root"] / "standby.log")
+    standby.start()
+    try:
+        deadline = time.monotonic() + 30
+        peers = {}
+        while time.monotonic() < deadline and len(peers) < 2:
+            peering = cluster["custom"].get_namespaced_custom_object("kopf.dev", "v1", NS, "kopfpeerings",
+                                                                     "recsys-operator")
+            peers = {k: v for k, v in (peering.get("status") or {}).items()}
+            time.sleep(0.5)
+        assert sorted(p["priority"] for p in peers.values()) == [10, 100]
+        cluster["operator"].stop()  # graceful: it withdraws from the peering
+        name = "failover"
+        assert _apply(cluster, _model(name)).returncode == 0
+        body = _wait_phase(cluster, name, ("Promoted", "Failed", "RolledBack"))
+        assert body["status"]["phase"] == "Promoted"
+        assert "Resuming operations" in standby.output()
+    finally:
+        standby.stop()
+        cluster["operator"].start()
+
