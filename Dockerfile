@@ -1,26 +1,36 @@
 # One image for every entrypoint: `recsys serve {gateway,retrieval,scoring,embedding}`, `recsys stream`,
-# `recsys operator` and the training Job (`python -m cli.job`).
+# `recsys operator` and the training Job (`python -m cli.job`); EXTRA narrows it to one role.
 #
-#   docker build -t recsys:cpu .                                  # CPU torch (small)
+#   docker build -t recsys:cpu .                                  # CPU torch, every entrypoint
 #   docker build -t recsys:cuda --build-arg VARIANT=cuda .        # CUDA torch, for GPU training nodes
+#   docker build -t recsys:serve --build-arg EXTRA=serve .        # serving + stream only (no plotting, no kopf)
+#
+# Versions come from requirements/<EXTRA>.lock (`make lock`); torch from the index matching VARIANT.
 #
 # No Docker engine runs where this project is developed, so CI does not build this file; keep it
 # conventional: multi-stage, pinned bases, non-root, nothing but the virtual environment in the final image.
 ARG PYTHON_VERSION=3.11
 ARG VARIANT=cpu
+ARG EXTRA=all
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS build
 ARG VARIANT
+ARG EXTRA
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/recsys
 ENV PATH=/opt/recsys/bin:$PATH
-# torch first, from the index that matches the variant (the CPU wheel is ~200 MB, the CUDA one ~3 GB)
-RUN if [ "$VARIANT" = "cuda" ]; then \
-      pip install "torch>=2.4" --index-url https://download.pytorch.org/whl/cu124; \
-    else \
-      pip install "torch>=2.4" --index-url https://download.pytorch.org/whl/cpu; \
-    fi
 WORKDIR /src
+COPY requirements ./requirements
+# cuda: the lock as it is (PyPI's torch is the CUDA build, ~3 GB with its libraries); cpu: torch at
+# the locked version from PyTorch's CPU index (~200 MB), then the rest without the CUDA stack
+RUN if [ "$VARIANT" = "cuda" ]; then \
+      pip install -r requirements/${EXTRA}.lock; \
+    else \
+      TORCH=$(grep -E '^torch==' requirements/${EXTRA}.lock || true); \
+      if [ -n "$TORCH" ]; then pip install "$TORCH" --index-url https://download.pytorch.org/whl/cpu; fi; \
+      grep -vE '^(torch|triton|nvidia-|cuda-)' requirements/${EXTRA}.lock > /tmp/rest.lock; \
+      pip install -r /tmp/rest.lock; \
+    fi
 COPY pyproject.toml README.md ./
 COPY core ./core
 COPY models ./models
@@ -33,7 +43,7 @@ COPY stream ./stream
 COPY cli ./cli
 COPY operator ./operator
 COPY gen ./gen
-RUN pip install . && python -c "import cli.main, services, recsys_operator, recsys.v1, store.db"
+RUN pip install --no-deps . && python -c "import cli.main, recsys.v1, store.db" && recsys --version
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 # libgomp: torch's CPU kernels; tini: signals reach the process (SIGTERM drains the gRPC servers)

@@ -3,16 +3,20 @@
 SHELL := /bin/bash
 VENV ?= $(HOME)/.cache/recsys/venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.recsys-deps-$(shell sha256sum pyproject.toml | cut -c1-12)
+STAMP := $(VENV)/.recsys-deps-$(shell cat pyproject.toml requirements/dev.lock | sha256sum | cut -c1-12)
+LOCKS := all serve train operator
+UV_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header
 
 PROTOS := $(wildcard proto/recsys/v1/*.proto)
 
-.PHONY: venv quickstart test test-unit lint clean proto proto-check stack-up stack-down
+.PHONY: venv quickstart test test-unit lint lock clean proto proto-check stack-up stack-down
 
-$(STAMP): pyproject.toml
+# Exact versions from the lock file (requirements/dev.lock: every extra plus test and dev tools).
+$(STAMP): pyproject.toml requirements/dev.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,dev]'
+	$(PY) -m pip install -q -r requirements/dev.lock
+	$(PY) -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -21,6 +25,13 @@ venv: $(STAMP)
 
 quickstart: venv
 	$(VENV)/bin/recsys quickstart
+
+# Re-resolve the lock files after changing dependencies in pyproject.toml (CPython 3.11, Linux x86-64):
+# dev.lock for make, one per image extra for the Dockerfile (build-arg EXTRA).
+lock: venv
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra all --extra test --extra dev $(UV_TARGET) -o requirements/dev.lock
+	for extra in $(LOCKS); do \
+	  $(VENV)/bin/uv pip compile -q pyproject.toml --extra $$extra $(UV_TARGET) -o requirements/$$extra.lock; done
 
 # Generated code is committed; this rebuilds it from proto/ (grpcio-tools is pinned in pyproject).
 proto: venv

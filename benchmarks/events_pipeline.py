@@ -32,16 +32,17 @@ from sqlalchemy import text
 
 from benchmarks.common import REPO, markdown_table, write_json
 from benchmarks.serving_load import artifacts, start_stack
-from recsys.v1 import recommendation_service_pb2 as pb, recommendation_service_pb2_grpc as pb_grpc
+from cli.synthetic_traffic import synthetic_catalogue
 from events.bus import Topics
 from events.codec import make_event
 from events.kafka_bus import KafkaPublisher, ensure_topics
-from cli.synthetic_traffic import synthetic_catalogue
+from recsys.v1 import recommendation_service_pb2 as pb
+from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
+from stack import KafkaBroker, PostgresServer
+from stack.process import free_port
 from store import repository
 from store.bulk import EventColumns, load_events, product_rows
 from store.db import make_engine, upgrade
-from stack import KafkaBroker, PostgresServer
-from stack.process import free_port
 
 USERS, ITEMS = 100_000, 50_000
 

@@ -19,8 +19,8 @@ from training.data.sources import DataSpec, open_dataset
 from training.trainer import train
 
 DATASETS = {
-    "amazon-musical-instruments-5core-2014": ("amazon-musical-instruments-5core-2014/reviews_Musical_Instruments_5.json.gz",
-                                              "amazon"),
+    "amazon-musical-instruments-5core-2014": (
+        "amazon-musical-instruments-5core-2014/reviews_Musical_Instruments_5.json.gz", "amazon"),
     "ml-100k": ("ml-100k", "movielens"),
 }
 

@@ -12,9 +12,9 @@ CUDA hidden. In each worker:
 
 * **adjacency**: the normalised graph D^-1/2 A D^-1/2 is built from the training interactions and
   turned into the torch sparse tensor the model multiplies with. Ours: ``LightGCN.set_graph``
-  (normalisation, reverse Cuthill-McKee reordering and the CSR tensor; median of 3). Official: ``Loader.getSparseGraph()`` once, with its
-  ``s_pre_adj_mat.npz`` cache deleted beforehand and its ``save_npz`` disabled, so the build is
-  timed and nothing is written next to the data.
+  (normalisation, reverse Cuthill-McKee reordering and the CSR tensor; median of 3). Official:
+  ``Loader.getSparseGraph()`` once, with its ``s_pre_adj_mat.npz`` cache deleted beforehand and its
+  ``save_npz`` disabled, so the build is timed and nothing is written next to the data.
 * **per batch**: one epoch's training samples are drawn (ours: the first ``next()`` of
   ``PairwiseTask.batches``, i.e. the vectorised negative sampling and shuffle; official:
   ``utils.UniformSample_original`` + tensor conversion + ``utils.shuffle``, exactly as
@@ -109,10 +109,10 @@ def run_ours(data_dir: Path, batches: int, warmup: int) -> dict[str, Any]:
     import torch
 
     warnings.filterwarnings("ignore", message="Sparse (CSR tensor support|invariant checks)")
+    from models.lightgcn import LightGCN
     from training import evaluation
     from training.config import TrainConfig
     from training.data.sources import DataSpec, open_dataset
-    from models.lightgcn import LightGCN
     from training.trainer import make_model, make_task, seed_everything
 
     tag = "ours"
@@ -208,8 +208,10 @@ world.device = torch.device("cpu")
 world.GPU = False
 import dataloader, model, utils, Procedure
 stubbed = sorted(name for name in ("pandas", "sklearn", "tensorboardX")
-                 if name in sys.modules and (getattr(sys.modules[name], "__file__", "") or "").startswith(spec["shim_dir"]))
-sampler = "cpp extension (cppimport)" if utils.sample_ext else "pure-Python fallback (UniformSample_original_python; cppimport not installed)"
+                 if name in sys.modules
+                 and (getattr(sys.modules[name], "__file__", "") or "").startswith(spec["shim_dir"]))
+sampler = ("cpp extension (cppimport)" if utils.sample_ext
+           else "pure-Python fallback (UniformSample_original_python; cppimport not installed)")
 note("stubbed imports: %s; sampler: %s" % (stubbed or "none", sampler))
 utils.set_seed(world.seed)
 
@@ -243,7 +245,8 @@ n_batches = -(-len(users) // batch_size)
 note("epoch sampling %.1fs; %d batches per epoch" % (sample_s, n_batches))
 steps = []
 total = spec["warmup"] + spec["batches"]
-for i, (batch_users, batch_pos, batch_neg) in enumerate(utils.minibatch(users, pos_items, neg_items, batch_size=batch_size)):
+for i, (batch_users, batch_pos, batch_neg) in enumerate(
+        utils.minibatch(users, pos_items, neg_items, batch_size=batch_size)):
     if i == total:
         break
     started = time.perf_counter()
@@ -274,7 +277,8 @@ if probe_users < n_eval_users and estimate <= spec["max_eval_s"]:
 else:
     eval_s, extrapolated, timed_users = estimate, probe_users < n_eval_users, probe_users
     if extrapolated:
-        note("full Test would exceed %.0fs: reporting the extrapolation from %d users" % (spec["max_eval_s"], probe_users))
+        note("full Test would exceed %.0fs: reporting the extrapolation from %d users"
+             % (spec["max_eval_s"], probe_users))
 
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
 print(spec["marker"] + json.dumps({
@@ -291,7 +295,8 @@ print(spec["marker"] + json.dumps({
 SHIMS = {
     "pandas/__init__.py": '"""Stub: the official LightGCN code imports pandas only for its LastFM loader."""\n\n'
                           "def read_table(*args, **kwargs):\n"
-                          "    raise NotImplementedError('pandas stub (lightgcn_speed benchmark): LastFM is not used')\n",
+                          "    raise NotImplementedError("
+                          "'pandas stub (lightgcn_speed benchmark): LastFM is not used')\n",
     "sklearn/__init__.py": '"""Stub for the official LightGCN code\'s unused AUC metric."""\n',
     "sklearn/metrics.py": "def roc_auc_score(*args, **kwargs):\n"
                           "    raise NotImplementedError('sklearn stub (lightgcn_speed benchmark): AUC is not used')\n",
@@ -304,7 +309,8 @@ SHIMS = {
 
 def official_data_copy(data_dir: Path) -> Path:
     """train.txt / test.txt as plain files in a cache directory outside the repository."""
-    target = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "recsys" / "lightgcn-speed" / data_dir.name
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    target = cache_home / "recsys" / "lightgcn-speed" / data_dir.name
     target.mkdir(parents=True, exist_ok=True)
     for name in ("train.txt", "test.txt"):
         plain, packed, out = data_dir / name, data_dir / f"{name}.gz", target / name
@@ -314,7 +320,10 @@ def official_data_copy(data_dir: Path) -> Path:
         if out.exists() and out.stat().st_mtime >= source.stat().st_mtime:
             continue
         partial = out.with_suffix(".partial")
-        with (gzip.open(source, "rb") if source.suffix == ".gz" else source.open("rb")) as src, partial.open("wb") as dst:
+        with (
+            (gzip.open(source, "rb") if source.suffix == ".gz" else source.open("rb")) as src,
+            partial.open("wb") as dst,
+        ):
             shutil.copyfileobj(src, dst)
         partial.replace(out)
     return target
@@ -346,7 +355,8 @@ def run_official(official: Path, data_dir: Path, batches: int, warmup: int, prob
 
 def official_commit(official: Path) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(official), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["git", "-C", str(official), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
     except OSError:
         return None
     return out.stdout.strip() or None
@@ -403,10 +413,12 @@ def table(ours: dict[str, Any] | None, official: dict[str, Any] | None) -> tuple
 def details(record: dict[str, Any] | None) -> str:
     if not record:
         return "skipped / failed"
-    parts = [f"step median {record['step_s_median']:.3f}s (min {record['step_s_min']:.3f}, max {record['step_s_max']:.3f})",
+    parts = [f"step median {record['step_s_median']:.3f}s "
+             f"(min {record['step_s_min']:.3f}, max {record['step_s_max']:.3f})",
              f"epoch sampling {record['sample_s_per_epoch']:.2f}s / {record['batches_per_epoch']} batches",
              f"data load {record['data_load_s']:.1f}s",
-             f"eval {record['eval_users_timed']}/{record['eval_users']} users timed, {record['eval_batch_users']} per batch",
+             f"eval {record['eval_users_timed']}/{record['eval_users']} users timed, "
+             f"{record['eval_batch_users']} per batch",
              f"{record['threads']} threads",
              "load avg {:.1f} -> {:.1f}".format(record["loadavg_start"][0], record["loadavg_end"][0])]
     if "sampler" in record:

@@ -52,8 +52,8 @@ def main() -> None:
         flat.add(items)
         for batch in (1, 64):
             queries = rng.standard_normal((batch, args.dim), dtype=np.float32)
-            ours_ms = timed(lambda: ours.search(queries, args.k), args.repeats)
-            faiss_ms = timed(lambda: flat.search(queries, args.k), args.repeats)
+            ours_ms = timed(lambda ours=ours, queries=queries: ours.search(queries, args.k), args.repeats)
+            faiss_ms = timed(lambda flat=flat, queries=queries: flat.search(queries, args.k), args.repeats)
             same = all(set(h.indices.tolist()) == set(f.tolist())
                        for h, f in zip(ours.search(queries, args.k), flat.search(queries, args.k)[1]))
             rows.append({"items": n, "queries": batch, "ours_ms": ours_ms, "faiss_flat_ip_ms": faiss_ms,

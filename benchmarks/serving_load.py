@@ -1,6 +1,7 @@
 """Serving throughput and latency: the full stack (`recsys serve all`: Recommend over gRPC into the
-gateway, then embedding -> retrieval -> scoring -> blend in the same process) against a trivial gRPC server (the health check: the ceiling
-of Python gRPC on this machine) in the same run, with the load generator on the same cores.
+gateway, then embedding -> retrieval -> scoring -> blend in the same process) against a trivial gRPC
+server (the health check: the ceiling of Python gRPC on this machine) in the same run, with the load
+generator on the same cores.
 
 The catalogue is synthetic, 100k users x 50k items; LightGCN and NeuMF are trained briefly on it
 and cached under bench-results/serving-artifacts. Load: 100k distinct user ids, fixed concurrency
@@ -102,11 +103,11 @@ async def echo_load(target: str, concurrency: int, duration_s: float, warmup_s: 
     async with grpc.aio.insecure_channel(target) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         latencies: list[float] = []
-        for length, keep in ((warmup_s, False), (duration_s, True)):
+        for length, _keep in ((warmup_s, False), (duration_s, True)):
             latencies = []
             end = time.perf_counter() + length
 
-            async def worker() -> None:
+            async def worker(end: float = end, latencies: list[float] = latencies) -> None:
                 while time.perf_counter() < end:
                     started = time.perf_counter()
                     await stub.Check(health_pb2.HealthCheckRequest(), timeout=2)

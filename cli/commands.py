@@ -140,9 +140,9 @@ def _cmd_topics(args: argparse.Namespace) -> int:
 
 
 def _cmd_produce(args: argparse.Namespace) -> int:
+    from cli.synthetic_traffic import synthetic_catalogue, synthetic_events
     from events.bus import Topics
     from events.kafka_bus import KafkaPublisher
-    from cli.synthetic_traffic import synthetic_catalogue, synthetic_events
     from events.producer import EventProducer, produce
 
     if args.rate is not None and args.rate <= 0:

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from services.embedding.store import EmbeddingModel, RecentInteractions
+from core.catalogue import ItemCatalogue
 from events.bus import Topics
 from events.codec import ValidEvent, make_event
 from events.memory_bus import InProcessBus
-from stream.processor import ProcessorConfig, StreamProcessor
+from services.embedding.store import EmbeddingModel, RecentInteractions
 from store import repository
 from store.bulk import product_rows
 from store.db import make_engine, upgrade
-from core.catalogue import ItemCatalogue
+from stream.processor import ProcessorConfig, StreamProcessor
 
 
 def top_items(model: EmbeddingModel, recent: RecentInteractions, user_id: str, k: int) -> list[str]:

@@ -6,11 +6,11 @@ artifact and a result file the operator reads. Uses CUDA when the node has a GPU
 |---|---|---|
 | RECSYS_JOB_MODEL | (required) | lightgcn, neumf, gmf, mlp or mf (the spec's `ncf` means neumf) |
 | RECSYS_JOB_HYPERPARAMETERS | {} | JSON object of TrainConfig fields (epochs, lr, batch_size, embedding_dim, ...) |
-| RECSYS_JOB_DATA | synthetic | a file or directory any loader reads, `synthetic`, or `store` (export from RECSYS_DATABASE_URL) |
+| RECSYS_JOB_DATA | synthetic | a loader's file or directory, `synthetic`, or `store` (exports RECSYS_DATABASE_URL) |
 | RECSYS_JOB_DATA_FORMAT | auto | loader format |
 | RECSYS_JOB_SYNTHETIC_USERS / _ITEMS | 10000 / 5000 | size of the synthetic catalogue |
-| RECSYS_JOB_PROTOCOL / RECSYS_JOB_METRIC | the model's | evaluation protocol (full, sampled) and the metric reported as `value` |
-| RECSYS_JOB_OUTPUT | (required) | artifact directory (a `file://` URI or a path; on a volume the operator also mounts) |
+| RECSYS_JOB_PROTOCOL / _METRIC | the model's | evaluation protocol (full, sampled) and the metric reported as `value` |
+| RECSYS_JOB_OUTPUT | (required) | artifact directory: a `file://` URI or path, on a volume the operator also mounts |
 | RECSYS_JOB_VERSION | the directory name | the artifact's version |
 | RECSYS_JOB_RESULT | <output>/result.json | where the result goes |
 
@@ -55,11 +55,12 @@ class JobSettings:
     result: Path
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "JobSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> JobSettings:
         env = os.environ if env is None else env
         model = MODEL_ALIASES.get(env.get("RECSYS_JOB_MODEL", ""), env.get("RECSYS_JOB_MODEL", ""))
         if model not in MODEL_DEFAULTS or model == "pop":
-            raise JobSettingsError(f"RECSYS_JOB_MODEL must be one of ncf, {', '.join(m for m in MODEL_DEFAULTS if m != 'pop')};"
+            choices = ", ".join(m for m in MODEL_DEFAULTS if m != "pop")
+            raise JobSettingsError(f"RECSYS_JOB_MODEL must be one of ncf, {choices};"
                                    f" got '{env.get('RECSYS_JOB_MODEL', '')}'")
         try:
             hyper = json.loads(env.get("RECSYS_JOB_HYPERPARAMETERS") or "{}")

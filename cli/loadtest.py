@@ -106,14 +106,15 @@ async def run_load(target: str, duration_s: float = 20.0, concurrency: int | Non
     try:
         info = await stubs[0].GetSystemInfo(pb.GetSystemInfoRequest(), timeout=10)
         recorder = _Recorder()
-        for phase, length in (("warmup", warmup_s), ("measure", duration_s)):
+        for _phase, length in (("warmup", warmup_s), ("measure", duration_s)):
             if length <= 0:
                 continue
             recorder = _Recorder()
             started = time.perf_counter()
             end = started + length
             if concurrency is not None:
-                async def worker(stub: pb_grpc.RecommendationServiceStub) -> None:
+                async def worker(stub: pb_grpc.RecommendationServiceStub, end: float = end,
+                                 recorder: _Recorder = recorder) -> None:
                     while time.perf_counter() < end:
                         request = pb.RecommendRequest(user_id=rng.choice(user_ids), k=k)
                         await _call(stub, request, timeout_s, time.perf_counter(), recorder)

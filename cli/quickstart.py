@@ -9,9 +9,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from training.artifacts import save_artifact
-
+from cli.settings import QUICKSTART
 from models.loaded import load_model
+from training.artifacts import save_artifact
 from training.config import TrainConfig
 from training.data.sources import DataSpec, open_dataset
 from training.trainer import Evaluator, resolve_device, train
@@ -27,7 +27,8 @@ def _row(name: str, sampled: dict[str, float], full: dict[str, float], seconds: 
 
 def format_table(rows: list[dict[str, object]]) -> str:
     headers = list(rows[0])
-    cells = [[f"{v:.4f}" if isinstance(v, float) and k != "train_s" else (f"{v:.1f}" if isinstance(v, float) else str(v))
+    cells = [[f"{v:.4f}" if isinstance(v, float) and k != "train_s"
+               else (f"{v:.1f}" if isinstance(v, float) else str(v))
               for k, v in row.items()] for row in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"  # noqa: E731
@@ -75,6 +76,8 @@ def run_quickstart(out_dir: Path, n_users: int = 6_000, n_items: int = 3_000, ep
     run_event_demo(artifacts["lightgcn"], dataset.catalogue, out_dir / "recsys.db")
     print(f"\nartifacts in {out_dir}/ (manifest.json, weights, training_curves.png); "
           f"total {time.perf_counter() - started:.0f}s")
+    if out_dir.resolve() == QUICKSTART.resolve():
+        print("serve them over gRPC: recsys serve all   (gateway on localhost:50051)")
     return rows
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -27,24 +26,25 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from services.common.server import GrpcServer
-from telemetry.setup import start_metrics_server
-from services.common.reload import watch_artifact
-from core.artifact import artifact_version
-from services.common.tracing import configure_tracing
+from cli.local_backends import LocalHops
 from cli.settings import QUICKSTART
-from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ServiceSettings, trace_exporter
+from core.artifact import artifact_version
 from core.env import env_int
 from core.errors import SettingsError
-from telemetry.setup import configure_logging
+from services.common.reload import watch_artifact
+from services.common.server import GrpcServer
+from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ServiceSettings, trace_exporter
+from services.common.tracing import configure_tracing
 from services.embedding.main import build_server as build_embedding
 from services.embedding.store import EmbeddingModel
 from services.gateway.catalogue import Catalogue
 from services.gateway.main import build_server as build_gateway
-from cli.local_backends import LocalHops
 from services.gateway.settings import GatewaySettings
-from services.retrieval.main import build_server as build_retrieval, load_index
-from services.scoring.main import build_server as build_scoring, load_scorer
+from services.retrieval.main import build_server as build_retrieval
+from services.retrieval.main import load_index
+from services.scoring.main import build_server as build_scoring
+from services.scoring.main import load_scorer
+from telemetry.setup import configure_logging, start_metrics_server
 
 log = logging.getLogger(__name__)
 WORKER_INDEX = "RECSYS_WORKER_INDEX"  # set in each worker's environment by run_workers

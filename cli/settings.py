@@ -15,7 +15,8 @@ SERVE_ALL_SETTINGS = (
             "LightGCN artifact for embedding, retrieval and the gateway's catalogue"),
     Setting("RECSYS_SCORING_ARTIFACT", f"{QUICKSTART}/neumf when it exists",
             "NCF artifact (neumf, gmf, mlp or mf) for scoring"),
-    *(Setting(f"RECSYS_{service.upper()}_PORT", str(port), f"{service} gRPC port") for service, port in GRPC_PORTS.items()),
+    *(Setting(f"RECSYS_{service.upper()}_PORT", str(port), f"{service} gRPC port")
+      for service, port in GRPC_PORTS.items()),
     Setting("RECSYS_METRICS_PORT", str(METRICS_PORTS["all"]), "Prometheus /metrics port for all four (worker i: + i)"),
     Setting("RECSYS_WORKERS", "1", "processes serving the same ports (SO_REUSEPORT); on Kubernetes scale pods instead"),
     Setting("RECSYS_LOCAL_BACKENDS", "1", "0: the gateway calls its backends over loopback gRPC instead of in-process"),

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from core.event_types import EventType
 from events.codec import TYPE_CODES
 from recsys.v1 import events_pb2
 from store.bulk import EventColumns
-from core.event_types import EventType
 from training.data.synthetic import SyntheticConfig, SyntheticData, generate
 
 

@@ -45,7 +45,7 @@ class SeenItems:
         return self.indices[self.indptr[user] : self.indptr[user + 1]]
 
     @classmethod
-    def from_pairs(cls, users: np.ndarray, items: np.ndarray, n_users: int, popularity: np.ndarray) -> "SeenItems":
+    def from_pairs(cls, users: np.ndarray, items: np.ndarray, n_users: int, popularity: np.ndarray) -> SeenItems:
         order = np.lexsort((items, users))
         indptr = np.r_[0, np.cumsum(np.bincount(users, minlength=n_users))]
         return cls(indptr, items[order], popularity)

@@ -26,7 +26,7 @@ class InteractionLog:
     def __len__(self) -> int:
         return len(self.user_ids)
 
-    def take(self, mask_or_index: np.ndarray) -> "InteractionLog":
+    def take(self, mask_or_index: np.ndarray) -> InteractionLog:
         return InteractionLog(
             self.user_ids[mask_or_index],
             self.item_ids[mask_or_index],

@@ -6,8 +6,10 @@ RECSYS_SPLIT_RELOAD_SECONDS (the schema lives here, with the operator that write
 the gateway that reads it)::
 
     {"routes": [
-      {"name": "v41", "weight": 0.9, "embedding": "emb-v41:50054", "retrieval": "ret-v41:50052", "scoring": "sc-v41:50053"},
-      {"name": "v42", "weight": 0.1, "embedding": "emb-v42:50054", "retrieval": "ret-v42:50052", "scoring": "sc-v42:50053"}]}
+      {"name": "v41", "weight": 0.9,
+       "embedding": "emb-v41:50054", "retrieval": "ret-v41:50052", "scoring": "sc-v41:50053"},
+      {"name": "v42", "weight": 0.1,
+       "embedding": "emb-v42:50054", "retrieval": "ret-v42:50052", "scoring": "sc-v42:50053"}]}
 
 Users are assigned by a stable hash of their id, so a user stays on one version while the weights
 stay put (no flip-flopping between models from one request to the next).
@@ -48,7 +50,7 @@ class TrafficSplit:
             raise SettingsError("route weights must be >= 0 and sum to more than 0")
 
     @classmethod
-    def single(cls, name: str, embedding: str, retrieval: str, scoring: str) -> "TrafficSplit":
+    def single(cls, name: str, embedding: str, retrieval: str, scoring: str) -> TrafficSplit:
         return cls((Route(name, 1.0, embedding, retrieval, scoring),))
 
     def share(self, route: Route) -> float:

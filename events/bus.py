@@ -28,7 +28,7 @@ class Topics:
     online_metrics: str = "recsys.online-metrics"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Topics":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Topics:
         env = os.environ if env is None else env
         return cls(env.get("RECSYS_EVENTS_TOPIC", cls.events), env.get("RECSYS_DLQ_TOPIC", cls.dead_letter),
                    env.get("RECSYS_ONLINE_METRICS_TOPIC", cls.online_metrics))
@@ -36,7 +36,8 @@ class Topics:
 
 TOPIC_SETTINGS = (
     Setting("RECSYS_EVENTS_TOPIC", Topics.events, "topic of user events"),
-    Setting("RECSYS_DLQ_TOPIC", Topics.dead_letter, "dead-letter topic (events that failed validation, with the reason)"),
+    Setting("RECSYS_DLQ_TOPIC", Topics.dead_letter,
+            "dead-letter topic (events that failed validation, with the reason)"),
     Setting("RECSYS_ONLINE_METRICS_TOPIC", Topics.online_metrics, "topic of online metrics windows"),
 )
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError
 
-from recsys.v1 import common_pb2, events_pb2
-from core.ids import MAX_ID_LENGTH as ID_LENGTH
 from core.event_types import EventType
+from core.ids import MAX_ID_LENGTH as ID_LENGTH
+from recsys.v1 import common_pb2, events_pb2
 
 MAX_EVENT_BYTES = 16 * 1024
 # Events from the far future are a producer's clock bug, not data.
 MAX_CLOCK_SKEW_S = 24 * 3600
-OLDEST_EVENT = datetime(1995, 1, 1, tzinfo=timezone.utc).timestamp()  # before any e-commerce log
+OLDEST_EVENT = datetime(1995, 1, 1, tzinfo=UTC).timestamp()  # before any e-commerce log
 
 PROTO_TYPES = {
     common_pb2.INTERACTION_TYPE_VIEW: EventType.VIEW,
@@ -112,5 +112,5 @@ def validate(event: events_pb2.UserEvent, now: float | None = None) -> ValidEven
     if seconds < OLDEST_EVENT:
         raise InvalidEvent("ancient_time", f"time {event.time.ToJsonString()} is before 1995")
     return ValidEvent(event.event_id, event.user_id, event.item_id, kind, value,
-                      datetime.fromtimestamp(seconds, timezone.utc), event.session_id or None,
+                      datetime.fromtimestamp(seconds, UTC), event.session_id or None,
                       event.model_version or None)

@@ -19,10 +19,10 @@ class InProcessBus:
         self._committed: dict[tuple[str, str, int], int] = {}
         self._changed = threading.Condition()
 
-    def publisher(self) -> "InProcessPublisher":
+    def publisher(self) -> InProcessPublisher:
         return InProcessPublisher(self)
 
-    def source(self, topic: str, group: str) -> "InProcessSource":
+    def source(self, topic: str, group: str) -> InProcessSource:
         return InProcessSource(self, topic, group)
 
     def append(self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str] | None) -> None:

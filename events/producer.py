@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from recsys.v1 import events_pb2
 from events.bus import Publisher
+from recsys.v1 import events_pb2
 
 
 class EventProducer:

@@ -79,7 +79,7 @@ class LightGCN(Recommender):
     def hyperparameters(self) -> dict[str, object]:
         return {"embedding_dim": self.embedding_dim, "n_layers": self.n_layers}
 
-    def set_graph(self, users: np.ndarray, items: np.ndarray, reorder: bool = True) -> "LightGCN":
+    def set_graph(self, users: np.ndarray, items: np.ndarray, reorder: bool = True) -> LightGCN:
         """Build the normalised adjacency from training interactions, once; with ``reorder`` the
         rows are laid out in reverse Cuthill-McKee order (each node keeps its embedding)."""
         adj = normalized_adjacency(users, items, self.n_users, self.n_items)
@@ -104,7 +104,7 @@ class LightGCN(Recommender):
         self._cache = None
         return self
 
-    def train(self, mode: bool = True) -> "LightGCN":
+    def train(self, mode: bool = True) -> LightGCN:
         self._cache = None
         return super().train(mode)
 

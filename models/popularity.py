@@ -15,7 +15,7 @@ class Popularity(Recommender):
         super().__init__(n_users, n_items)
         self.register_buffer("counts", torch.zeros(n_items))
 
-    def fit(self, train_items: np.ndarray) -> "Popularity":
+    def fit(self, train_items: np.ndarray) -> Popularity:
         self.counts.copy_(torch.from_numpy(np.bincount(train_items, minlength=self.n_items)).float())
         return self
 

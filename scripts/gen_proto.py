@@ -12,9 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grpc_tools import protoc
-
 import grpc_tools
+from grpc_tools import protoc
 
 REPO = Path(__file__).resolve().parents[1]
 PROTO_ROOT = REPO / "proto"

@@ -1,10 +1,10 @@
 """`python -m stack up|down|env|status` (what `make stack-up` / `make stack-down` run).
 
 Ports and the data directory come from the environment so several stacks can coexist:
-RECSYS_STACK_DIR (default /tmp/recsys-stack; PostgreSQL's own user must be able to reach it), RECSYS_STACK_PG_PORT (55432),
-RECSYS_STACK_KAFKA_PORT (19092), RECSYS_STACK_KAFKA_CONTROLLER_PORT (19093), RECSYS_STACK_KUBE_PORT
-(16443), RECSYS_STACK_ETCD_PORT (12379; the peer port is one above). `up --without-kube` skips the
-Kubernetes API server (its first start builds it from source: minutes).
+RECSYS_STACK_DIR (default /tmp/recsys-stack; PostgreSQL's own user must be able to reach it),
+RECSYS_STACK_PG_PORT (55432), RECSYS_STACK_KAFKA_PORT (19092), RECSYS_STACK_KAFKA_CONTROLLER_PORT (19093),
+RECSYS_STACK_KUBE_PORT (16443), RECSYS_STACK_ETCD_PORT (12379; the peer port is one above).
+`up --without-kube` skips the Kubernetes API server (its first start builds it from source: minutes).
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class KafkaBroker(LocalServer):
     def config_file(self) -> Path:
         return self.root / "server.properties"
 
-    def start(self, timeout_s: float = 90.0) -> "KafkaBroker":
+    def start(self, timeout_s: float = 90.0) -> KafkaBroker:
         if self.running():
             return self
         for port in (self.port, self.controller_port):

@@ -44,7 +44,8 @@ def kube_binaries() -> tuple[Path, Path]:
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
     major, minor = KUBE_VERSION.lstrip("v").split(".")[:2]
     # what a release build stamps in, so /version (and helm's kubeVersion checks) see the real version
-    stamp = " ".join(f"-X {pkg}.{key}={value}" for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+    stamp = " ".join(f"-X {pkg}.{key}={value}"
+                     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
                      for key, value in (("gitVersion", KUBE_VERSION), ("gitMajor", major), ("gitMinor", minor),
                                         ("gitTreeState", "clean")))
     for output, package, flags in ((etcd, "./etcd", "-s -w"), (apiserver, "k8s.io/kubernetes/cmd/kube-apiserver",
@@ -83,7 +84,7 @@ class KubeAPIServer(LocalServer):
     def etcd_pid_file(self) -> Path:
         return self.root / "etcd.pid"
 
-    def start(self, timeout_s: float = 120.0) -> "KubeAPIServer":
+    def start(self, timeout_s: float = 120.0) -> KubeAPIServer:
         if self.running():
             return self
         for port in (self.port, self.etcd_port, self.etcd_peer_port):

@@ -64,7 +64,7 @@ class PostgresServer(LocalServer):
         """SQLAlchemy URL (psycopg 3 driver)."""
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
 
-    def start(self, timeout_s: float = 60.0) -> "PostgresServer":
+    def start(self, timeout_s: float = 60.0) -> PostgresServer:
         if self.running():
             return self
         if port_open(self.port):

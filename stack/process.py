@@ -7,8 +7,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 CACHE_DIR = Path(os.environ.get("RECSYS_CACHE_DIR", Path.home() / ".cache" / "recsys"))
 

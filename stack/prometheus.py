@@ -52,7 +52,7 @@ class PrometheusServer(LocalServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 60.0) -> "PrometheusServer":
+    def start(self, timeout_s: float = 60.0) -> PrometheusServer:
         if self.running():
             return self
         if port_open(self.port):

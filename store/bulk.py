@@ -12,7 +12,7 @@ import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +20,10 @@ from sqlalchemy import Engine, select, text
 from tqdm import tqdm
 
 from core.catalogue import ItemCatalogue
+from core.event_types import EventType
 from core.interactions import InteractionLog
 from store import repository
 from store.tables import Interaction
-from core.event_types import EventType
 
 CHUNK = 50_000
 
@@ -61,8 +61,9 @@ def product_rows(item_ids: np.ndarray, catalogue: ItemCatalogue | None) -> list[
     catalogue = catalogue or ItemCatalogue()
     rows = []
     for item in np.unique(item_ids).tolist():
-        rows.append({"item_id": item, "title": catalogue.titles.get(item), "categories": catalogue.categories.get(item, []),
-                     "brand": catalogue.brands.get(item), "price": catalogue.prices.get(item), "attributes": {}})
+        rows.append({"item_id": item, "title": catalogue.titles.get(item),
+                     "categories": catalogue.categories.get(item, []), "brand": catalogue.brands.get(item),
+                     "price": catalogue.prices.get(item), "attributes": {}})
     return rows
 
 
@@ -96,7 +97,7 @@ def _rows(events: EventColumns, start: int, stop: int) -> Iterator[dict]:
             events.item_id[start:stop].tolist(), events.event_type[start:stop].tolist(),
             events.value[start:stop].tolist(), events.timestamp[start:stop].tolist()):
         yield {"event_id": eid, "user_id": user, "item_id": item, "event_type": EventType(kind),
-               "value": float(value), "occurred_at": datetime.fromtimestamp(int(ts), timezone.utc)}
+               "value": float(value), "occurred_at": datetime.fromtimestamp(int(ts), UTC)}
 
 
 def _copy_chunk(connection, events: EventColumns, start: int, stop: int) -> int:
@@ -111,10 +112,9 @@ def _copy_chunk(connection, events: EventColumns, start: int, stop: int) -> int:
             events.item_id[start:stop].tolist(), events.event_type[start:stop].tolist(),
             events.value[start:stop].tolist(), events.timestamp[start:stop].tolist()):
         buffer.write(f"{_copy_text(eid)}\t{_copy_text(user)}\t{_copy_text(item)}\t{kind}\t{value!r}\t"
-                     f"{datetime.fromtimestamp(int(ts), timezone.utc).isoformat()}\n")
-    with raw.cursor() as cursor:
-        with cursor.copy("COPY load_events FROM STDIN") as copy:
-            copy.write(buffer.getvalue())
+                     f"{datetime.fromtimestamp(int(ts), UTC).isoformat()}\n")
+    with raw.cursor() as cursor, cursor.copy("COPY load_events FROM STDIN") as copy:
+        copy.write(buffer.getvalue())
     result = connection.execute(text(
         "INSERT INTO interactions (event_id, user_id, item_id, event_type, value, occurred_at) "
         "SELECT event_id, user_id, item_id, event_type::event_type, value, occurred_at FROM load_events "
@@ -172,4 +172,4 @@ def export_parquet(engine: Engine, out: str | os.PathLike[str], event_types: lis
 
 def _utc(value: datetime) -> datetime:
     # SQLite returns naive datetimes for timezone-aware columns; they were written in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -6,13 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.tables import Interaction, ModelStage, ModelVersion, OnlineMetricWindow, Product, User
-
 from core.event_types import EventType
+from store.tables import Interaction, ModelStage, ModelVersion, OnlineMetricWindow, Product, User
 
 
 def _insert(connection: Connection, table: Table):

@@ -17,11 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def main(settings: StreamSettings) -> None:
-    from telemetry.setup import start_metrics_server
     from events.kafka_bus import KafkaPublisher, KafkaSource
+    from store.db import make_engine
     from stream.metrics import record_kafka_stats
     from stream.notifier import EmbeddingNotifier
-    from store.db import make_engine
+    from telemetry.setup import start_metrics_server
 
     configure_logging(settings.log_level)
     port = start_metrics_server(settings.metrics_port)

@@ -15,8 +15,8 @@ from collections import defaultdict
 
 import grpc
 
-from recsys.v1 import common_pb2, embedding_service_pb2, embedding_service_pb2_grpc
 from events.codec import TYPE_CODES, ValidEvent
+from recsys.v1 import common_pb2, embedding_service_pb2, embedding_service_pb2_grpc
 from stream.metrics import NOTIFICATIONS
 
 log = logging.getLogger(__name__)

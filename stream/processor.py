@@ -16,17 +16,17 @@ import time
 from collections import Counter as Tally
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from recsys.v1 import events_pb2
-from stream import metrics
+from core.event_types import EventType
 from events.bus import BusError, EventSource, Publisher, Record, Topics
 from events.codec import MAX_EVENT_BYTES, InvalidEvent, ValidEvent, decode
+from recsys.v1 import events_pb2
 from store import repository
-from core.event_types import EventType
+from stream import metrics
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,8 @@ class StreamProcessor:
 
     def _online_counts(self, events: list[ValidEvent]) -> list[dict]:
         now = time.time()
-        start = datetime.fromtimestamp(now - now % self.config.window_s, timezone.utc)
-        end = datetime.fromtimestamp(start.timestamp() + self.config.window_s, timezone.utc)
+        start = datetime.fromtimestamp(now - now % self.config.window_s, UTC)
+        end = datetime.fromtimestamp(start.timestamp() + self.config.window_s, UTC)
         tallies: dict[str, Tally] = {}
         for e in events:
             column = ONLINE_COLUMNS.get(e.event_type)
@@ -154,6 +154,8 @@ class StreamProcessor:
                 "recsys.reason": reason, "recsys.error": message[:1000], "recsys.topic": record.topic,
                 "recsys.partition": str(record.partition), "recsys.offset": str(record.offset)})
         self.publisher.flush(10.0)
+        for _, reason, _ in dead:  # counted once the broker confirmed them (the alert reads this)
+            metrics.DEAD_LETTERS.labels(reason=reason).inc()
         return True
 
     def publish_online_metrics(self, force: bool = False) -> None:
@@ -161,7 +163,7 @@ class StreamProcessor:
         if not self._windows or (not force and time.monotonic() - self._last_publish < 1.0):
             return
         self._last_publish = time.monotonic()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         closed = [key for key in self._windows
                   if force or key[1].timestamp() + self.config.window_s <= now.timestamp()]
         for version, start in closed:

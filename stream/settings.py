@@ -18,10 +18,13 @@ SETTINGS = (
     Setting("RECSYS_DATABASE_URL", "sqlite:///artifacts/recsys.db", "the store (postgresql://... in production)"),
     Setting("RECSYS_EMBEDDING_ADDR", "", "embedding service to tell about new interactions (unset: none)"),
     Setting("RECSYS_STREAM_GROUP", "recsys-stream", "consumer group"),
-    Setting("RECSYS_KAFKA_SESSION_TIMEOUT_MS", "10000", "how soon the group notices a dead member (its partitions move on)"),
-    Setting("RECSYS_STREAM_INSTANCE_ID", "", "static group membership: a restart under the same id gets its partitions back at once"),
+    Setting("RECSYS_KAFKA_SESSION_TIMEOUT_MS", "10000",
+            "how soon the group notices a dead member (its partitions move on)"),
+    Setting("RECSYS_STREAM_INSTANCE_ID", "",
+            "static group membership: a restart under the same id gets its partitions back at once"),
     Setting("RECSYS_STREAM_MAX_BATCH", "5000", "most records per batch (one transaction)"),
-    Setting("RECSYS_STREAM_POLL_MS", "50", "longest wait for a first record (then the batch takes what is already fetched)"),
+    Setting("RECSYS_STREAM_POLL_MS", "50",
+            "longest wait for a first record (then the batch takes what is already fetched)"),
     Setting("RECSYS_MAX_EVENT_BYTES", "16384", "larger events go to the dead-letter topic"),
     Setting("RECSYS_ONLINE_WINDOW_SECONDS", "10", "online metrics window"),
     *TOPIC_SETTINGS,
@@ -44,7 +47,7 @@ class StreamSettings:
     log_level: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "StreamSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StreamSettings:
         env = os.environ if env is None else env
         bootstrap = env.get("RECSYS_KAFKA_BOOTSTRAP", "")
         if not bootstrap:

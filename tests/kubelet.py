@@ -26,7 +26,7 @@ class FakeKubelet:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def __enter__(self) -> "FakeKubelet":
+    def __enter__(self) -> FakeKubelet:
         self._thread.start()
         return self
 
@@ -48,10 +48,10 @@ class FakeKubelet:
         container = job.spec.template.spec.containers[0]
         command = [sys.executable if part == "python" else part for part in container.command]
         env = {**os.environ, **{e.name: e.value for e in container.env or []}}
-        started = dt.datetime.now(dt.timezone.utc)
+        started = dt.datetime.now(dt.UTC)
         log = open(self.log_dir / f"{job.metadata.name}.log", "wb") if self.log_dir else subprocess.DEVNULL
         code = subprocess.run(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=600).returncode
-        finished = dt.datetime.now(dt.timezone.utc)
+        finished = dt.datetime.now(dt.UTC)
         if code == 0:
             status = {"startTime": started.isoformat(), "completionTime": finished.isoformat(), "succeeded": 1,
                       "conditions": [_condition("SuccessCriteriaMet", "CompletionsReached", finished),

@@ -76,13 +76,11 @@ class TrainConfig:
     pretrain_optimizer: str = "sgd"
     extra: dict[str, object] = field(default_factory=dict)
 
-    def resolved(self) -> "TrainConfig":
+    def resolved(self) -> TrainConfig:
         """A copy with per-model defaults filled in and explicit-feedback defaults applied."""
         values = asdict(self)
         for key, value in MODEL_DEFAULTS.get(self.model, {}).items():
-            if key == "epochs":
-                values[key] = value
-            elif values.get(key) is None:
+            if key == "epochs" or values.get(key) is None:
                 values[key] = value
         if self.feedback == "explicit":
             values["loss"] = "mse"

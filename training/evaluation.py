@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from models.base import Recommender
 from training import metrics
 from training.data.types import Interactions
-from models.base import Recommender
 from training.sampling import InteractionIndex, sample_negatives
 
 PROTOCOLS = ("full", "sampled")

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from training.artifacts import save_artifact
-
 from models.loaded import load_model
+from training.artifacts import save_artifact
 from training.config import TrainConfig, check_device
 from training.data.sources import DataSpec, open_dataset, warn_on_stderr
 from training.trainer import Evaluator, resolve_device, train

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.data.types import Interactions
 from models.base import Recommender
+from training.data.types import Interactions
 from training.sampling import InteractionIndex, sample_negatives
 
 

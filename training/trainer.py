@@ -15,15 +15,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from training import evaluation
-from training.config import TrainConfig
-from training.data.dataset import Dataset
-from training.data.types import Interactions
 from models.base import Recommender
 from models.lightgcn import LightGCN
 from models.ncf import GMF, MLP, NeuMF
 from models.popularity import Popularity
 from models.registry import build_model
+from training import evaluation
+from training.config import TrainConfig
+from training.data.dataset import Dataset
+from training.data.types import Interactions
 from training.plotting import plot_training_curves
 from training.tasks import PairwiseTask, PointwiseTask, RatingTask, Task, start_from_mean_rating
 
@@ -106,7 +106,8 @@ class Evaluator:
         if self.config.protocol == "sampled":
             return evaluation.sampled_ranking(model, target, self.negatives(name), list(self.config.ks),
                                               device=self.device)
-        exclude = [self.dataset.train] + ([self.dataset.valid] if name == "test" and self.dataset.valid is not None else [])
+        exclude = [self.dataset.train] + (
+            [self.dataset.valid] if name == "test" and self.dataset.valid is not None else [])
         return evaluation.full_ranking(model, target, exclude, list(self.config.ks),
                                        batch_users=self.config.eval_batch_users, device=self.device)
 

@@ -30,8 +30,9 @@ def status_for(error: BaseException) -> grpc.StatusCode:
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
     """Wraps every unary-unary handler so raised exceptions become status codes with messages."""
 
-    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-                                handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+    async def intercept_service(
+            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         method = handler_call_details.method
 
         def wrap(inner):
@@ -40,7 +41,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                     return await inner(request, context)
                 except grpc.aio.AbortError:
                     raise  # the servicer already chose a status
-                except Exception as error:  # noqa: BLE001 - mapping every error is the point
+                except Exception as error:
                     code = status_for(error)
                     if code == grpc.StatusCode.INTERNAL:
                         log.exception("unexpected error in %s", method)

@@ -40,7 +40,7 @@ MODEL_INFO = Gauge("recsys_model_info", "Model version served (1 = active)", ["s
 
 
 def set_model_version(service: str, version: str) -> None:
-    for labels in list(MODEL_INFO._metrics):  # noqa: SLF001 - clear the previous version's series
+    for labels in list(MODEL_INFO._metrics):
         if labels[0] == service:
             MODEL_INFO.remove(*labels)
     MODEL_INFO.labels(service=service, version=version).set(1)
@@ -49,8 +49,9 @@ def set_model_version(service: str, version: str) -> None:
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
     """Outermost interceptor: times every unary call and counts it by final status code."""
 
-    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-                                handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+    async def intercept_service(
+            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         _, service, method = handler_call_details.method.split("/")
         service = service.rsplit(".", 1)[-1]
 

@@ -16,12 +16,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from core.artifact import artifact_version
 from services.common.errors import ErrorMappingInterceptor
 from services.common.metrics import MetricsInterceptor
-from telemetry.setup import start_metrics_server
 from services.common.reload import watch_artifact
-from core.artifact import artifact_version
 from services.common.tracing import TracingInterceptor
+from telemetry.setup import start_metrics_server
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ async def _wait_for_artifact(server: GrpcServer, artifact: Path, interval_s: flo
         while not artifact.exists():
             try:
                 await asyncio.wait_for(stop.wait(), interval_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 waited += interval_s
                 if waited >= remind_s:
                     waited = 0.0
@@ -135,9 +135,9 @@ async def serve_model(server: GrpcServer, artifact: Path, load: Callable[[Path],
     versions when ``reload_interval_s`` > 0, and run until SIGTERM."""
     log.info("metrics on port %d", start_metrics_server(metrics_port))
     await server.start()
-    if reload_interval_s > 0 and not artifact.exists():
-        if not await _wait_for_artifact(server, artifact, reload_interval_s):
-            return  # terminated while waiting
+    if (reload_interval_s > 0 and not artifact.exists()
+            and not await _wait_for_artifact(server, artifact, reload_interval_s)):
+        return  # terminated while waiting
     resolved = artifact.resolve()
     install(await asyncio.to_thread(load, resolved))
     await server.mark_serving()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from core.env import env_int
 from core.errors import SettingsError
-from core.settings import Setting
 from core.ports import GRPC_PORTS, METRICS_PORTS
+from core.settings import Setting
 
 DEFAULT_PORTS = GRPC_PORTS
 DEFAULT_METRICS_PORTS = METRICS_PORTS
@@ -22,8 +22,10 @@ SETTINGS = (
     Setting("RECSYS_PORT", "retrieval 50052, scoring 50053, embedding 50054", "gRPC port; 0 picks a free one"),
     Setting("RECSYS_MAX_CANDIDATES", "1000", "most candidates a Retrieve (or items a Score) may ask for"),
     Setting("RECSYS_GRACE_SECONDS", "5", "how long SIGTERM waits for in-flight calls"),
-    Setting("RECSYS_DRAIN_SECONDS", "2", "after SIGTERM, how long health says NOT_SERVING before new calls are refused"),
-    Setting("RECSYS_METRICS_PORT", "retrieval 9092, scoring 9093, embedding 9094", "Prometheus /metrics port; 0 picks a free one"),
+    Setting("RECSYS_DRAIN_SECONDS", "2",
+            "after SIGTERM, how long health says NOT_SERVING before new calls are refused"),
+    Setting("RECSYS_METRICS_PORT", "retrieval 9092, scoring 9093, embedding 9094",
+            "Prometheus /metrics port; 0 picks a free one"),
     Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
     Setting("RECSYS_RELOAD_SECONDS", "10", "how often to check the artifact for a new version (0: never)"),
     Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
@@ -49,7 +51,7 @@ class ServiceSettings:
         return f"{self.host}:{self.port}"
 
     @classmethod
-    def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> "ServiceSettings":
+    def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> ServiceSettings:
         env = os.environ if env is None else env
         artifact = env.get("RECSYS_ARTIFACT")
         if not artifact:

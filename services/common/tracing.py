@@ -15,8 +15,7 @@ import grpc
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor,
-                                            SpanExporter)
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
 
 from services.common.handlers import rewrap_unary
 
@@ -68,8 +67,9 @@ def outgoing_metadata() -> list[tuple[str, str]] | None:
 class TracingInterceptor(grpc.aio.ServerInterceptor):
     """Starts a SERVER span per unary call, as a child of the caller's context when it sent one."""
 
-    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-                                handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+    async def intercept_service(
+            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         method = handler_call_details.method.lstrip("/")
         metadata = {key: value for key, value in (handler_call_details.invocation_metadata or ())
                     if isinstance(value, str)}

@@ -7,12 +7,12 @@ import asyncio
 from recsys.v1 import embedding_service_pb2 as pb
 from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
 from services.common.server import GrpcServer, ServiceBinding, serve_model
-from services.common.tracing import configure_tracing
 from services.common.settings import ServiceSettings
-from telemetry.setup import configure_logging
+from services.common.tracing import configure_tracing
 from services.embedding.servicer import EmbeddingServicer
-from services.embedding.users import UserEmbeddings
 from services.embedding.store import EmbeddingModel
+from services.embedding.users import UserEmbeddings
+from telemetry.setup import configure_logging
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from core.errors import InvalidRequest
+from core.ids import require_id
 from recsys.v1 import common_pb2
 from recsys.v1 import embedding_service_pb2 as pb
 from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
-from core.errors import InvalidRequest
-from core.ids import require_id
 from services.embedding.store import EmbeddingModel
 from services.embedding.users import UserEmbeddings
 
@@ -54,13 +54,15 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
             unknown.extend(missing)
         return pb.BatchRecordInteractionsResponse(recorded=recorded, unknown_item_ids=unknown)
 
-    def _record(self, model: EmbeddingModel, request: pb.RecordInteractionsRequest, prefix: str) -> tuple[int, list[str]]:
+    def _record(self, model: EmbeddingModel, request: pb.RecordInteractionsRequest,
+                prefix: str) -> tuple[int, list[str]]:
         known, unknown = self._check(model, request, prefix)
         self.users.record(request.user_id, known)
         return len(known), unknown
 
     @staticmethod
-    def _check(model: EmbeddingModel, request: pb.RecordInteractionsRequest, prefix: str) -> tuple[list[int], list[str]]:
+    def _check(model: EmbeddingModel, request: pb.RecordInteractionsRequest,
+               prefix: str) -> tuple[list[int], list[str]]:
         require_id(request.user_id, f"{prefix}user_id")
         if not request.interactions:
             raise InvalidRequest(f"{prefix}interactions must not be empty")

@@ -38,7 +38,7 @@ class EmbeddingModel:
     seen_indices: np.ndarray
 
     @classmethod
-    def from_artifact(cls, artifact: Path) -> "EmbeddingModel":
+    def from_artifact(cls, artifact: Path) -> EmbeddingModel:
         stored = open_artifact(artifact, needs=("embeddings",))
         users, items = stored.embeddings()
         seen, item_ids = stored.seen, stored.item_ids

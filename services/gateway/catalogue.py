@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from recsys.v1 import common_pb2
 from core.artifact import open_artifact
 from core.filters import ItemFilter
 from core.products import ProductAttributes, most_popular, popularity_order
+from recsys.v1 import common_pb2
 
 
 @dataclass
@@ -31,12 +31,12 @@ class Catalogue:
         self.position = {item: i for i, item in enumerate(self.item_ids)}
 
     @classmethod
-    def from_artifact(cls, artifact: Path) -> "Catalogue":
+    def from_artifact(cls, artifact: Path) -> Catalogue:
         stored = open_artifact(artifact)
         item_ids = stored.item_ids
         products = {item: {"item_id": item} for item in item_ids} | stored.products()
-        return cls(stored.version, stored.model_type, stored.created_at, stored.metrics, stored.n_users, item_ids, products,
-                   ProductAttributes(item_ids, products), popularity_order(stored.seen.popularity))
+        return cls(stored.version, stored.model_type, stored.created_at, stored.metrics, stored.n_users, item_ids,
+                   products, ProductAttributes(item_ids, products), popularity_order(stored.seen.popularity))
 
     def product(self, item_id: str) -> common_pb2.Product | None:
         row = self.products.get(item_id)

@@ -15,16 +15,16 @@ from typing import Protocol
 import grpc
 import numpy as np
 
+from core.filters import ItemFilter
+from core.traffic_split import Route
 from recsys.v1 import embedding_service_pb2 as emb_pb
 from recsys.v1 import embedding_service_pb2_grpc as emb_grpc
 from recsys.v1 import retrieval_service_pb2 as ret_pb
 from recsys.v1 import retrieval_service_pb2_grpc as ret_grpc
 from recsys.v1 import scoring_service_pb2 as sc_pb
 from recsys.v1 import scoring_service_pb2_grpc as sc_grpc
-from core.filters import ItemFilter
 from services.common.convert import filters_message
 from services.common.tracing import outgoing_metadata
-from core.traffic_split import Route
 
 
 @dataclass(frozen=True)

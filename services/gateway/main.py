@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+from core.traffic_split import TrafficSplit, load_split
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
 from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.tracing import configure_tracing
-from telemetry.setup import configure_logging
 from services.gateway.catalogue import Catalogue
-from services.gateway.store_reader import StoreReader
 from services.gateway.servicer import RecommendationServicer
 from services.gateway.settings import GatewaySettings
 from services.gateway.split import watch_split
-from core.traffic_split import TrafficSplit, load_split
+from services.gateway.store_reader import StoreReader
+from telemetry.setup import configure_logging
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 

@@ -23,7 +23,7 @@ class RecommendQuery:
     model: str  # the route asked for by name or version; empty: the traffic split decides
 
     @classmethod
-    def from_request(cls, request: pb.RecommendRequest, max_k: int) -> "RecommendQuery":
+    def from_request(cls, request: pb.RecommendRequest, max_k: int) -> RecommendQuery:
         require_id(request.user_id, "user_id")
         if not 0 < request.k <= max_k:
             raise InvalidRequest(f"k must be in 1..{max_k}, got {request.k}")

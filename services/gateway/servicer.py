@@ -11,27 +11,26 @@ A backend's INVALID_ARGUMENT is the caller's fault and is passed on, not hidden 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import grpc
-
 import numpy as np
 
+from core import __version__
+from core.errors import InvalidRequest, NotFound, Unavailable
+from core.ids import require_id
+from core.traffic_split import Route, TrafficSplit
 from recsys.v1 import common_pb2
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
-from core.errors import InvalidRequest, NotFound, Unavailable
 from services.common.metrics import FALLBACKS, MODES, ROUTES, TRAFFIC_WEIGHT, set_model_version
-from core import __version__
-from core.ids import require_id
 from services.gateway.blend import reciprocal_rank_fusion
 from services.gateway.catalogue import Catalogue
-from services.gateway.store_reader import StoreReader
-from store.tables import ModelStage
+from services.gateway.hops import Candidates, GrpcHops, Hops
 from services.gateway.query import RecommendQuery
 from services.gateway.settings import GatewaySettings
-from services.gateway.hops import Candidates, GrpcHops, Hops
-from core.traffic_split import Route, TrafficSplit
+from services.gateway.store_reader import StoreReader
+from store.tables import ModelStage
 
 FULL, RETRIEVAL_ORDER, POPULARITY = (common_pb2.SERVING_MODE_FULL, common_pb2.SERVING_MODE_RETRIEVAL_ORDER,
                                      common_pb2.SERVING_MODE_POPULARITY)
@@ -52,7 +51,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         self.store = store
         self._local: dict[str, Hops] = {}
         self._catalogue: Catalogue | None = None
-        self._loaded_at = datetime.now(timezone.utc)
+        self._loaded_at = datetime.now(UTC)
         self._hops: dict[Route, Hops] = {}
         self.set_split(split)
 
@@ -61,7 +60,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         self.split = split
         for route in split.routes:
             TRAFFIC_WEIGHT.labels(route=route.name).set(split.share(route))
-        for name in {labels[0] for labels in TRAFFIC_WEIGHT._metrics} - {r.name for r in split.routes}:  # noqa: SLF001
+        for name in {labels[0] for labels in TRAFFIC_WEIGHT._metrics} - {r.name for r in split.routes}:
             TRAFFIC_WEIGHT.remove(name)
 
     def _route(self, query: RecommendQuery) -> Route:
@@ -92,7 +91,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             self.store.close()
 
     def load(self, catalogue: Catalogue) -> None:
-        self._catalogue, self._loaded_at = catalogue, datetime.now(timezone.utc)
+        self._catalogue, self._loaded_at = catalogue, datetime.now(UTC)
         set_model_version("gateway", catalogue.version)
 
     def _current(self) -> Catalogue:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError
 
-from recsys.v1 import common_pb2
 from core.errors import InvalidRequest, Unavailable
 from events.codec import TYPE_CODES
+from recsys.v1 import common_pb2
 from store import repository
 from store.db import make_engine, unreachable
 from store.tables import ModelStage
@@ -74,4 +74,4 @@ class StoreReader:
 
 def _utc(at: datetime) -> datetime:
     """SQLite hands back naive datetimes; the store writes UTC."""
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.filters import ItemFilter
 from services.common.batching import MicroBatcher
 from services.retrieval.index import Hits, ItemIndex
-from core.filters import ItemFilter
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from core.artifact import open_artifact
 from recsys.v1 import retrieval_service_pb2 as pb
 from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
-from core.artifact import open_artifact
 from services.common.server import GrpcServer, ServiceBinding, serve_model
-from services.common.tracing import configure_tracing
 from services.common.settings import ServiceSettings
-from telemetry.setup import configure_logging
+from services.common.tracing import configure_tracing
 from services.retrieval.index import ItemIndex
 from services.retrieval.retriever import Retriever
 from services.retrieval.servicer import RetrievalServicer
+from telemetry.setup import configure_logging
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RetrievalService"].full_name
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from services.common.batching import MicroBatcher
 from models.loaded import LoadedModel
+from services.common.batching import MicroBatcher
 
 _Pairs = tuple[LoadedModel, int, np.ndarray]  # (model, user index, item indices)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from core.errors import ArtifactError
+from models.loaded import LoadedModel, load_model
 from recsys.v1 import scoring_service_pb2 as pb
 from recsys.v1 import scoring_service_pb2_grpc as pb_grpc
-from core.errors import ArtifactError
 from services.common.server import GrpcServer, ServiceBinding, serve_model
-from services.common.tracing import configure_tracing
 from services.common.settings import ServiceSettings
-from telemetry.setup import configure_logging
+from services.common.tracing import configure_tracing
 from services.scoring.scorer import Scorer
 from services.scoring.servicer import ScoringServicer
-from models.loaded import LoadedModel, load_model
+from telemetry.setup import configure_logging
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScoringService"].full_name
 SCORING_MODELS = ("neumf", "gmf", "mlp", "mf")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from models.loaded import load_model
-from cli.job import JobSettings, JobSettingsError, main
-
 import pytest
+
+from cli.job import JobSettings, JobSettingsError, main
+from models.loaded import load_model
 
 
 def _env(tmp_path, **extra):

@@ -7,9 +7,9 @@ import asyncio
 import grpc
 import pytest
 
+from cli.local_backends import local_call
 from core.errors import InvalidRequest, NotFound
 from services.common.metrics import RPC_TOTAL
-from cli.local_backends import local_call
 
 
 class Backend:
@@ -38,9 +38,9 @@ def _run(coroutine):
 
 
 def test_answers_pass_through_and_are_counted():
-    before = RPC_TOTAL.labels("TestService", "Echo", "OK")._value.get()  # noqa: SLF001
+    before = RPC_TOTAL.labels("TestService", "Echo", "OK")._value.get()
     assert _run(local_call("TestService", "Echo", Backend().Echo, timeout=1)) == "hello"
-    assert RPC_TOTAL.labels("TestService", "Echo", "OK")._value.get() == before + 1  # noqa: SLF001
+    assert RPC_TOTAL.labels("TestService", "Echo", "OK")._value.get() == before + 1
 
 
 @pytest.mark.parametrize("method, code, details", [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from models.loaded import load_model
 from cli.quickstart import run_quickstart
+from models.loaded import load_model
 
 
 def test_quickstart_runs_end_to_end(tmp_path, capsys):

@@ -13,9 +13,11 @@ import time
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2
-
 from servers import wait_until_serving
-from recsys.v1 import common_pb2, recommendation_service_pb2 as pb, recommendation_service_pb2_grpc as pb_grpc
+
+from recsys.v1 import common_pb2
+from recsys.v1 import recommendation_service_pb2 as pb
+from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.integration  # starts recsys processes
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from recsys.v1 import events_pb2
-from events.codec import InvalidEvent, decode, make_event
 from core.event_types import EventType
+from events.codec import InvalidEvent, decode, make_event
+from recsys.v1 import events_pb2
 
 
 def _reason(payload: bytes, **kwargs) -> str:

@@ -4,8 +4,8 @@ kube-apiserver (server-side dry run), and a real `helm install` / `helm upgrade`
 from __future__ import annotations
 
 import filecmp
-import re
 import json
+import re
 import subprocess
 import uuid
 from pathlib import Path
@@ -87,7 +87,8 @@ def test_helm_install_creates_every_object_and_upgrade_keeps_the_operators_split
     installed = _run(helm, *kubeconfig, "install", "shop", str(CHART), "-n", namespace, "--create-namespace")
     assert installed.returncode == 0, installed.stderr
     assert "grpcurl -plaintext" in installed.stdout  # NOTES.txt
-    listed = json.loads(_run("kubectl", *kubeconfig, "get", "deploy,svc,hpa,pdb,cm,sa,role,rolebinding,kopfpeering,servicemonitor,prometheusrule",
+    listed = json.loads(_run("kubectl", *kubeconfig, "get",
+                             "deploy,svc,hpa,pdb,cm,sa,role,rolebinding,kopfpeering,servicemonitor,prometheusrule",
                              "-n", namespace, "-o", "json").stdout)
     names = {(o["kind"], o["metadata"]["name"]) for o in listed["items"]}
     for component in ("gateway", "stream", "operator", *(f"{c}-{t}" for c in ("retrieval", "scoring", "embedding")

@@ -15,9 +15,10 @@ from pathlib import Path
 import grpc
 import pytest
 import yaml
-
-from recsys.v1 import recommendation_service_pb2 as pb, recommendation_service_pb2_grpc as pb_grpc
 from servers import wait_until_serving
+
+from recsys.v1 import recommendation_service_pb2 as pb
+from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
 from stack.process import free_port
 from stack.prometheus import PrometheusServer, prometheus_binaries
 
@@ -38,7 +39,7 @@ def _exported_metric_names() -> set[str]:
     import services.common.metrics  # noqa: F401
     import stream.metrics  # noqa: F401
 
-    return {name for name in REGISTRY._names_to_collectors if name.startswith("recsys_")}  # noqa: SLF001
+    return {name for name in REGISTRY._names_to_collectors if name.startswith("recsys_")}
 
 
 def _queries() -> list[tuple[str, str]]:
@@ -64,7 +65,8 @@ def _metric_names(expr: str) -> set[str]:
 
 def test_alert_rules_pass_promtool_check_and_unit_tests():
     _, promtool = prometheus_binaries()
-    checked = subprocess.run([str(promtool), "check", "rules", "alerts.yaml"], cwd=FILES, capture_output=True, text=True)
+    checked = subprocess.run([str(promtool), "check", "rules", "alerts.yaml"], cwd=FILES, capture_output=True,
+                             text=True)
     assert checked.returncode == 0 and "SUCCESS" in checked.stdout, checked.stdout + checked.stderr
     tested = subprocess.run([str(promtool), "test", "rules", "alerts_test.yaml"], cwd=FILES, capture_output=True,
                             text=True)

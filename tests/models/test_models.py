@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from training.config import TrainConfig
 from models.lightgcn import LightGCN, normalized_adjacency
 from models.ncf import GMF, MLP, NeuMF
+from training.config import TrainConfig
 from training.trainer import train
 
 
@@ -30,7 +30,8 @@ def popularity(small_dataset):
     ("mf", {"epochs": 3, "batch_size": 512, "lr": 0.005}),
 ])
 def test_ncf_family_beats_popularity_sampled(small_dataset, popularity, model, overrides):
-    result = train(small_dataset, TrainConfig(model=model, protocol="sampled", **overrides), progress=False, echo=_quiet)
+    result = train(small_dataset, TrainConfig(model=model, protocol="sampled", **overrides), progress=False,
+                   echo=_quiet)
     assert result.test_metrics["ndcg@10"] > popularity["sampled"]["ndcg@10"] * 1.2, result.test_metrics
     assert result.test_metrics["hr@10"] > popularity["sampled"]["hr@10"], result.test_metrics
     assert len(result.history) == overrides["epochs"]
@@ -53,9 +54,9 @@ def test_popularity_ranks_by_training_counts(small_dataset, popularity):
 
 def _low_rank_ratings(n_users: int = 400, n_items: int = 200, per_user: int = 40, seed: int = 0):
     """Ratings 1..5 from a rank-3 taste model plus noise, dense enough for a per-user split."""
+    from core.interactions import InteractionLog
     from training.data.dataset import SplitSpec, build_dataset
     from training.data.types import LoadedData
-    from core.interactions import InteractionLog
 
     rng = np.random.default_rng(seed)
     user_f, item_f = rng.normal(size=(n_users, 3)), rng.normal(size=(n_items, 3))

@@ -10,13 +10,13 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+from kubelet import FakeKubelet
 from kubernetes import client, config
 
-from kubelet import FakeKubelet
 from store import repository
 from store.db import make_engine
 
@@ -102,11 +102,12 @@ def _split(cluster, model: str) -> dict:
 
 def _online(cluster, version: str, impressions: int, clicks: int) -> None:
     engine = make_engine(cluster["db"])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with engine.begin() as connection:
         repository.add_online_counts(connection, [{
-            "model_version": version, "window_start": now - timedelta(seconds=1), "window_end": now + timedelta(seconds=1),
-            "impressions": impressions, "clicks": clicks, "add_to_carts": 0, "purchases": 0}])
+            "model_version": version, "window_start": now - timedelta(seconds=1),
+            "window_end": now + timedelta(seconds=1), "impressions": impressions, "clicks": clicks,
+            "add_to_carts": 0, "purchases": 0}])
     engine.dispose()
 
 
@@ -116,7 +117,8 @@ def _apply(cluster, body: dict) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("change, message", [
     ({"algorithm": "svd"}, 'Unsupported value: "svd"'),
-    ({"training": {"gpus": -1}}, "spec.training.gpus: Invalid value: -1: spec.training.gpus in body should be greater than or equal to 0"),
+    ({"training": {"gpus": -1}},
+     "spec.training.gpus: Invalid value: -1: spec.training.gpus in body should be greater than or equal to 0"),
     ({"rollout": {"steps": [10, 150]}}, "should be less than or equal to 100"),
     ({"evaluation": {"metric": "auc"}}, 'Unsupported value: "auc"'),
     ({"training": {"memory": "lots"}}, "spec.training.memory in body should match"),

@@ -12,19 +12,20 @@ from pathlib import Path
 import kopf
 import pytest
 import yaml
+
+from core.errors import SettingsError
+from core.settings import effective_environment
+from core.traffic_split import TrafficSplit, load_split
 from recsys_operator import gates, handlers, manifests
 from recsys_operator.artifacts import point_track, read_result, track_version
 from recsys_operator.settings import SETTINGS as DECLARED
 from recsys_operator.settings import OperatorSettings
 
-from core.errors import SettingsError
-from core.settings import effective_environment
-from core.traffic_split import TrafficSplit, load_split
-
 SETTINGS = OperatorSettings(artifacts_root=Path("/artifacts"), artifacts_claim="recsys-artifacts",
                             job_service_account="recsys-trainer")
 BODY = {"metadata": {"name": "amazon", "namespace": "shop", "generation": 3},
-        "spec": {"algorithm": "lightgcn", "dataset": {"uri": "file:///artifacts/data/beauty.parquet", "format": "parquet"},
+        "spec": {"algorithm": "lightgcn",
+                 "dataset": {"uri": "file:///artifacts/data/beauty.parquet", "format": "parquet"},
                  "hyperparameters": {"epochs": 50, "learningRate": 0.002, "batchSize": 4096, "numLayers": 3},
                  "training": {"gpus": 2, "cpu": "4", "memory": "16Gi", "nodeSelector": {"gpu": "h100"},
                               "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
@@ -116,7 +117,8 @@ def test_tracks_flip_atomically_and_results_are_read(tmp_path):
 
 
 def test_the_crd_schema_is_structural_and_complete():
-    crd = yaml.safe_load((Path(__file__).resolve().parents[2] / "operator" / "crds" / "recommendermodel.yaml").read_text())
+    crd_path = Path(__file__).resolve().parents[2] / "operator" / "crds" / "recommendermodel.yaml"
+    crd = yaml.safe_load(crd_path.read_text())
     version = crd["spec"]["versions"][0]
     spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
     assert spec["required"] == ["algorithm", "dataset"]

@@ -3,22 +3,22 @@ writes, restartable bulk load, Parquet export that training reads, registry, onl
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from store import repository
 from cli.synthetic_traffic import events_from_synthetic
+from core.event_types import EventType
+from core.interactions import InteractionLog
+from store import repository
 from store.bulk import events_from_log, export_parquet, load_events
 from store.db import current_revision, make_engine, upgrade
 from store.tables import Base, ModelStage
-from core.event_types import EventType
 from training.data.loaders import load_parquet
 from training.data.synthetic import SyntheticConfig, generate
-from core.interactions import InteractionLog
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
@@ -97,7 +97,7 @@ def test_loaded_datasets_get_stable_ids_and_a_type():
 
 def test_insert_events_reports_only_new_rows(url, tiny):
     engine = make_engine(url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     row = {"event_id": "e1", "user_id": "new-user", "item_id": str(tiny.item_ids[0]),
            "event_type": EventType.CLICK, "value": 1.0, "occurred_at": now}
     with engine.begin() as connection:
@@ -129,7 +129,7 @@ def test_model_registry(url):
 
 def test_online_counts_accumulate_per_window(url):
     engine = make_engine(url)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     window = {"model_version": "v1", "window_start": start, "window_end": start + timedelta(seconds=10),
               "impressions": 10, "clicks": 2, "add_to_carts": 1, "purchases": 0}
     with engine.begin() as connection:

@@ -13,16 +13,17 @@ import uuid
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2
-
-from recsys.v1 import recommendation_service_pb2 as pb, recommendation_service_pb2_grpc as pb_grpc
 from servers import wait_until_serving
-from events.codec import make_event
-from events.kafka_bus import KafkaPublisher
-from store import repository
-from store.db import make_engine
-from stack.process import free_port
 from stack_fixtures import new_database, new_topics
 from stream_helpers import StreamProcess, wait_for_rows
+
+from events.codec import make_event
+from events.kafka_bus import KafkaPublisher
+from recsys.v1 import recommendation_service_pb2 as pb
+from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
+from stack.process import free_port
+from store import repository
+from store.db import make_engine
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recsys.v1 import events_pb2
+from core.event_types import EventType
 from events.bus import Topics
 from events.codec import make_event
 from events.memory_bus import InProcessBus
-from stream.processor import BatchResult, ProcessorConfig, StreamProcessor
+from recsys.v1 import events_pb2
 from store import repository
 from store.db import make_engine, upgrade
-from core.event_types import EventType
+from stream.metrics import DEAD_LETTERS
+from stream.processor import BatchResult, ProcessorConfig, StreamProcessor
 
 TOPICS = Topics()
 ITEMS = [f"P{i}" for i in range(20)]
@@ -77,6 +78,9 @@ def test_events_are_stored_once_and_offsets_committed(engine):
     assert _count(engine) == 300
 
 
+REASONS = ["bad_value", "oversized", "undecodable", "unknown_item"]
+
+
 def test_bad_events_go_to_the_dead_letter_topic_and_good_ones_flow(engine):
     bus = InProcessBus()
     good = [make_event("u1", ITEMS[0], "view"), make_event("u2", ITEMS[1], "purchase")]
@@ -84,11 +88,14 @@ def test_bad_events_go_to_the_dead_letter_topic_and_good_ones_flow(engine):
                 make_event("u3", ITEMS[2], "rating", value=9), make_event("u4", ITEMS[3], "view", session_id="x" * 100),
                 good[1]])
     processor = _processor(bus, engine, max_event_bytes=100)
+    counted_before = {reason: DEAD_LETTERS.labels(reason=reason)._value.get() for reason in REASONS}
     _drain(processor)
     assert _count(engine) == 2
     dead = bus.records(TOPICS.dead_letter)
     reasons = sorted(bus.headers(r)["recsys.reason"] for r in dead)
-    assert reasons == ["bad_value", "oversized", "undecodable", "unknown_item"]
+    assert reasons == REASONS
+    assert all(DEAD_LETTERS.labels(reason=reason)._value.get() == counted_before[reason] + 1
+               for reason in REASONS)
     for record in dead:  # the original bytes and where they came from survive
         headers = bus.headers(record)
         assert headers["recsys.topic"] == TOPICS.events and headers["recsys.error"]
@@ -130,7 +137,7 @@ def test_online_counts_per_version_are_exact_under_replay(engine):
     processor = _processor(bus, engine, window_s=3600)
     _drain(processor)
     processor.process(bus.records(TOPICS.events))  # replayed batch must not count again
-    since = datetime.now(timezone.utc) - timedelta(hours=2)
+    since = datetime.now(UTC) - timedelta(hours=2)
     with engine.connect() as connection:
         v1 = repository.online_totals(connection, "v1", since)
         v2 = repository.online_totals(connection, "v2", since)

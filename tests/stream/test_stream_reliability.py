@@ -9,12 +9,12 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from stream_helpers import StreamProcess, stored, wait_for_rows
 
 from events.codec import make_event
 from events.kafka_bus import KafkaPublisher
 from store import repository
 from store.db import make_engine
-from stream_helpers import StreamProcess, stored, wait_for_rows
 
 ITEMS = [f"P{i:04d}" for i in range(200)]
 

@@ -56,5 +56,6 @@ def test_the_tiltfile_deploys_the_chart_with_port_forwards_and_labels(tiltfile_r
     forwards = gateway["DeployTarget"]["portForwardTemplateSpec"]["forwards"]
     assert {(f["localPort"], f["containerPort"]) for f in forwards} == {(50051, 50051), (9091, 9091)}
     assert gateway["Labels"] == {"serving": "serving"}
-    assert "kind: CustomResourceDefinition" in _manifest(tiltfile_result, "shop-recsys-operator")["DeployTarget"]["yaml"]
+    operator_yaml = _manifest(tiltfile_result, "shop-recsys-operator")["DeployTarget"]["yaml"]
+    assert "kind: CustomResourceDefinition" in operator_yaml
     assert _manifest(tiltfile_result, "proto")["Labels"] == {"dev": "dev"}

@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from training.artifacts import save_artifact
-
 from core.errors import ArtifactError, UnknownIdError
-
 from models.loaded import load_model
+from training.artifacts import save_artifact
 from training.config import TrainConfig
 from training.trainer import train
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from models.base import Recommender
 from training.data.types import Interactions
 from training.evaluation import full_ranking, rating_error, sample_eval_negatives, sampled_ranking
-from models.base import Recommender
 
 D2 = 1.0 / math.log2(3)  # discount at rank 2 = 0.6309297536
 D3 = 0.5                 # discount at rank 3 = 1/log2(4)

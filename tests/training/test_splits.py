@@ -7,11 +7,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from core.interactions import InteractionLog
 from training.data import splits
 from training.data.dataset import SplitSpec, build_dataset
 from training.data.filtering import deduplicate, k_core
 from training.data.types import Interactions, LoadedData
-from core.interactions import InteractionLog
 
 
 def make(users: list[int], items: list[int], timestamps: list[int] | None = None,

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from core.interactions import InteractionLog
 from training.data.synthetic import (
     CATEGORIES,
     EVENT_TYPES,
@@ -17,7 +18,6 @@ from training.data.synthetic import (
     write_csv,
 )
 from training.data.types import LoadedData
-from core.interactions import InteractionLog
 
 SMALL = SyntheticConfig(n_users=1500, n_items=800, n_categories=10, seed=7)
 

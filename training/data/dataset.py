@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.catalogue import ItemCatalogue
+from core.interactions import InteractionLog
 from training.data import splits
 from training.data.filtering import deduplicate, k_core
 from training.data.types import Interactions, LoadedData
-from core.interactions import InteractionLog
-from core.catalogue import ItemCatalogue
 
 
 @dataclass

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.data.types import Interactions
-
 from core.interactions import InteractionLog
+from training.data.types import Interactions
 
 
 def k_core(log: InteractionLog, k: int, max_rounds: int = 100) -> InteractionLog:

@@ -10,14 +10,26 @@ import csv
 import errno
 import itertools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from ._text import PathLike, find_file, first_line, iter_lines, line_error, no_interactions, parse_object
-from ._text import locate, require_file, require_key, to_float, to_int
+from ._text import (
+    PathLike,
+    find_file,
+    first_line,
+    iter_lines,
+    line_error,
+    locate,
+    no_interactions,
+    parse_object,
+    require_file,
+    require_key,
+    to_float,
+    to_int,
+)
 from .types import DataFormatError, InteractionLog, ItemCatalogue, LoadedData
 
 FORMATS = ("auto", "amazon", "sequence", "lightgcn", "ncf", "movielens", "csv", "parquet")
@@ -32,10 +44,9 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 # ML-100K's u.genre, used when the file is not beside u.item.
-_ML100K_GENRES = (
-    "unknown Action Adventure Animation Children's Comedy Crime Documentary Drama Fantasy "
-    "Film-Noir Horror Musical Mystery Romance Sci-Fi Thriller War Western"
-).split()
+_ML100K_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
+                  "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
+                  "War", "Western"]
 
 _INT_IDS = re.compile(r"\s*\d+(?:\s+\d+)*\s*")
 _PRICE = re.compile(r"\s*\$?\s*(\d[\d,]*(?:\.\d+)?)")

@@ -29,11 +29,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from training.data.types import LoadedData
-
-from core.interactions import InteractionLog
-
 from core.catalogue import ItemCatalogue
+from core.interactions import InteractionLog
+from training.data.types import LoadedData
 
 EVENT_TYPES: tuple[str, ...] = ("view", "click", "add_to_cart", "purchase", "rating")
 VIEW, CLICK, ADD_TO_CART, PURCHASE, RATING = range(len(EVENT_TYPES))

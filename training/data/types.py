@@ -46,7 +46,7 @@ class Interactions:
     def __len__(self) -> int:
         return len(self.users)
 
-    def take(self, mask_or_index: np.ndarray) -> "Interactions":
+    def take(self, mask_or_index: np.ndarray) -> Interactions:
         return Interactions(
             self.users[mask_or_index],
             self.items[mask_or_index],

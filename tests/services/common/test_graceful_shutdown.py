@@ -9,9 +9,10 @@ import time
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-from recsys.v1 import retrieval_service_pb2 as pb, retrieval_service_pb2_grpc as pb_grpc
 from servers import ServerThread
+
+from recsys.v1 import retrieval_service_pb2 as pb
+from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
 from services.common.server import GrpcServer, ServiceBinding
 
 SERVICE = "recsys.v1.RetrievalService"

@@ -10,9 +10,10 @@ import time
 
 import grpc
 import pytest
-
-from recsys.v1 import retrieval_service_pb2 as pb, retrieval_service_pb2_grpc as pb_grpc
 from servers import ServerThread
+
+from recsys.v1 import retrieval_service_pb2 as pb
+from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
 from services.common.reload import watch_artifact
 from services.common.settings import ServiceSettings
 from services.retrieval.main import build_server, load_index

@@ -9,9 +9,9 @@ import subprocess
 import sys
 import time
 
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from stack.process import free_port
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import grpc
 import numpy as np
 import pytest
-
-from recsys.v1 import common_pb2, embedding_service_pb2 as pb, embedding_service_pb2_grpc as pb_grpc
 from servers import ServerThread
+
+from recsys.v1 import common_pb2
+from recsys.v1 import embedding_service_pb2 as pb
+from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
 from services.common.settings import ServiceSettings
 from services.embedding.main import build_server
 from services.embedding.store import EmbeddingModel, RecentInteractions
@@ -123,7 +125,8 @@ def test_a_bad_entry_rejects_the_whole_batch(service):
     bad = pb.RecordInteractionsRequest(user_id="u", interactions=[common_pb2.Interaction(item_id="x")])
     with pytest.raises(grpc.RpcError) as error:
         stub.BatchRecordInteractions(pb.BatchRecordInteractionsRequest(users=[good, bad]), timeout=5)
-    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "users[1].interactions[0].type" in error.value.details()
+    assert (error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            and "users[1].interactions[0].type" in error.value.details())
     assert not stub.GetUserEmbedding(pb.GetUserEmbeddingRequest(user_id="all-or-nothing"), timeout=5).known
     with pytest.raises(grpc.RpcError) as error:
         stub.BatchRecordInteractions(pb.BatchRecordInteractionsRequest(), timeout=5)

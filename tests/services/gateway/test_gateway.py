@@ -9,9 +9,12 @@ import json
 import grpc
 import numpy as np
 import pytest
-
-from recsys.v1 import common_pb2, recommendation_service_pb2 as pb, recommendation_service_pb2_grpc as pb_grpc
 from servers import ServerThread
+
+from models.loaded import load_model
+from recsys.v1 import common_pb2
+from recsys.v1 import recommendation_service_pb2 as pb
+from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
 from services.common.settings import ServiceSettings
 from services.embedding.main import build_server as build_embedding
 from services.embedding.store import EmbeddingModel
@@ -19,9 +22,10 @@ from services.gateway.catalogue import Catalogue
 from services.gateway.main import build_server as build_gateway
 from services.gateway.settings import GatewaySettings
 from services.gateway.split import watch_split
-from services.retrieval.main import build_server as build_retrieval, load_index
-from services.scoring.main import build_server as build_scoring, load_scorer
-from models.loaded import load_model
+from services.retrieval.main import build_server as build_retrieval
+from services.retrieval.main import load_index
+from services.scoring.main import build_server as build_scoring
+from services.scoring.main import load_scorer
 
 DEAD = "127.0.0.1:1"  # nothing listens there: calls fail at once with UNAVAILABLE
 

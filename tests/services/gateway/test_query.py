@@ -6,7 +6,8 @@ import pytest
 
 from core.errors import InvalidRequest
 from core.filters import ItemFilter
-from recsys.v1 import common_pb2, recommendation_service_pb2 as pb
+from recsys.v1 import common_pb2
+from recsys.v1 import recommendation_service_pb2 as pb
 from services.common.convert import filters_message, item_filter_of
 from services.gateway.query import RecommendQuery
 

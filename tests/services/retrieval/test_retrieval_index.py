@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.retrieval.index import ItemIndex
-
 from core.filters import FilterError, ItemFilter
+from services.retrieval.index import ItemIndex
 
 
 @pytest.fixture(scope="module")

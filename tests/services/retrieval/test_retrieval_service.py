@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
-from recsys.v1 import common_pb2, retrieval_service_pb2 as pb, retrieval_service_pb2_grpc as pb_grpc
-from services.common.settings import ServiceSettings
 from servers import ServerThread, wait_until_serving
+
+from recsys.v1 import common_pb2
+from recsys.v1 import retrieval_service_pb2 as pb
+from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
+from services.common.settings import ServiceSettings
 from services.retrieval.main import SERVICE_NAME, build_server, load_index
 
 

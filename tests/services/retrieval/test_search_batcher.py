@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
-import pytest
 
+from core.filters import ItemFilter
 from services.retrieval.batcher import SearchBatcher
 from services.retrieval.index import ItemIndex
-from core.filters import ItemFilter
 
 
 def test_concurrent_searches_are_batched_and_exact():

@@ -10,9 +10,9 @@ import threading
 import numpy as np
 import pytest
 
+from models.loaded import load_model
 from services.common.batching import MicroBatcher
 from services.scoring.batcher import ScoreBatcher
-from models.loaded import load_model
 
 
 def test_requests_of_one_turn_form_one_batch_and_later_ones_the_next():

@@ -8,13 +8,14 @@ import grpc
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-from recsys.v1 import scoring_service_pb2 as pb, scoring_service_pb2_grpc as pb_grpc
 from servers import ServerThread
+
 from core.errors import ArtifactError
+from models.loaded import load_model
+from recsys.v1 import scoring_service_pb2 as pb
+from recsys.v1 import scoring_service_pb2_grpc as pb_grpc
 from services.common.settings import ServiceSettings
 from services.scoring.main import SERVICE_NAME, build_server, load_scorer
-from models.loaded import load_model
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,8 @@ def service(publish):
 def test_unavailable_until_the_model_is_loaded_then_serving(service):
     assert service["early"].code() == grpc.StatusCode.UNAVAILABLE
     health = health_pb2_grpc.HealthStub(service["channel"])
-    assert health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME)).status == health_pb2.HealthCheckResponse.SERVING
+    assert (health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME)).status
+            == health_pb2.HealthCheckResponse.SERVING)
 
 
 def test_scores_match_the_artifact_and_flag_unknown_items(service):
