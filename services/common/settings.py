@@ -16,19 +16,24 @@ from core.settings import Setting
 DEFAULT_PORTS = GRPC_PORTS
 DEFAULT_METRICS_PORTS = METRICS_PORTS
 
-SETTINGS = (
-    Setting("RECSYS_ARTIFACT", "", "model artifact directory to serve (required); a missing one is waited for"),
+# What every gRPC serving process reads, the gateway included.
+SERVER_SETTINGS = (
     Setting("RECSYS_HOST", "0.0.0.0", "address to listen on"),
-    Setting("RECSYS_PORT", "retrieval 50052, scoring 50053, embedding 50054", "gRPC port; 0 picks a free one"),
-    Setting("RECSYS_MAX_CANDIDATES", "1000", "most candidates a Retrieve (or items a Score) may ask for"),
     Setting("RECSYS_GRACE_SECONDS", "5", "how long SIGTERM waits for in-flight calls"),
     Setting("RECSYS_DRAIN_SECONDS", "2",
             "after SIGTERM, how long health says NOT_SERVING before new calls are refused"),
-    Setting("RECSYS_METRICS_PORT", "retrieval 9092, scoring 9093, embedding 9094",
-            "Prometheus /metrics port; 0 picks a free one"),
     Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
     Setting("RECSYS_RELOAD_SECONDS", "10", "how often to check the artifact for a new version (0: never)"),
     Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
+)
+
+SETTINGS = (
+    Setting("RECSYS_ARTIFACT", "", "model artifact directory to serve (required); a missing one is waited for"),
+    Setting("RECSYS_PORT", "retrieval 50052, scoring 50053, embedding 50054", "gRPC port; 0 picks a free one"),
+    Setting("RECSYS_METRICS_PORT", "retrieval 9092, scoring 9093, embedding 9094",
+            "Prometheus /metrics port; 0 picks a free one"),
+    Setting("RECSYS_MAX_CANDIDATES", "1000", "most candidates a Retrieve (or items a Score) may ask for"),
+    *SERVER_SETTINGS,
 )
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from core.env import env_int
 from core.errors import SettingsError
 from core.settings import Setting
-from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, trace_exporter
+from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, SERVER_SETTINGS, trace_exporter
 
 SETTINGS = (
     Setting("RECSYS_ARTIFACT", "",
             "artifact whose catalogue and popularity the gateway serves and falls back on (required)"),
-    Setting("RECSYS_HOST", "0.0.0.0", "address to listen on"),
     Setting("RECSYS_PORT", "50051", "gRPC port; 0 picks a free one"),
+    Setting("RECSYS_METRICS_PORT", "9091", "Prometheus /metrics port; 0 picks a free one"),
     Setting("RECSYS_EMBEDDING_ADDR", "localhost:50054", "embedding service"),
     Setting("RECSYS_RETRIEVAL_ADDR", "localhost:50052", "retrieval service"),
     Setting("RECSYS_SCORING_ADDR", "localhost:50053", "scoring service"),
@@ -25,17 +25,11 @@ SETTINGS = (
     Setting("RECSYS_MAX_K", "100", "largest k a Recommend may ask for"),
     Setting("RECSYS_CANDIDATES", "200", "candidates retrieved per request before scoring (at least RECSYS_MAX_K)"),
     Setting("RECSYS_BLEND_WEIGHT", "0.5", "weight of the retrieval rank against the NCF rank (0..1)"),
-    Setting("RECSYS_GRACE_SECONDS", "5", "how long SIGTERM waits for in-flight calls"),
-    Setting("RECSYS_DRAIN_SECONDS", "2",
-            "after SIGTERM, how long health says NOT_SERVING before new calls are refused"),
-    Setting("RECSYS_METRICS_PORT", "9091", "Prometheus /metrics port; 0 picks a free one"),
-    Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
     Setting("RECSYS_TRAFFIC_SPLIT", "",
             "JSON file of weighted routes (core/traffic_split.py); unset: one route, the three addresses above"),
     Setting("RECSYS_SPLIT_RELOAD_SECONDS", "2", "how often the split file is checked for changes"),
-    Setting("RECSYS_RELOAD_SECONDS", "10", "how often to check the artifact for a new catalogue version (0: never)"),
     Setting("RECSYS_DATABASE_URL", "", "the store, for ListUserInteractions and the model registry in ListModels"),
-    Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
+    *SERVER_SETTINGS,
 )
 
 

@@ -41,8 +41,8 @@ def test_the_tiltfile_builds_the_image_with_live_update(tiltfile_result):
     image = _manifest(tiltfile_result, "shop-recsys-gateway")["ImageTargets"][0]
     assert image["selector"] == "recsys"
     live_update = image["LiveUpdateSpec"]
-    assert {s["localPath"] for s in live_update["syncs"]} == {"training", "services", "operator/recsys_operator",
-                                                               "gen/python/recsys"}
+    packages = {"core", "models", "store", "events", "telemetry", "training", "services", "stream", "cli"}
+    assert {s["localPath"] for s in live_update["syncs"]} == packages | {"operator/recsys_operator", "gen/python/recsys"}
     assert set(live_update["stopPaths"]) == {"pyproject.toml", "Dockerfile"}  # these rebuild the image
     assert "RECSYS_DEV_RELOAD" in _manifest(tiltfile_result, "shop-recsys-gateway")["DeployTarget"]["yaml"]
 
