@@ -42,7 +42,8 @@ def test_the_tiltfile_builds_the_image_with_live_update(tiltfile_result):
     assert image["selector"] == "recsys"
     live_update = image["LiveUpdateSpec"]
     packages = {"core", "models", "store", "events", "telemetry", "training", "services", "stream", "cli"}
-    assert {s["localPath"] for s in live_update["syncs"]} == packages | {"operator/recsys_operator", "gen/python/recsys"}
+    synced = {s["localPath"] for s in live_update["syncs"]}
+    assert synced == packages | {"operator/recsys_operator", "gen/python/recsys"}
     assert set(live_update["stopPaths"]) == {"pyproject.toml", "Dockerfile"}  # these rebuild the image
     assert "RECSYS_DEV_RELOAD" in _manifest(tiltfile_result, "shop-recsys-gateway")["DeployTarget"]["yaml"]
 
