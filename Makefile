@@ -9,7 +9,7 @@ UV_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-
 
 PROTOS := $(wildcard proto/recsys/v1/*.proto)
 
-.PHONY: venv quickstart test test-unit lint lock clean proto proto-check stack-up stack-down
+.PHONY: venv quickstart test test-unit lint lock clean proto proto-check stack-up stack-down cluster-up cluster-down
 
 # Exact versions from the lock file (requirements/dev.lock: every extra plus test and dev tools).
 $(STAMP): pyproject.toml requirements/dev.lock
@@ -61,6 +61,13 @@ stack-up: venv
 
 stack-down: venv
 	$(PY) -m stack down
+
+# A real single-node Kubernetes cluster in its own network namespace (root; binaries built on first use).
+cluster-up: venv
+	$(PY) -m stack cluster up
+
+cluster-down: venv
+	$(PY) -m stack cluster down
 
 clean:
 	rm -rf artifacts build *.egg-info .pytest_cache

@@ -1,4 +1,7 @@
-"""`python -m stack up|down|env|status` (what `make stack-up` / `make stack-down` run).
+"""`python -m stack up|down|env|status` (what `make stack-up` / `make stack-down` run), and
+`python -m stack cluster up|down|env|status`: a real single-node Kubernetes cluster
+(`make cluster-up` / `make cluster-down`; stack/cluster.py; its directory: RECSYS_CLUSTER_DIR,
+default /tmp/recsys-cluster).
 
 Ports and the data directory come from the environment so several stacks can coexist:
 RECSYS_STACK_DIR (default /tmp/recsys-stack; PostgreSQL's own user must be able to reach it),
@@ -41,10 +44,44 @@ def _env_lines(pg: PostgresServer, kafka: KafkaBroker, kube: KubeAPIServer) -> l
     return lines
 
 
+def cluster_main(argv: list[str]) -> int:
+    from stack.cluster import Cluster
+
+    parser = argparse.ArgumentParser(prog="python -m stack cluster",
+                                     description="a real single-node Kubernetes cluster in a network namespace")
+    parser.add_argument("command", choices=["up", "down", "env", "status"])
+    args = parser.parse_args(argv)
+    cluster = Cluster(Path(os.environ.get("RECSYS_CLUSTER_DIR", Path(tempfile.gettempdir()) / "recsys-cluster")))
+    try:
+        if args.command == "up":
+            print("starting the node (binaries are built from source on first use: ~20 minutes) ...",
+                  file=sys.stderr, flush=True)
+            cluster.up()
+            print(f"cluster is up: kubeconfig {cluster.kubeconfig}; use it with\n"
+                  f"  eval \"$(python -m stack cluster env)\" && kubectl get nodes", file=sys.stderr)
+            print("\n".join(cluster.env_lines()))
+        elif args.command == "down":
+            cluster.down()
+            left = cluster.leftovers()
+            print("cluster is down" + (f"; left behind: {', '.join(left)}" if left else ""), file=sys.stderr)
+            return 1 if left else 0
+        elif args.command == "env":
+            print("\n".join(cluster.env_lines()))
+        else:
+            print(f"cluster: {'running' if cluster.running() else 'stopped'} ({cluster.root})")
+    except StackError as exc:
+        print(f"stack cluster: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cluster"]:
+        return cluster_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down", "env", "status"])
+    parser.add_argument("command", choices=["up", "down", "env", "status", "cluster"])
     parser.add_argument("--without-kube", action="store_true", help="up: only PostgreSQL and Kafka")
     args = parser.parse_args(argv)
     pg, kafka, root = _components()

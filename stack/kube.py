@@ -30,14 +30,19 @@ OPERATOR_USER = "system:serviceaccount:default:recsys-operator"
 
 def kube_binaries() -> tuple[Path, Path]:
     """(kube-apiserver, etcd), built on first use (several minutes on 2 cores), then cached."""
-    root = CACHE_DIR / f"kube-{KUBE_VERSION}-{BUILD_REVISION}"
-    bin_dir = root / "bin"
-    apiserver, etcd = bin_dir / "kube-apiserver", bin_dir / "etcd"
-    if apiserver.exists() and etcd.exists():
-        return apiserver, etcd
+    return kube_binary("kube-apiserver"), kube_binary("etcd")
+
+
+def kube_binary(name: str) -> Path:
+    """One command of stack/kube's Go module (kube-apiserver, kubelet, kubectl, ... or etcd), built
+    with the version a release stamps in, on first use, then cached."""
+    bin_dir = CACHE_DIR / f"kube-{KUBE_VERSION}-{BUILD_REVISION}" / "bin"
+    output = bin_dir / name
+    if output.exists():
+        return output
     if shutil.which("go") is None:
-        raise StackError("building kube-apiserver and etcd needs the Go toolchain on PATH")
-    src = root / "src"
+        raise StackError(f"building {name} needs the Go toolchain on PATH")
+    src = bin_dir.parent / "src"
     shutil.rmtree(src, ignore_errors=True)
     shutil.copytree(HERE, src)
     bin_dir.mkdir(parents=True, exist_ok=True)
@@ -48,15 +53,14 @@ def kube_binaries() -> tuple[Path, Path]:
                      for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
                      for key, value in (("gitVersion", KUBE_VERSION), ("gitMajor", major), ("gitMinor", minor),
                                         ("gitTreeState", "clean")))
-    for output, package, flags in ((etcd, "./etcd", "-s -w"), (apiserver, "k8s.io/kubernetes/cmd/kube-apiserver",
-                                                                 f"-s -w {stamp}")):
-        partial = output.with_suffix(".partial")
-        result = subprocess.run(["go", "build", "-trimpath", f"-ldflags={flags}", "-o", str(partial), package],
-                                cwd=src, env=env, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise StackError(f"go build {package} failed:\n{result.stderr[-4000:]}")
-        partial.rename(output)
-    return apiserver, etcd
+    package, flags = ("./etcd", "-s -w") if name == "etcd" else (f"k8s.io/kubernetes/cmd/{name}", f"-s -w {stamp}")
+    partial = output.with_suffix(".partial")
+    result = subprocess.run(["go", "build", "-trimpath", f"-ldflags={flags}", "-o", str(partial), package],
+                            cwd=src, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise StackError(f"go build {package} failed:\n{result.stderr[-4000:]}")
+    partial.rename(output)
+    return output
 
 
 @dataclass

@@ -1,0 +1,155 @@
+"""A real single-node Kubernetes cluster (stack/cluster.py): pods run under containerd and runc on a
+real kubelet, a Job completes, a Service answers through kube-proxy and by name through the
+cluster's DNS, the chart's restricted security context runs, and `down` leaves nothing behind.
+
+The pods use a busybox image built here from Debian's static busybox and imported into the node
+(no registry is reachable)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from stack.cluster import HOST_PATHS, NETNS, Cluster, cgroups
+from stack.process import apt_install
+
+pytestmark = pytest.mark.integration  # a whole Kubernetes node: containerd, kubelet, control plane
+
+IMAGE = "recsys.local/busybox:smoke"
+APPLETS = ("sh", "cat", "echo", "sleep", "id", "mkdir", "touch", "hostname", "httpd", "nc", "nslookup", "printf",
+           "awk", "tail", "grep", "ls")
+
+
+def _busybox_rootfs(root: Path) -> Path:
+    if not Path("/bin/busybox").exists():
+        apt_install("busybox-static")
+    rootfs = root / "busybox"
+    (rootfs / "bin").mkdir(parents=True)
+    (rootfs / "tmp").mkdir(mode=0o1777)
+    (rootfs / "etc").mkdir()
+    shutil.copy2("/bin/busybox", rootfs / "bin" / "busybox")
+    for applet in APPLETS:
+        (rootfs / "bin" / applet).symlink_to("busybox")
+    (rootfs / "etc" / "passwd").write_text("root:x:0:0:root:/:/bin/sh\nrecsys:x:10001:10001::/:/bin/sh\n")
+    return rootfs
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if Path(f"/run/netns/{NETNS}").exists():
+        pytest.fail(f"a cluster is already up (network namespace {NETNS}); stop it with `make cluster-down`")
+    root = tmp_path_factory.mktemp("cluster")
+    node = Cluster(root / "node")
+    node.host_rules_before = _host_rules()
+    node.host_paths_before = {path for path in HOST_PATHS if Path(path).exists()}
+    try:
+        node.up()
+        node.import_image(_busybox_rootfs(root), IMAGE, cmd=["/bin/sh"])
+        yield node
+    finally:
+        node.down()
+
+
+def _host_rules() -> str:
+    """The host's own iptables rules (the cluster's live in its namespace)."""
+    return "\n".join(line for table in ("filter", "nat") for line in subprocess.run(
+        ["iptables-save", "-t", table], capture_output=True, text=True, check=True).stdout.splitlines()
+        if not line.startswith(("#", ":")))
+
+
+def _apply(cluster: Cluster, *objects: dict) -> None:
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
+
+
+def _pod_spec(command: str, volumes: list[dict] | None = None, **container: object) -> dict:
+    return {"restartPolicy": "Never", "volumes": volumes or [], "containers": [
+        {"name": "main", "image": IMAGE, "imagePullPolicy": "Never", "command": ["sh", "-c", command], **container}]}
+
+
+def _run_pod(cluster: Cluster, name: str, command: str, timeout_s: float = 120, **spec: object) -> str:
+    """Run a pod to completion; its log (the test fails with the pod's state when it does not succeed)."""
+    _apply(cluster, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                     "spec": _pod_spec(command, **spec)})
+    deadline = time.monotonic() + timeout_s
+    phase = ""
+    while time.monotonic() < deadline and phase not in ("Succeeded", "Failed"):
+        phase = cluster.kubectl("get", "pod", name, "-o", "jsonpath={.status.phase}").stdout
+        time.sleep(0.5)
+    log = cluster.kubectl("logs", name, check=False).stdout
+    state = cluster.kubectl("get", "pod", name, "-o", "json").stdout
+    assert phase == "Succeeded", f"pod {name} is {phase or 'not started'}:\n{log}\n{state[-3000:]}"
+    return log
+
+
+def test_the_node_is_ready_with_the_pinned_versions(cluster):
+    node = json.loads(cluster.kubectl("get", "node", "-o", "json").stdout)["items"][0]
+    assert node["status"]["nodeInfo"]["kubeletVersion"] == "v1.34.3"
+    assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://")
+    addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
+    assert addresses["InternalIP"] == "10.250.0.2"
+
+
+def test_a_job_completes(cluster):
+    _apply(cluster, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "hello"},
+                     "spec": {"backoffLimit": 0, "template": {"spec": _pod_spec("echo hello from $(hostname)")}}})
+    cluster.kubectl("wait", "--for=condition=complete", "job/hello", "--timeout=120s", timeout=150)
+    assert cluster.kubectl("logs", "job/hello").stdout.startswith("hello from hello-")
+
+
+def test_a_service_answers_through_kube_proxy_and_by_name(cluster):
+    _apply(cluster,
+           {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{
+                         "name": "web", "image": IMAGE, "imagePullPolicy": "Never",
+                         "command": ["sh", "-c", "mkdir -p /tmp/www && hostname > /tmp/www/index.html && "
+                                                 "exec httpd -f -p 8080 -h /tmp/www"],
+                         "ports": [{"containerPort": 8080}],
+                         "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1}}]}}}},
+           {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}})
+    cluster.kubectl("rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
+    ip = cluster.kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}").stdout
+    get = 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 {} 80 | tail -1'
+    # by address, through kube-proxy's rules: both replicas answer over a few connections
+    answers = _run_pod(cluster, "by-address", "; ".join([get.format(ip)] * 8)).split()
+    assert len(answers) == 8 and all(a.startswith("web-") for a in answers) and len(set(answers)) == 2
+    # by name: the pod's resolver points at the cluster DNS (CoreDNS on the node)
+    by_name = _run_pod(cluster, "by-name", "grep -q 'nameserver 10.252.0.10' /etc/resolv.conf && "
+                                           "nslookup web.default.svc.cluster.local | "
+                                           "awk '/^Address: / {a=$2} END {print a}'")
+    assert by_name.strip() == ip
+
+
+def test_the_charts_restricted_security_context_runs(cluster):
+    security = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "readOnlyRootFilesystem": True,
+                "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"}}
+    log = _run_pod(cluster, "restricted", "id -u; touch /cannot 2>/dev/null && echo writable || echo read-only; "
+                                          "touch /scratch/ok && echo scratch-writable",
+                   securityContext=security, volumeMounts=[{"name": "scratch", "mountPath": "/scratch"}],
+                   volumes=[{"name": "scratch", "emptyDir": {}}])
+    assert log.split() == ["10001", "read-only", "scratch-writable"]
+
+
+def test_logs_and_exec_reach_the_container(cluster):
+    _apply(cluster, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shell"},
+                     "spec": {**_pod_spec("echo started; sleep 3600"), "terminationGracePeriodSeconds": 1}})
+    cluster.kubectl("wait", "--for=condition=Ready", "pod/shell", "--timeout=120s", timeout=150)
+    assert cluster.kubectl("exec", "shell", "--", "cat", "/etc/hostname").stdout.strip() == "shell"
+    assert cluster.kubectl("logs", "shell").stdout.strip() == "started"
+
+
+def test_down_leaves_nothing_behind(cluster):
+    """Runs last: processes, containers, mounts, namespaces, links, cgroups, host rules, files."""
+    cluster.down()
+    assert cluster.leftovers() == []
+    assert not cgroups() and _host_rules() == cluster.host_rules_before
+    assert {path for path in HOST_PATHS if Path(path).exists()} == cluster.host_paths_before
+    leftover_processes = subprocess.run(["pgrep", "-f", str(cluster.root)], capture_output=True, text=True).stdout
+    assert leftover_processes == ""
