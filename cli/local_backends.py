@@ -22,7 +22,7 @@ import numpy as np
 from opentelemetry import trace
 
 from core.filters import ItemFilter
-from services.common.errors import status_for
+from services.common.errors import client_message, status_for
 from services.common.metrics import RPC_DURATION, RPC_TOTAL
 from services.common.tracing import TRACER_NAME, tracing_enabled
 from services.embedding.users import UserEmbeddings
@@ -61,7 +61,7 @@ async def local_call(service: str, method: str, call: Callable[[], Awaitable[Res
         except Exception as error:  # noqa: BLE001 - every error becomes a status, as over gRPC
             status = status_for(error)
             code = status.name
-            raise _rpc_error(status, str(error)) from None
+            raise _rpc_error(status, client_message(error, status)) from None
     finally:
         if span is not None:
             span.__exit__(None, None, None)

@@ -145,7 +145,10 @@ class Artifact:
         name = self.manifest.get("files", {}).get(part)
         if not name:
             raise ArtifactError(f"{self.path} holds a '{self.manifest.get('model_type')}' model without {part}")
-        return self.path / name
+        path = (self.path / str(name)).resolve()
+        if not path.is_relative_to(self.path.resolve()):  # an absolute name or ../ must not reach elsewhere
+            raise ArtifactError(f"{self.path}: the manifest's {part} file '{name}' is outside the artifact")
+        return path
 
     @property
     def weights_path(self) -> Path:

@@ -9,11 +9,18 @@ from core.errors import InvalidRequest
 MAX_ID_LENGTH = 128  # the store's id columns are this wide: every entry point enforces it
 
 
+def has_control_characters(value: str) -> bool:
+    """True for C0/C1 controls and DEL (a NUL or a line break in an id corrupts logs, CSV and SQL)."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+
+
 def require_id(value: str, field: str) -> str:
     if not value:
         raise InvalidRequest(f"{field} must not be empty")
     if len(value) > MAX_ID_LENGTH:
         raise InvalidRequest(f"{field} must be at most {MAX_ID_LENGTH} characters, got {len(value)}")
+    if has_control_characters(value):
+        raise InvalidRequest(f"{field} must not contain control characters")
     return value
 
 

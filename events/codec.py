@@ -5,6 +5,7 @@ A message that fails here goes to the dead-letter topic with the reason; nothing
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from google.protobuf.message import DecodeError
 
 from core.event_types import EventType
 from core.ids import MAX_ID_LENGTH as ID_LENGTH
+from core.ids import has_control_characters
 from recsys.v1 import common_pb2, events_pb2
 
 MAX_EVENT_BYTES = 16 * 1024
@@ -67,6 +69,14 @@ def make_event(user_id: str, item_id: str, event_type: EventType | str, value: f
     return event
 
 
+def _describe(seconds: float) -> str:
+    """A time for a message, also for values no datetime can hold."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC).isoformat()
+    except (OverflowError, ValueError, OSError):
+        return f"{seconds:.0f} s after 1970"
+
+
 def decode(payload: bytes | None, max_bytes: int = MAX_EVENT_BYTES, now: float | None = None) -> ValidEvent:
     """Parse and validate one message value; raises :class:`InvalidEvent`."""
     if payload is None or len(payload) == 0:
@@ -82,6 +92,8 @@ def decode(payload: bytes | None, max_bytes: int = MAX_EVENT_BYTES, now: float |
 
 
 def validate(event: events_pb2.UserEvent, now: float | None = None) -> ValidEvent:
+    """Every check an event must pass before the store sees it; anything else raises InvalidEvent,
+    never another error (which would abort its whole batch)."""
     for name in ("event_id", "user_id", "item_id"):
         value = getattr(event, name)
         if not value or not value.strip():
@@ -91,6 +103,9 @@ def validate(event: events_pb2.UserEvent, now: float | None = None) -> ValidEven
     for name in ("session_id", "model_version"):
         if len(getattr(event, name)) > ID_LENGTH:
             raise InvalidEvent(f"long_{name}", f"{name} is longer than {ID_LENGTH} characters")
+    for name in ("event_id", "user_id", "item_id", "session_id", "model_version"):
+        if has_control_characters(getattr(event, name)):
+            raise InvalidEvent(f"control_character_{name}", f"{name} holds a control character")
     kind = PROTO_TYPES.get(event.type)
     if kind is None:
         raise InvalidEvent("bad_type", f"type {event.type} is not one of view, click, add_to_cart, "
@@ -101,16 +116,18 @@ def validate(event: events_pb2.UserEvent, now: float | None = None) -> ValidEven
             raise InvalidEvent("bad_value", f"a rating must be between 1 and 5, got {value:g}")
     elif value == 0.0:
         value = 1.0  # proto3 default: unset means one interaction
-    elif value < 0 or value != value:
-        raise InvalidEvent("bad_value", f"value must be positive, got {value:g}")
+    elif not (0 < value < math.inf):
+        raise InvalidEvent("bad_value", f"value must be positive and finite, got {value:g}")
     if not event.HasField("time"):
         raise InvalidEvent("missing_time", "time is not set")
-    seconds = event.time.ToNanoseconds() / 1e9
+    if not 0 <= event.time.nanos <= 999_999_999:
+        raise InvalidEvent("bad_time", f"time.nanos must be within 0..999999999, got {event.time.nanos}")
+    seconds = event.time.seconds + event.time.nanos / 1e9
     now = time.time() if now is None else now
     if seconds > now + MAX_CLOCK_SKEW_S:
-        raise InvalidEvent("future_time", f"time {event.time.ToJsonString()} is in the future")
+        raise InvalidEvent("future_time", f"time {_describe(seconds)} is in the future")
     if seconds < OLDEST_EVENT:
-        raise InvalidEvent("ancient_time", f"time {event.time.ToJsonString()} is before 1995")
+        raise InvalidEvent("ancient_time", f"time {_describe(seconds)} is before 1995")
     return ValidEvent(event.event_id, event.user_id, event.item_id, kind, value,
                       datetime.fromtimestamp(seconds, UTC), event.session_id or None,
                       event.model_version or None)

@@ -123,7 +123,8 @@ def _copy_chunk(connection, events: EventColumns, start: int, stop: int) -> int:
 
 
 def _copy_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    """A value in COPY's text format: backslash, tab, newline and carriage return escaped."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def export_parquet(engine: Engine, out: str | os.PathLike[str], event_types: list[str] | None = None,

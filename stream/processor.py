@@ -91,12 +91,14 @@ class StreamProcessor:
                 valid.append((record, decode(record.value, self.config.max_event_bytes)))
             except InvalidEvent as exc:
                 dead.append((record, exc.reason, str(exc)))
-        stored = self._retry("database", lambda: self._store([v for _, v in valid]), records, stop)
+        stored = self._retry("database", lambda: self._store_isolating([v for _, v in valid]), records, stop)
         if stored is None:  # stopped while the database was away: nothing committed, nothing lost
             return BatchResult()
-        new_events, unknown = stored
+        new_events, unknown, refused = stored
         dead.extend((r, "unknown_item", f"item_id {v.item_id!r} is not in the catalogue")
                     for r, v in valid if v.item_id in unknown)
+        dead.extend((r, "store_refused", refused[v.event_id]) for r, v in valid if v.event_id in refused)
+        valid = [(r, v) for r, v in valid if v.event_id not in refused]
         if dead and self._retry("dead_letter", lambda: self._publish_dead_letters(dead), records, stop) is None:
             return BatchResult()  # stored, offsets not committed: a restart replays the batch as duplicates
         owned = [r for r in records if self.source.owns(r)]
@@ -112,6 +114,24 @@ class StreamProcessor:
         return result
 
     # ------------------------------------------------------------------------------ steps
+
+    def _store_isolating(self, events: list[ValidEvent]) -> tuple[list[ValidEvent], set[str], dict[str, str]]:
+        """Store ``events``; when the database refuses the batch for its data (not for being away),
+        halve it until the refused events are found: those are returned (event id -> the database's
+        first line) for the dead-letter topic and the rest is stored, so one poison record never
+        blocks its batch, however often it is replayed."""
+        try:
+            new_events, unknown = self._store(events)
+            return new_events, unknown, {}
+        except DBAPIError as exc:
+            if isinstance(exc, OperationalError) or exc.connection_invalidated:
+                raise  # the database is away: the caller retries the whole batch
+            if len(events) == 1:
+                log.warning("the store refused event %r: %s", events[0].event_id, str(exc.orig).splitlines()[0])
+                return [], set(), {events[0].event_id: f"the store refused it: {type(exc.orig).__name__}"}
+        half = len(events) // 2
+        first, second = self._store_isolating(events[:half]), self._store_isolating(events[half:])
+        return first[0] + second[0], first[1] | second[1], {**first[2], **second[2]}
 
     def _store(self, events: list[ValidEvent]) -> tuple[list[ValidEvent], set[str]]:
         if not events:

@@ -27,6 +27,14 @@ def status_for(error: BaseException) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+def client_message(error: BaseException, code: grpc.StatusCode) -> str:
+    """What the caller reads: a domain error's own message; for anything unexpected only its kind,
+    since its text may hold SQL, parameters or paths (the server log has the whole of it)."""
+    if code == grpc.StatusCode.INTERNAL:
+        return f"internal error ({type(error).__name__}); the server log has the details"
+    return str(error)
+
+
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
     """Wraps every unary-unary handler so raised exceptions become status codes with messages."""
 
@@ -45,8 +53,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                     code = status_for(error)
                     if code == grpc.StatusCode.INTERNAL:
                         log.exception("unexpected error in %s", method)
-                    await context.abort(code, f"{error}" if code != grpc.StatusCode.INTERNAL
-                                        else f"internal error: {type(error).__name__}: {error}")
+                    await context.abort(code, client_message(error, code))
             return guarded
 
         return rewrap_unary(await continuation(handler_call_details), wrap)

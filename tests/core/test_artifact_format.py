@@ -53,3 +53,13 @@ def test_not_an_artifact_and_other_formats_are_clear_errors(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"format_version": 99}))
     with pytest.raises(ArtifactError, match="unsupported artifact format_version 99"):
         open_artifact(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../elsewhere/user_ids.json", "sub/../../x.json"])
+def test_manifest_file_names_stay_inside_the_artifact(tmp_path, name):
+    _write(tmp_path / "a")
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    manifest["files"]["user_ids"] = name
+    (tmp_path / "a" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="outside the artifact"):
+        _ = open_artifact(tmp_path / "a").user_ids

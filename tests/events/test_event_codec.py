@@ -34,6 +34,13 @@ def test_a_valid_event_round_trips():
     ({"type": 0}, "bad_type"),
     ({"type": 42}, "bad_type"),
     ({"value": -1.0}, "bad_value"),
+    ({"value": float("inf")}, "bad_value"),
+    ({"value": float("nan")}, "bad_value"),
+    ({"user_id": "u\x00v"}, "control_character_user_id"),
+    ({"item_id": "p\r"}, "control_character_item_id"),
+    ({"event_id": "e\n1"}, "control_character_event_id"),
+    ({"session_id": "s\x7f"}, "control_character_session_id"),
+    ({"model_version": "v\x1b[1m"}, "control_character_model_version"),
 ])
 def test_invalid_fields_are_named(change, reason):
     event = make_event("u1", "p1", "click")
@@ -54,6 +61,21 @@ def test_times_must_be_plausible():
     event = make_event("u", "p", "view")
     event.ClearField("time")
     assert _reason(event.SerializeToString()) == "missing_time"
+
+
+@pytest.mark.parametrize("seconds, nanos, reason", [
+    (253402300800, 0, "future_time"),  # past year 9999: protobuf's own formatting raises on it
+    (2**62, 0, "future_time"),
+    (-(2**62), 0, "ancient_time"),
+    (-62135596801, 0, "ancient_time"),
+    (1_700_000_000, -1, "bad_time"),
+    (1_700_000_000, 1_000_000_000, "bad_time"),
+])
+def test_out_of_range_times_are_invalid_events_not_errors(seconds, nanos, reason):
+    """A ValueError here would abort the processor's whole batch, every time it is replayed."""
+    event = make_event("u", "p", "view")
+    event.time.seconds, event.time.nanos = seconds, nanos
+    assert _reason(event.SerializeToString()) == reason
 
 
 def test_garbage_empty_and_oversized_payloads():

@@ -151,3 +151,9 @@ def _count_events(connection) -> int:
     from store.tables import Interaction
 
     return int(connection.scalar(select(func.count()).select_from(Interaction)))
+
+
+def test_copy_text_escapes_what_postgresql_copy_reads_as_structure():
+    from store.bulk import _copy_text
+
+    assert _copy_text("a\rb\tc\nd\\e") == "a\\rb\\tc\\nd\\\\e"  # a raw \r ended the row mid-way

@@ -186,3 +186,28 @@ def test_stopping_while_the_database_is_away_commits_nothing_and_does_not_crash(
     assert processor.process(bus.records(TOPICS.events), stop) == BatchResult()
     assert sum(bus.committed("g", TOPICS.events).values()) == 0
     unreachable.dispose()
+
+
+def test_an_event_the_store_refuses_is_dead_lettered_and_its_batch_stored(engine, monkeypatch):
+    """A record the database rejects for its data (not for being away) must not block its batch:
+    before, every replay of the batch failed again and nothing after it was ever stored."""
+    from sqlalchemy.exc import DataError
+
+    store_events = repository.store_events
+
+    def refusing(connection, rows):
+        if any(row[1] == "poison" for row in rows):
+            raise DataError("INSERT ...", {"secret": "parameters"}, ValueError("invalid byte sequence"))
+        return store_events(connection, rows)
+
+    monkeypatch.setattr(repository, "store_events", refusing)
+    bus = InProcessBus()
+    events = [make_event(f"u{i}", ITEMS[i], "view") for i in range(5)]
+    events.insert(3, make_event("poison", ITEMS[9], "view"))
+    _send(bus, events)
+    _drain(_processor(bus, engine))
+    assert _count(engine) == 5
+    [dead] = bus.records(TOPICS.dead_letter)
+    headers = bus.headers(dead)
+    assert headers["recsys.reason"] == "store_refused" and "secret" not in headers["recsys.error"]
+    assert sum(bus.committed("g", TOPICS.events).values()) == 6

@@ -529,3 +529,11 @@ def test_real_amazon_musical_instruments() -> None:
     assert data.source.startswith("amazon:") and len(log) == 10_261
     assert (n_unique(log.user_ids), n_unique(log.item_ids)) == (1_429, 900)
     assert log.ratings is not None and set(log.ratings.tolist()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+def test_a_control_character_in_an_id_is_refused_not_merged(tmp_path):
+    """numpy drops a trailing NUL, so "u1\\0" and "u1" would silently become one user."""
+    path = tmp_path / "ratings.csv"
+    path.write_text("user,item,rating\nu1\x00,p1,5\nu1,p2,4\n")
+    with pytest.raises(DataFormatError, match=r"ratings.csv:2: a user or item id holds a control character"):
+        load(path)

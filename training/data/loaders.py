@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from core.ids import has_control_characters
+
 from ._text import (
     PathLike,
     find_file,
@@ -483,6 +485,9 @@ def _read_csv_rows(path: PathLike, lines: Iterator[str], delimiter: str, header:
             user, item = row[ui].strip(), row[ii].strip()
             if not user or not item:
                 raise line_error(path, lineno, "empty user or item id")
+            if has_control_characters(user) or has_control_characters(item):
+                # numpy would drop a trailing NUL and merge two ids: refuse instead
+                raise line_error(path, lineno, "a user or item id holds a control character")
             users.append(user)
             items.append(item)
             try:

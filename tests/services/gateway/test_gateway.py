@@ -132,6 +132,15 @@ def test_bad_input_is_invalid_argument(gateway, kwargs, message):
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and message in error.value.details()
 
 
+def test_control_characters_in_ids_are_invalid_argument_before_any_query(gateway):
+    for call, request in ((gateway.ListUserInteractions, pb.ListUserInteractionsRequest(user_id="u\x00'; --")),
+                          (gateway.GetProduct, pb.GetProductRequest(item_id="p\r\n"))):
+        with pytest.raises(grpc.RpcError) as error:
+            call(request, timeout=5)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "control characters" in error.value.details() and "SELECT" not in error.value.details()
+
+
 def test_get_product_and_not_found(gateway, artifacts):
     item = load_model(artifacts["lightgcn"]).item_ids[0]
     assert gateway.GetProduct(pb.GetProductRequest(item_id=item), timeout=5).product.item_id == item

@@ -24,6 +24,7 @@ def test_a_request_becomes_a_query():
 @pytest.mark.parametrize("request_kwargs, message", [
     ({"user_id": "", "k": 1}, "user_id must not be empty"),
     ({"user_id": "u", "k": 11}, "k must be in 1..10"),
+    ({"user_id": "u\x00", "k": 1}, "user_id must not contain control characters"),
     ({"user_id": "u", "k": 1, "filters": common_pb2.Filters(exclude_item_ids=[""])}, "filters.exclude_item_ids"),
     ({"user_id": "u", "k": 1, "filters": common_pb2.Filters(min_price=3, max_price=2)}, "above max_price"),
 ])
