@@ -7,12 +7,13 @@ unexpected error becomes INTERNAL (logged with its traceback) instead of a dropp
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import grpc
 
 from core.errors import ArtifactError, InvalidRequest, NotFound, Unavailable
-from services.common.handlers import rewrap_unary
+from services.common.handlers import UndecodableRequest, rewrap_unary
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,23 @@ def status_for(error: BaseException) -> grpc.StatusCode:
     if isinstance(error, Unavailable):
         return grpc.StatusCode.UNAVAILABLE
     return grpc.StatusCode.INTERNAL
+
+
+_UNDECODABLE: dict[str, list[float]] = {}  # method -> [time of the last report, calls since]
+REPORT_EVERY_S = 60.0
+
+
+def _report_undecodable(method: str) -> None:
+    """One log line per method and minute, however many bad bodies arrive (a fuzzer or a broken
+    client must not flood the log)."""
+    last, count = _UNDECODABLE.setdefault(method, [0.0, 0])
+    now = time.monotonic()
+    if now - last >= REPORT_EVERY_S:
+        log.warning("%s: %d request(s) whose body is not the method's message (reported once a minute)",
+                    method, count + 1)
+        _UNDECODABLE[method] = [now, 0]
+    else:
+        _UNDECODABLE[method][1] = count + 1
 
 
 def client_message(error: BaseException, code: grpc.StatusCode) -> str:
@@ -45,6 +63,10 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
 
         def wrap(inner):
             async def guarded(request, context: grpc.aio.ServicerContext):
+                if isinstance(request, UndecodableRequest):
+                    _report_undecodable(method)
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                        f"the request body is not a valid message for {method}")
                 try:
                     return await inner(request, context)
                 except grpc.aio.AbortError:

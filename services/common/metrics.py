@@ -52,8 +52,12 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(
             self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
             handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        _, service, method = handler_call_details.method.split("/")
-        service = service.rsplit(".", 1)[-1]
+        parts = handler_call_details.method.split("/")
+        handler = await continuation(handler_call_details)
+        if len(parts) != 3 or handler is None:  # a path no service here has: gRPC answers UNIMPLEMENTED
+            RPC_TOTAL.labels("unknown", "unknown", "UNIMPLEMENTED").inc()  # fixed labels: paths are anyone's
+            return handler
+        service, method = parts[1].rsplit(".", 1)[-1], parts[2]
 
         def wrap(inner):
             async def timed(request, context: grpc.aio.ServicerContext):
@@ -70,4 +74,4 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
                     RPC_TOTAL.labels(service, method, code).inc()
             return timed
 
-        return rewrap_unary(await continuation(handler_call_details), wrap)
+        return rewrap_unary(handler, wrap)

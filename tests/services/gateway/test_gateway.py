@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import grpc
 import numpy as np
@@ -130,6 +131,40 @@ def test_bad_input_is_invalid_argument(gateway, kwargs, message):
     with pytest.raises(grpc.RpcError) as error:
         gateway.Recommend(pb.RecommendRequest(**kwargs), timeout=10)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and message in error.value.details()
+
+
+def test_undecodable_bodies_and_unknown_paths_get_clear_codes_and_are_counted(gateway_thread, caplog):
+    from services.common.metrics import RPC_TOTAL
+
+    def total(service, method, code):
+        return RPC_TOTAL.labels(service, method, code)._value.get()
+
+    thread, _ = gateway_thread
+    raw = thread.channel.unary_unary("/recsys.v1.RecommendationService/Recommend")
+    before = total("RecommendationService", "Recommend", "INVALID_ARGUMENT")
+    for _ in range(20):
+        with pytest.raises(grpc.RpcError) as error:
+            raw(b"\xff\xff\xff\xff not a message", timeout=5)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "not a valid message for /recsys.v1.RecommendationService/Recommend" in error.value.details()
+    # the server counts a call after its answer has left: wait for the last one
+    assert _eventually(lambda: total("RecommendationService", "Recommend", "INVALID_ARGUMENT") == before + 20)
+    assert sum("not the method's message" in r.getMessage() for r in caplog.records) <= 1  # not one per call
+    unknown_before = total("unknown", "unknown", "UNIMPLEMENTED")
+    for path in ("/a/b/c", "/x", "/recsys.v1.RecommendationService/NoSuchMethod"):
+        with pytest.raises(grpc.RpcError) as error:
+            thread.channel.unary_unary(path)(b"", timeout=5)
+        assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert _eventually(lambda: total("unknown", "unknown", "UNIMPLEMENTED") == unknown_before + 3)
+
+
+def _eventually(check, timeout_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_control_characters_in_ids_are_invalid_argument_before_any_query(gateway):
