@@ -204,6 +204,13 @@ def _check_training(res: Resource) -> None:
                     warning=True, conditions=_condition(status, "Trained", False, "NoResult", str(result_path)))
         return
     metric, value = result.get("metric"), result.get("value")
+    if not isinstance(metric, str) or not metric or isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or value != value:
+        # a malformed result would otherwise raise here on every tick: the resource stuck in Training
+        reason = f"the Job's result at {result_path} has no numeric value for its metric ({metric!r}: {value!r})"
+        _transition(res, "Failed", reason, warning=True,
+                    conditions=_condition(status, "Trained", False, "BadResult", reason))
+        return
     _transition(res, "Evaluating", f"trained {status['version']}: {metric} {value:.4f}",
                 metrics={k: v for k, v in (result.get("metrics") or {}).items() if isinstance(v, (int, float))},
                 keyMetric=f"{metric}={value:.4f}", artifactUri=result.get("artifact_uri"),
@@ -259,9 +266,13 @@ def _analyse_canary(res: Resource) -> None:
     else:
         verdict = gates.online_verdict(canary_counts, production_counts, rollout)
     if verdict.outcome == "wait":
-        if status.get("message") != f"waiting: {verdict.reason}":
-            patch.status["message"] = f"waiting: {verdict.reason}"
-        return
+        waited = (dt.datetime.now(dt.UTC) - started).total_seconds()
+        if waited < int(rollout.get("maxWaitSeconds", 3600)):
+            if status.get("message") != f"waiting: {verdict.reason}":
+                patch.status["message"] = f"waiting: {verdict.reason}"
+            return
+        # never enough traffic to judge: a rollout must end, and say why
+        verdict = gates.Verdict("fail", f"no verdict after {waited:.0f} s (rollout.maxWaitSeconds): {verdict.reason}")
     conditions = _condition(status, "OnlineAnalysis", verdict.outcome == "pass", "CanaryAnalysis", verdict.reason)
     if verdict.outcome == "fail":
         if not rollout.get("autoRollback", True):

@@ -315,3 +315,49 @@ def test_nothing_serving_leaves_the_split_alone(monkeypatch, tmp_path):
                             OperatorSettings(artifacts_root=tmp_path))
     handlers._write_split(res, None, None, 0)
     assert applied == []
+
+
+@pytest.mark.parametrize("result", [{"status": "succeeded", "metric": "ndcg@20"},
+                                    {"status": "succeeded", "metric": "ndcg@20", "value": "high"},
+                                    {"status": "succeeded", "value": 0.3},
+                                    {"status": "succeeded", "metric": "ndcg@20", "value": float("nan")}])
+def test_a_result_without_a_numeric_metric_fails_with_the_reason(monkeypatch, tmp_path, result):
+    """Before, formatting the value raised on every timer tick and the resource stayed in Training."""
+    monkeypatch.setattr(kopf, "warn", lambda body, reason, message: None)
+    monkeypatch.setattr(handlers.kube, "read_job", lambda namespace, name: object())
+    monkeypatch.setattr(handlers.kube, "job_outcome", lambda job: ("succeeded", "done"))
+    settings = OperatorSettings(artifacts_root=tmp_path)
+    body = {"metadata": {"name": "amazon", "namespace": "shop", "generation": 1}, "spec": {"algorithm": "ncf"}}
+    status = {"phase": "Training", "version": "amazon-g1", "jobName": "train-amazon-g1"}
+    result_path = handlers.manifests.artifact_dir(settings, "amazon", "amazon-g1") / "result.json"
+    result_path.parent.mkdir(parents=True)
+    result_path.write_text(json.dumps(result))
+    res = handlers.Resource(body, body["spec"], body["metadata"], status, "shop", kopf.Patch(), settings)
+    handlers._check_training(res)
+    assert res.patch["status"]["phase"] == "Failed" and "no numeric value" in res.patch["status"]["message"]
+
+
+def test_a_canary_without_enough_traffic_ends_when_its_wait_is_over(monkeypatch, tmp_path):
+    """minImpressions never reached: after rollout.maxWaitSeconds the version is rolled back, with why."""
+    import datetime as dt
+
+    monkeypatch.setattr(kopf, "warn", lambda body, reason, message: None)
+    monkeypatch.setattr(handlers.kube, "apply_configmap", lambda manifest: None)
+    few = {"impressions": 3, "clicks": 1, "add_to_carts": 0, "purchases": 0}
+    monkeypatch.setattr(handlers, "_online_counts", lambda *args: (few, few))
+    settings = OperatorSettings(artifacts_root=tmp_path)
+    rollout = {"analysisWindowSeconds": 60, "minImpressions": 100, "maxWaitSeconds": 600}
+    body = {"metadata": {"name": "amazon", "namespace": "shop", "generation": 2},
+            "spec": {"algorithm": "lightgcn", "rollout": rollout}}
+
+    def analyse(minutes_ago: int) -> kopf.Patch:
+        started = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago)).isoformat()
+        status = {"phase": "Canary", "version": "amazon-g2", "productionVersion": "amazon-g1",
+                  "stepStartedAt": started, "stepIndex": 0}
+        res = handlers.Resource(body, body["spec"], body["metadata"], status, "shop", kopf.Patch(), settings)
+        handlers._analyse_canary(res)
+        return res.patch
+
+    assert analyse(5)["status"]["message"].startswith("waiting:")  # within the wait: keep waiting
+    ended = analyse(11)["status"]
+    assert ended["phase"] == "RolledBack" and "maxWaitSeconds" in ended["message"]
