@@ -47,9 +47,18 @@ def job_environment(spec: dict[str, Any], settings: OperatorSettings, name: str,
         "RECSYS_JOB_OUTPUT": str(artifact_dir(settings, name, version)),
         "RECSYS_JOB_VERSION": version,
     }
-    if uri == "store" and settings.database_url:
-        env["RECSYS_DATABASE_URL"] = settings.database_url
     return env
+
+
+def database_env(spec: dict[str, Any], settings: OperatorSettings) -> list[dict[str, Any]]:
+    """The store's URL for a Job that trains from it: a reference to the Secret holding it when the
+    operator knows one (the password never appears in the Job), else the operator's own value."""
+    if spec["dataset"]["uri"] != "store" or not settings.database_url:
+        return []
+    if settings.database_secret is not None:
+        name, key = settings.database_secret
+        return [{"name": "RECSYS_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}]
+    return [{"name": "RECSYS_DATABASE_URL", "value": settings.database_url}]
 
 
 def key_metric(spec: dict[str, Any]) -> str:
@@ -77,7 +86,7 @@ def training_job(body: dict[str, Any], settings: OperatorSettings, version: str)
             "name": "train",
             "image": training.get("image", "ghcr.io/recsys-k8s/recsys:latest"),
             "command": ["python", "-m", "cli.job"],
-            "env": [{"name": k, "value": v} for k, v in sorted(env.items())],
+            "env": [{"name": k, "value": v} for k, v in sorted(env.items())] + database_env(spec, settings),
             "resources": resources,
             "volumeMounts": [{"name": "artifacts", "mountPath": str(settings.artifacts_root)}],
             "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,

@@ -31,6 +31,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RECSYS_DATABASE_URL", "",
             "the store: online metrics for canary analysis and the model registry "
             "(unset: canaries advance on schedule)"),
+    Setting("RECSYS_DATABASE_SECRET", "",
+            "Secret holding that URL, as NAME or NAME/KEY (key default 'url'): training Jobs then read it "
+            "from the Secret instead of getting it in plain text"),
     Setting("RECSYS_OPERATOR_INTERVAL_SECONDS", "5", "how often each resource's state machine is advanced"),
     Setting("RECSYS_OPERATOR_PEERING", "recsys-operator",
             "kopf peering object (the highest-priority replica acts); 'none': no peering"),
@@ -52,6 +55,7 @@ class OperatorSettings:
     split_configmap: str = "{model}-traffic-split"
     route_template: str = "recsys-{service}-{track}:{port}"
     database_url: str | None = None
+    database_secret: tuple[str, str] | None = None  # (Secret name, key) holding database_url
     interval_s: float = 5.0
     namespaces: tuple[str, ...] = ()  # empty: the whole cluster
     peering: str = "recsys-operator"  # "none": no peering
@@ -81,6 +85,7 @@ class OperatorSettings:
             split_configmap=_template(env, "RECSYS_TRAFFIC_SPLIT_CONFIGMAP", model="m"),
             route_template=_template(env, "RECSYS_ROUTE_TEMPLATE", service="scoring", track="stable", port=1),
             database_url=env.get("RECSYS_DATABASE_URL") or None,
+            database_secret=_secret_ref(env.get("RECSYS_DATABASE_SECRET") or ""),
             interval_s=_positive_float(env, "RECSYS_OPERATOR_INTERVAL_SECONDS"),
             namespaces=tuple(n.strip() for n in env.get("RECSYS_OPERATOR_NAMESPACES", "").split(",") if n.strip()),
             peering=text("RECSYS_OPERATOR_PEERING"),
@@ -126,3 +131,12 @@ def _template(env: Mapping[str, str], name: str, **fields: object) -> str:
         raise SettingsError(f"{name} '{template}' may use only {allowed} ({error!r})") from None
     return template
 
+
+
+def _secret_ref(value: str) -> tuple[str, str] | None:
+    if not value:
+        return None
+    name, _, key = value.partition("/")
+    if not name or "/" in key:
+        raise SettingsError(f"RECSYS_DATABASE_SECRET must be NAME or NAME/KEY, got '{value}'")
+    return name, key or "url"

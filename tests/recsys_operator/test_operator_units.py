@@ -149,7 +149,8 @@ def test_settings_defaults_and_every_variable_from_the_environment():
     env = {"RECSYS_OPERATOR_NAMESPACES": "shop, staging,", "RECSYS_ARTIFACTS_ROOT": "/data",
            "RECSYS_ARTIFACTS_CLAIM": "claim", "RECSYS_JOB_SERVICE_ACCOUNT": "trainer",
            "RECSYS_TRAFFIC_SPLIT_CONFIGMAP": "split-{model}", "RECSYS_ROUTE_TEMPLATE": "{service}-{track}.svc:{port}",
-           "RECSYS_DATABASE_URL": "postgresql://db/recsys", "RECSYS_OPERATOR_INTERVAL_SECONDS": "0.5",
+           "RECSYS_DATABASE_URL": "postgresql://db/recsys", "RECSYS_DATABASE_SECRET": "recsys-db",
+           "RECSYS_OPERATOR_INTERVAL_SECONDS": "0.5",
            "RECSYS_OPERATOR_PEERING": "none", "RECSYS_OPERATOR_PRIORITY": "7",
            "RECSYS_OPERATOR_LIVENESS": "http://0.0.0.0:8080/healthz", "RECSYS_METRICS_PORT": "-1",
            "RECSYS_LOG_LEVEL": "debug"}
@@ -158,7 +159,8 @@ def test_settings_defaults_and_every_variable_from_the_environment():
     assert settings == OperatorSettings(
         artifacts_root=Path("/data"), artifacts_claim="claim", job_service_account="trainer",
         split_configmap="split-{model}", route_template="{service}-{track}.svc:{port}",
-        database_url="postgresql://db/recsys", interval_s=0.5, namespaces=("shop", "staging"), peering="none",
+        database_url="postgresql://db/recsys", database_secret=("recsys-db", "url"), interval_s=0.5,
+        namespaces=("shop", "staging"), peering="none",
         priority=7, liveness="http://0.0.0.0:8080/healthz", metrics_port=-1, log_level="DEBUG")
     assert not settings.peering_mandatory and OperatorSettings().peering_mandatory
     assert settings.split_name("amazon") == "split-amazon"
@@ -168,7 +170,7 @@ def test_settings_defaults_and_every_variable_from_the_environment():
 @pytest.mark.parametrize("name, value", [
     ("RECSYS_OPERATOR_INTERVAL_SECONDS", "0"), ("RECSYS_OPERATOR_INTERVAL_SECONDS", "soon"),
     ("RECSYS_OPERATOR_INTERVAL_SECONDS", "nan"), ("RECSYS_METRICS_PORT", "http"), ("RECSYS_METRICS_PORT", "70000"),
-    ("RECSYS_OPERATOR_PRIORITY", "high"), ("RECSYS_LOG_LEVEL", "loud"),
+    ("RECSYS_OPERATOR_PRIORITY", "high"), ("RECSYS_LOG_LEVEL", "loud"), ("RECSYS_DATABASE_SECRET", "a/b/c"),
     ("RECSYS_ROUTE_TEMPLATE", "recsys-{service}-{stage}:{port}"), ("RECSYS_TRAFFIC_SPLIT_CONFIGMAP", "{name}-split"),
 ])
 def test_a_bad_setting_is_a_settings_error_naming_it(name, value):
@@ -361,3 +363,17 @@ def test_a_canary_without_enough_traffic_ends_when_its_wait_is_over(monkeypatch,
     assert analyse(5)["status"]["message"].startswith("waiting:")  # within the wait: keep waiting
     ended = analyse(11)["status"]
     assert ended["phase"] == "RolledBack" and "maxWaitSeconds" in ended["message"]
+
+
+def test_a_job_training_from_the_store_reads_the_url_from_the_secret():
+    """The password must not be copied into the Job's plain environment when a Secret holds it."""
+    body = {"metadata": {"name": "amazon", "namespace": "shop"},
+            "spec": {"algorithm": "ncf", "dataset": {"uri": "store"}, "training": {"gpus": 0}}}
+    with_secret = OperatorSettings(database_url="postgresql://u:s3cret@db/recsys",
+                                   database_secret=("recsys-db", "url"))
+    env = manifests.training_job(body, with_secret, "amazon-g1")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "RECSYS_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "recsys-db", "key": "url"}}} in env
+    assert "s3cret" not in json.dumps(env)
+    plain = manifests.training_job(body, OperatorSettings(database_url="sqlite:///x.db"), "amazon-g1")
+    assert {"name": "RECSYS_DATABASE_URL", "value": "sqlite:///x.db"} in \
+        plain["spec"]["template"]["spec"]["containers"][0]["env"]
