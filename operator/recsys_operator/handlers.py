@@ -48,7 +48,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> kop
     kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry)(train)
     kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)(train)
     kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)(train)
-    kopf.timer(GROUP, VERSION, PLURAL, interval=settings.interval_s, initial_delay=1.0, registry=registry)(advance)
+    # kopf runs timers beside the change handlers: `idle` keeps the state machine off a resource for one
+    # interval after any change, so it never acts on a status that `train` is rewriting (a spec edit
+    # mid-training once read as the new Job having disappeared)
+    kopf.timer(GROUP, VERSION, PLURAL, interval=settings.interval_s, idle=settings.interval_s, initial_delay=1.0,
+               registry=registry)(advance)
     kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)(clean_up)
     return registry
 

@@ -213,7 +213,7 @@ def _handler(handlers_of, fn):
 def test_the_interval_setting_reaches_the_timer_registration():
     registry = handlers.register(kopf.OperatorRegistry(), OperatorSettings(interval_s=2.5))
     timer = _handler(registry._spawning, handlers.advance)
-    assert timer.interval == 2.5 and timer.initial_delay == 1.0
+    assert timer.interval == 2.5 and timer.idle == 2.5 and timer.initial_delay == 1.0
     assert _handler(registry._activities, handlers.configure).activity.value == "startup"
     assert _handler(registry._activities, kopf.login_via_client).activity.value == "authentication"
     train = [h for h in registry._changing.get_all_handlers() if h.fn is handlers.train]
