@@ -132,6 +132,11 @@ def register_model_version(connection: Connection, name: str, version: str, mode
         set_={"model_type": model_type, "artifact_uri": artifact_uri, "metrics": metrics, "stage": stage}))
 
 
+def registered_versions(connection: Connection) -> set[str]:
+    """Every model version the registry knows, whatever its model or stage."""
+    return set(connection.scalars(select(ModelVersion.version).distinct()))
+
+
 def list_model_versions(connection: Connection, name: str | None = None) -> list[dict[str, Any]]:
     query = select(ModelVersion).order_by(ModelVersion.name, ModelVersion.created_at, ModelVersion.id)
     if name is not None:

@@ -36,6 +36,9 @@ ONLINE_COLUMNS = {EventType.VIEW: "impressions", EventType.CLICK: "clicks",
                   EventType.ADD_TO_CART: "add_to_carts", EventType.PURCHASE: "purchases"}
 
 
+UNREGISTERED = "unregistered"  # the metrics label of events naming a version the registry does not know
+
+
 @dataclass
 class ProcessorConfig:
     max_batch: int = 5000
@@ -45,6 +48,7 @@ class ProcessorConfig:
     backoff_initial_s: float = 0.1
     backoff_max_s: float = 5.0
     positive_types: frozenset[EventType] = field(default_factory=lambda: POSITIVE_TYPES)
+    registry_refresh_s: float = 10.0  # how stale the list of registered model versions may be
 
 
 @dataclass
@@ -67,6 +71,8 @@ class StreamProcessor:
         self.totals = BatchResult()
         self._windows: dict[tuple[str, datetime], Tally] = {}
         self._last_publish = time.monotonic()
+        self._registered: frozenset[str] = frozenset()
+        self._registry_read_at = -float("inf")
 
     # ------------------------------------------------------------------------------ main loop
 
@@ -145,7 +151,7 @@ class StreamProcessor:
                 if e.event_id in inserted and e.event_id not in seen:
                     seen.add(e.event_id)
                     new_events.append(e)
-            counts = self._online_counts(new_events)
+            counts = self._online_counts(new_events, self._registered_versions(connection))
             if counts:
                 repository.add_online_counts(connection, counts)
         for row in counts:  # only once committed: a retried transaction must not count twice
@@ -153,14 +159,22 @@ class StreamProcessor:
                 {c: row[c] for c in repository.COUNTERS})
         return new_events, unknown
 
-    def _online_counts(self, events: list[ValidEvent]) -> list[dict]:
+    def _registered_versions(self, connection) -> frozenset[str]:
+        """The model registry's versions (re-read every registry_refresh_s): online metrics are kept
+        only for these, since an event's model_version is whatever its producer wrote."""
+        if time.monotonic() - self._registry_read_at >= self.config.registry_refresh_s:
+            self._registered = frozenset(repository.registered_versions(connection))
+            self._registry_read_at = time.monotonic()
+        return self._registered
+
+    def _online_counts(self, events: list[ValidEvent], registered: frozenset[str]) -> list[dict]:
         now = time.time()
         start = datetime.fromtimestamp(now - now % self.config.window_s, UTC)
         end = datetime.fromtimestamp(start.timestamp() + self.config.window_s, UTC)
         tallies: dict[str, Tally] = {}
         for e in events:
             column = ONLINE_COLUMNS.get(e.event_type)
-            if e.model_version and column:
+            if e.model_version in registered and column:
                 tallies.setdefault(e.model_version, Tally())[column] += 1
         rows = []
         for version, tally in tallies.items():
@@ -240,4 +254,6 @@ class StreamProcessor:
                 metrics.EVENT_AGE.observe(max(0.0, (now_ms - record.timestamp_ms) / 1000))
         for e in new_events:
             if e.model_version:
-                metrics.ONLINE_EVENTS.labels(e.model_version, e.event_type.value).inc()
+                # one series per registered version; anything else under one label (bounded cardinality)
+                label = e.model_version if e.model_version in self._registered else UNREGISTERED
+                metrics.ONLINE_EVENTS.labels(label, e.event_type.value).inc()

@@ -127,7 +127,14 @@ def test_only_new_positive_events_reach_the_embedding_service(engine):
     assert notified == []
 
 
+def _register(engine, *versions: str) -> None:
+    with engine.begin() as connection:
+        for version in versions:
+            repository.register_model_version(connection, "shop", version, "lightgcn", "", {})
+
+
 def test_online_counts_per_version_are_exact_under_replay(engine):
+    _register(engine, "v1", "v2")
     bus = InProcessBus()
     events = ([make_event(f"u{n}", ITEMS[n % 20], "view", model_version="v1") for n in range(10)]
               + [make_event(f"u{n}", ITEMS[n % 20], "click", model_version="v1") for n in range(3)]
@@ -211,3 +218,26 @@ def test_an_event_the_store_refuses_is_dead_lettered_and_its_batch_stored(engine
     headers = bus.headers(dead)
     assert headers["recsys.reason"] == "store_refused" and "secret" not in headers["recsys.error"]
     assert sum(bus.committed("g", TOPICS.events).values()) == 6
+
+
+def test_online_metrics_only_for_registered_versions(engine):
+    """An event's model_version is whatever its producer wrote: 2,000 made-up versions must not make
+    2,000 metric series or online_metrics rows."""
+    from stream.metrics import ONLINE_EVENTS
+    from stream.processor import UNREGISTERED
+
+    _register(engine, "v1")
+    bus = InProcessBus()
+    made_up = [make_event(f"u{n}", ITEMS[n % 20], "view", model_version=f"fuzz-{n}") for n in range(2000)]
+    _send(bus, [*made_up, make_event("u1", ITEMS[1], "view", model_version="v1")])
+    series_before = len(ONLINE_EVENTS._metrics)
+    unregistered_before = ONLINE_EVENTS.labels(UNREGISTERED, "view")._value.get()
+    _drain(_processor(bus, engine, window_s=3600, max_batch=500), rounds=40)
+    assert _count(engine) == 2001  # the events themselves are kept
+    assert len(ONLINE_EVENTS._metrics) <= series_before + 2  # at most v1/view and unregistered/view
+    assert ONLINE_EVENTS.labels(UNREGISTERED, "view")._value.get() == unregistered_before + 2000
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        versions = set(connection.scalars(text("SELECT DISTINCT model_version FROM online_metrics")))
+    assert versions == {"v1"}
