@@ -77,6 +77,19 @@ def store_events(connection: Connection, rows: Sequence[tuple]) -> tuple[list[st
     return insert_events(connection, storable), unknown
 
 
+def stored_events(connection: Connection, event_ids: Iterable[str]) -> dict[str, tuple[str, str, str, float]]:
+    """(user_id, item_id, event_type, value) of the given events that are stored, by event id."""
+    ids = list(set(event_ids))
+    found: dict[str, tuple[str, str, str, float]] = {}
+    for start in range(0, len(ids), 1000):
+        rows = connection.execute(select(Interaction.event_id, Interaction.user_id, Interaction.item_id,
+                                         Interaction.event_type, Interaction.value)
+                                  .where(Interaction.event_id.in_(ids[start:start + 1000])))
+        for event_id, user, item, kind, value in rows:
+            found[event_id] = (user, item, EventType(kind).value, float(value))
+    return found
+
+
 def _store_events_copy(connection: Connection, rows: Sequence[tuple]) -> tuple[list[str], set[str]]:
     """PostgreSQL: COPY the batch into a session temp table and let set-based statements do the rest
     (several times faster than a multi-row INSERT built and parsed client-side)."""

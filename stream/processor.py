@@ -36,6 +36,7 @@ ONLINE_COLUMNS = {EventType.VIEW: "impressions", EventType.CLICK: "clicks",
                   EventType.ADD_TO_CART: "add_to_carts", EventType.PURCHASE: "purchases"}
 
 
+Rejected = tuple[ValidEvent, str, str]  # an event for the dead-letter topic, its reason and message
 UNREGISTERED = "unregistered"  # the metrics label of events naming a version the registry does not know
 
 
@@ -100,11 +101,13 @@ class StreamProcessor:
         stored = self._retry("database", lambda: self._store_isolating([v for _, v in valid]), records, stop)
         if stored is None:  # stopped while the database was away: nothing committed, nothing lost
             return BatchResult()
-        new_events, unknown, refused = stored
+        new_events, unknown, rejected = stored
         dead.extend((r, "unknown_item", f"item_id {v.item_id!r} is not in the catalogue")
                     for r, v in valid if v.item_id in unknown)
-        dead.extend((r, "store_refused", refused[v.event_id]) for r, v in valid if v.event_id in refused)
-        valid = [(r, v) for r, v in valid if v.event_id not in refused]
+        record_of = {id(v): r for r, v in valid}
+        dead.extend((record_of[id(event)], reason, message) for event, reason, message in rejected)
+        rejected_ids = {id(event) for event, _, _ in rejected}
+        valid = [(r, v) for r, v in valid if id(v) not in rejected_ids]
         if dead and self._retry("dead_letter", lambda: self._publish_dead_letters(dead), records, stop) is None:
             return BatchResult()  # stored, offsets not committed: a restart replays the batch as duplicates
         owned = [r for r in records if self.source.owns(r)]
@@ -121,27 +124,27 @@ class StreamProcessor:
 
     # ------------------------------------------------------------------------------ steps
 
-    def _store_isolating(self, events: list[ValidEvent]) -> tuple[list[ValidEvent], set[str], dict[str, str]]:
+    def _store_isolating(self, events: list[ValidEvent]) -> tuple[list[ValidEvent], set[str], list[Rejected]]:
         """Store ``events``; when the database refuses the batch for its data (not for being away),
-        halve it until the refused events are found: those are returned (event id -> the database's
-        first line) for the dead-letter topic and the rest is stored, so one poison record never
-        blocks its batch, however often it is replayed."""
+        halve it until the refused events are found: those are returned (with reason and message)
+        for the dead-letter topic and the rest is stored, so one poison record never blocks its
+        batch, however often it is replayed."""
         try:
-            new_events, unknown = self._store(events)
-            return new_events, unknown, {}
+            return self._store(events)
         except DBAPIError as exc:
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
                 raise  # the database is away: the caller retries the whole batch
             if len(events) == 1:
                 log.warning("the store refused event %r: %s", events[0].event_id, str(exc.orig).splitlines()[0])
-                return [], set(), {events[0].event_id: f"the store refused it: {type(exc.orig).__name__}"}
+                return [], set(), [(events[0], "store_refused", f"the store refused it: {type(exc.orig).__name__}")]
         half = len(events) // 2
         first, second = self._store_isolating(events[:half]), self._store_isolating(events[half:])
-        return first[0] + second[0], first[1] | second[1], {**first[2], **second[2]}
+        return first[0] + second[0], first[1] | second[1], first[2] + second[2]
 
-    def _store(self, events: list[ValidEvent]) -> tuple[list[ValidEvent], set[str]]:
+    def _store(self, events: list[ValidEvent]) -> tuple[list[ValidEvent], set[str], list[Rejected]]:
+        """Store ``events``: (the new ones, unknown item ids, conflicting ones with why)."""
         if not events:
-            return [], set()
+            return [], set(), []
         with self.engine.begin() as connection:
             inserted, unknown = repository.store_events(connection, [e.copy_row() for e in events])
             inserted = set(inserted)
@@ -151,13 +154,31 @@ class StreamProcessor:
                 if e.event_id in inserted and e.event_id not in seen:
                     seen.add(e.event_id)
                     new_events.append(e)
+            new_ids = {id(e) for e in new_events}
+            conflicts = self._conflicts(connection, [e for e in events
+                                                     if e.item_id not in unknown and id(e) not in new_ids])
             counts = self._online_counts(new_events, self._registered_versions(connection))
             if counts:
                 repository.add_online_counts(connection, counts)
         for row in counts:  # only once committed: a retried transaction must not count twice
             self._windows.setdefault((row["model_version"], row["window_start"]), Tally()).update(
                 {c: row[c] for c in repository.COUNTERS})
-        return new_events, unknown
+        return new_events, unknown, conflicts
+
+    @staticmethod
+    def _conflicts(connection, repeated: list[ValidEvent]) -> list[Rejected]:
+        """Events whose id is already stored with other content: not a replay but two different
+        events under one id (a producer bug), which must not vanish as a duplicate."""
+        if not repeated:
+            return []
+        stored = repository.stored_events(connection, (e.event_id for e in repeated))
+        conflicts = []
+        for e in repeated:
+            kept = stored.get(e.event_id)
+            if kept is not None and kept != (e.user_id, e.item_id, e.event_type.value, float(e.value)):
+                conflicts.append((e, "conflict", f"event id {e.event_id!r} is already stored for another event "
+                                                 f"(user {kept[0]!r}, item {kept[1]!r}, {kept[2]})"))
+        return conflicts
 
     def _registered_versions(self, connection) -> frozenset[str]:
         """The model registry's versions (re-read every registry_refresh_s): online metrics are kept

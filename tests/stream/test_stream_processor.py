@@ -241,3 +241,18 @@ def test_online_metrics_only_for_registered_versions(engine):
     with engine.connect() as connection:
         versions = set(connection.scalars(text("SELECT DISTINCT model_version FROM online_metrics")))
     assert versions == {"v1"}
+
+
+def test_an_id_reused_for_another_event_is_a_conflict_not_a_duplicate(engine):
+    """One user's events share a partition, so their order is the order sent: the first wins."""
+    bus = InProcessBus()
+    first = make_event("u1", ITEMS[0], "view", event_id="e-1")
+    processor = _processor(bus, engine)
+    _send(bus, [first, make_event("u1", ITEMS[1], "purchase", event_id="e-1")])  # same id in one batch
+    _drain(processor)
+    _send(bus, [first, make_event("u1", ITEMS[2], "click", event_id="e-1")])  # a replay, and a clash later
+    _drain(processor)
+    assert _count(engine) == 1
+    reasons = [bus.headers(r)["recsys.reason"] for r in bus.records(TOPICS.dead_letter)]
+    assert reasons == ["conflict", "conflict"]  # the exact replay of e-1 is a plain duplicate
+    assert "already stored for another event" in bus.headers(bus.records(TOPICS.dead_letter)[0])["recsys.error"]
