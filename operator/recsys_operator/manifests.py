@@ -82,6 +82,7 @@ def training_job(body: dict[str, Any], settings: OperatorSettings, version: str)
               if settings.artifacts_claim else {"name": "artifacts", "emptyDir": {}})
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
+        "automountServiceAccountToken": False,  # training never calls the Kubernetes API
         "containers": [{
             "name": "train",
             "image": training.get("image", "ghcr.io/recsys-k8s/recsys:latest"),

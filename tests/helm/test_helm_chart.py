@@ -75,6 +75,9 @@ def test_every_rendered_object_passes_a_server_side_dry_run(helm, kube_apiserver
             for container in pod["containers"]:
                 assert container["securityContext"]["readOnlyRootFilesystem"] is True
                 assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+            # only the operator talks to the Kubernetes API: no other pod gets a token to do so
+            is_operator = obj["metadata"]["name"].endswith("-operator")
+            assert pod.get("automountServiceAccountToken", True) is is_operator, obj["metadata"]["name"]
     applied = _run("kubectl", "--kubeconfig", str(kube_apiserver.kubeconfig), "apply", "--dry-run=server",
                    "-n", namespace, "-f", "-", stdin=rendered.stdout)
     assert applied.returncode == 0, applied.stderr

@@ -374,6 +374,8 @@ def test_a_job_training_from_the_store_reads_the_url_from_the_secret():
     env = manifests.training_job(body, with_secret, "amazon-g1")["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "RECSYS_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "recsys-db", "key": "url"}}} in env
     assert "s3cret" not in json.dumps(env)
+    pod = manifests.training_job(body, with_secret, "amazon-g1")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
     plain = manifests.training_job(body, OperatorSettings(database_url="sqlite:///x.db"), "amazon-g1")
     assert {"name": "RECSYS_DATABASE_URL", "value": "sqlite:///x.db"} in \
         plain["spec"]["template"]["spec"]["containers"][0]["env"]
