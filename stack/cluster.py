@@ -103,10 +103,7 @@ class Cluster:
             raise StackError("the cluster needs root (network namespace, containerd, kubelet)")
         if self.running():
             return self
-        missing = sorted({package for path, package in DEBIAN_PACKAGES.items()
-                          if not (Path(path).exists() if path.startswith("/") else shutil.which(path))})
-        if missing:
-            apt_install(*missing)
+        install_packages()
         binaries = {name: kube_binary(name) for name in ("etcd", "kube-apiserver", "kube-controller-manager",
                                                          "kube-scheduler", "kubelet", "kube-proxy", "kubectl")}
         binaries["coredns"] = coredns_binary()
@@ -406,6 +403,14 @@ state = "{containerd / 'state'}"
 
     def env_lines(self) -> list[str]:
         return [f"export KUBECONFIG={self.kubeconfig}", f"export PATH={kube_binary('kubectl').parent}:$PATH"]
+
+
+def install_packages() -> None:
+    """The node's Debian packages (containerd, runc, CNI plugins, iptables...), where missing."""
+    missing = sorted({package for path, package in DEBIAN_PACKAGES.items()
+                      if not (Path(path).exists() if path.startswith("/") else shutil.which(path))})
+    if missing:
+        apt_install(*missing)
 
 
 def _mount_points() -> list[str]:

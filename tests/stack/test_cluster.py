@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.cluster import HOST_PATHS, NETNS, Cluster, cgroups
+from stack.cluster import HOST_PATHS, NETNS, Cluster, cgroups, install_packages
 from stack.process import apt_install
 
 pytestmark = pytest.mark.integration  # a whole Kubernetes node: containerd, kubelet, control plane
@@ -45,6 +45,7 @@ def cluster(tmp_path_factory):
         pytest.fail(f"a cluster is already up (network namespace {NETNS}); stop it with `make cluster-down`")
     root = tmp_path_factory.mktemp("cluster")
     node = Cluster(root / "node")
+    install_packages()  # iptables-save included: the host's rules are read before the node exists
     node.host_rules_before = _host_rules()
     node.host_paths_before = {path for path in HOST_PATHS if Path(path).exists()}
     try:
