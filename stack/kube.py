@@ -8,14 +8,13 @@ the Python client at it.
 
 from __future__ import annotations
 
-import os
-import shutil
 import ssl
 import subprocess
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack.gobuild import go_build
 from stack.process import CACHE_DIR, LocalServer, StackError, port_open, read_pid, spawn, stop_process, wait_for
 
 HERE = Path(__file__).resolve().parent / "kube"
@@ -36,31 +35,18 @@ def kube_binaries() -> tuple[Path, Path]:
 def kube_binary(name: str) -> Path:
     """One command of stack/kube's Go module (kube-apiserver, kubelet, kubectl, ... or etcd), built
     with the version a release stamps in, on first use, then cached."""
-    bin_dir = CACHE_DIR / f"kube-{KUBE_VERSION}-{BUILD_REVISION}" / "bin"
-    output = bin_dir / name
+    output = CACHE_DIR / f"kube-{KUBE_VERSION}-{BUILD_REVISION}" / "bin" / name
     if output.exists():
         return output
-    if shutil.which("go") is None:
-        raise StackError(f"building {name} needs the Go toolchain on PATH")
-    src = bin_dir.parent / "src"
-    shutil.rmtree(src, ignore_errors=True)
-    shutil.copytree(HERE, src)
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
+    if name == "etcd":
+        return go_build(HERE, "./etcd", output)
     major, minor = KUBE_VERSION.lstrip("v").split(".")[:2]
     # what a release build stamps in, so /version (and helm's kubeVersion checks) see the real version
     stamp = " ".join(f"-X {pkg}.{key}={value}"
                      for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
                      for key, value in (("gitVersion", KUBE_VERSION), ("gitMajor", major), ("gitMinor", minor),
                                         ("gitTreeState", "clean")))
-    package, flags = ("./etcd", "-s -w") if name == "etcd" else (f"k8s.io/kubernetes/cmd/{name}", f"-s -w {stamp}")
-    partial = output.with_suffix(".partial")
-    result = subprocess.run(["go", "build", "-trimpath", f"-ldflags={flags}", "-o", str(partial), package],
-                            cwd=src, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise StackError(f"go build {package} failed:\n{result.stderr[-4000:]}")
-    partial.rename(output)
-    return output
+    return go_build(HERE, f"k8s.io/kubernetes/cmd/{name}", output, ldflags=f"-s -w {stamp}")
 
 
 @dataclass
