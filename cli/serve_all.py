@@ -31,9 +31,10 @@ from cli.settings import QUICKSTART
 from core.artifact import artifact_version
 from core.env import env_int
 from core.errors import SettingsError
+from core.ports import GRPC_PORTS, METRICS_PORTS
 from services.common.reload import watch_artifact
 from services.common.server import GrpcServer
-from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, ServiceSettings, trace_exporter
+from services.common.settings import ServiceSettings, trace_exporter
 from services.common.tracing import configure_tracing
 from services.embedding.main import build_server as build_embedding
 from services.embedding.store import EmbeddingModel
@@ -49,7 +50,7 @@ from telemetry.setup import configure_logging, start_metrics_server
 log = logging.getLogger(__name__)
 WORKER_INDEX = "RECSYS_WORKER_INDEX"  # set in each worker's environment by run_workers
 def _port(env: Mapping[str, str], service: str) -> int:
-    return env_int(env, f"RECSYS_{service.upper()}_PORT", DEFAULT_PORTS[service], minimum=1)
+    return env_int(env, f"RECSYS_{service.upper()}_PORT", GRPC_PORTS[service], minimum=1)
 
 
 def with_default_artifacts(env: Mapping[str, str]) -> dict[str, str]:
@@ -74,7 +75,7 @@ async def serve_all(env: Mapping[str, str]) -> None:
     env = with_default_artifacts(env)
     base = ServiceSettings.from_env("retrieval", env)
     host = "127.0.0.1" if base.host == "0.0.0.0" else base.host
-    ports = {service: _port(env, service) for service in DEFAULT_PORTS}
+    ports = {service: _port(env, service) for service in GRPC_PORTS}
     embedding, users = build_embedding(replace(base, service="embedding", port=ports["embedding"]))
     retrieval, retriever = build_retrieval(replace(base, port=ports["retrieval"]))
     scoring, scorer = build_scoring(replace(base, service="scoring", port=ports["scoring"],
@@ -89,7 +90,7 @@ async def serve_all(env: Mapping[str, str]) -> None:
         # the gateway's own backends are in this process: call them directly, not over loopback gRPC
         gw_servicer.use_local_backends("default", LocalHops(users, retriever, scorer))
     servers: list[GrpcServer] = [embedding, retrieval, scoring, gateway]
-    metrics_port = env_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["all"], minimum=0)
+    metrics_port = env_int(env, "RECSYS_METRICS_PORT", METRICS_PORTS["all"], minimum=0)
     if metrics_port:
         metrics_port += int(env.get(WORKER_INDEX, "0"))
     log.info("metrics on port %d", start_metrics_server(metrics_port))

@@ -13,9 +13,6 @@ from core.errors import SettingsError
 from core.ports import GRPC_PORTS, METRICS_PORTS
 from core.settings import Setting
 
-DEFAULT_PORTS = GRPC_PORTS
-DEFAULT_METRICS_PORTS = METRICS_PORTS
-
 # What every gRPC serving process reads, the gateway included.
 SERVER_SETTINGS = (
     Setting("RECSYS_HOST", "0.0.0.0", "address to listen on"),
@@ -65,11 +62,11 @@ class ServiceSettings:
             service=service,
             artifact=Path(artifact),
             host=env.get("RECSYS_HOST", "0.0.0.0"),
-            port=env_int(env, "RECSYS_PORT", DEFAULT_PORTS[service], minimum=0),
+            port=env_int(env, "RECSYS_PORT", GRPC_PORTS[service], minimum=0),
             max_candidates=env_int(env, "RECSYS_MAX_CANDIDATES", 1000, minimum=1),
             grace_seconds=float(env_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
-            metrics_port=env_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS[service], minimum=0),
+            metrics_port=env_int(env, "RECSYS_METRICS_PORT", METRICS_PORTS[service], minimum=0),
             reload_seconds=float(env_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
             drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
             traces=trace_exporter(env),

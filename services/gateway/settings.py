@@ -10,8 +10,9 @@ from pathlib import Path
 
 from core.env import env_int
 from core.errors import SettingsError
+from core.ports import GRPC_PORTS, METRICS_PORTS
 from core.settings import Setting
-from services.common.settings import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, SERVER_SETTINGS, trace_exporter
+from services.common.settings import SERVER_SETTINGS, trace_exporter
 
 SETTINGS = (
     Setting("RECSYS_ARTIFACT", "",
@@ -78,17 +79,17 @@ class GatewaySettings:
         return cls(
             artifact=Path(env["RECSYS_ARTIFACT"]),
             host=env.get("RECSYS_HOST", "0.0.0.0"),
-            port=env_int(env, "RECSYS_PORT", DEFAULT_PORTS["gateway"], minimum=0),
-            embedding_addr=env.get("RECSYS_EMBEDDING_ADDR", f"localhost:{DEFAULT_PORTS['embedding']}"),
-            retrieval_addr=env.get("RECSYS_RETRIEVAL_ADDR", f"localhost:{DEFAULT_PORTS['retrieval']}"),
-            scoring_addr=env.get("RECSYS_SCORING_ADDR", f"localhost:{DEFAULT_PORTS['scoring']}"),
+            port=env_int(env, "RECSYS_PORT", GRPC_PORTS["gateway"], minimum=0),
+            embedding_addr=env.get("RECSYS_EMBEDDING_ADDR", f"localhost:{GRPC_PORTS['embedding']}"),
+            retrieval_addr=env.get("RECSYS_RETRIEVAL_ADDR", f"localhost:{GRPC_PORTS['retrieval']}"),
+            scoring_addr=env.get("RECSYS_SCORING_ADDR", f"localhost:{GRPC_PORTS['scoring']}"),
             deadline_s=env_int(env, "RECSYS_DEADLINE_MS", 250, minimum=1) / 1000.0,
             max_k=max_k,
             candidates=candidates,
             blend_weight=weight,
             grace_seconds=float(env_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
-            metrics_port=env_int(env, "RECSYS_METRICS_PORT", DEFAULT_METRICS_PORTS["gateway"], minimum=0),
+            metrics_port=env_int(env, "RECSYS_METRICS_PORT", METRICS_PORTS["gateway"], minimum=0),
             reload_seconds=float(env_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
             drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
             traffic_split=Path(env["RECSYS_TRAFFIC_SPLIT"]) if env.get("RECSYS_TRAFFIC_SPLIT") else None,
