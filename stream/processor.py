@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter as Tally
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -23,33 +23,20 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from core.event_types import EventType
 from events.bus import BusError, EventSource, Publisher, Record, Topics
-from events.codec import MAX_EVENT_BYTES, InvalidEvent, ValidEvent, decode
+from events.codec import InvalidEvent, ValidEvent, decode
 from recsys.v1 import events_pb2
 from store import repository
 from stream import metrics
+from stream.config import ProcessorConfig
 
 log = logging.getLogger(__name__)
 
-# Events that say the user wanted the item; views and low ratings do not move their vector.
-POSITIVE_TYPES = frozenset({EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.RATING})
 ONLINE_COLUMNS = {EventType.VIEW: "impressions", EventType.CLICK: "clicks",
                   EventType.ADD_TO_CART: "add_to_carts", EventType.PURCHASE: "purchases"}
 
 
 Rejected = tuple[ValidEvent, str, str]  # an event for the dead-letter topic, its reason and message
 UNREGISTERED = "unregistered"  # the metrics label of events naming a version the registry does not know
-
-
-@dataclass
-class ProcessorConfig:
-    max_batch: int = 5000
-    poll_timeout_s: float = 0.05
-    max_event_bytes: int = MAX_EVENT_BYTES
-    window_s: int = 10  # online metrics window (processing time)
-    backoff_initial_s: float = 0.1
-    backoff_max_s: float = 5.0
-    positive_types: frozenset[EventType] = field(default_factory=lambda: POSITIVE_TYPES)
-    registry_refresh_s: float = 10.0  # how stale the list of registered model versions may be
 
 
 @dataclass

@@ -11,7 +11,7 @@ from core.env import env_int
 from core.errors import SettingsError
 from core.settings import Setting
 from events.bus import TOPIC_SETTINGS, Topics
-from stream.processor import ProcessorConfig
+from stream.config import ProcessorConfig
 
 SETTINGS = (
     Setting("RECSYS_KAFKA_BOOTSTRAP", "", "Kafka bootstrap servers, host:port[,host:port] (required)"),
