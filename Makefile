@@ -9,7 +9,7 @@ UV_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-
 
 PROTOS := $(wildcard proto/recsys/v1/*.proto)
 
-.PHONY: venv quickstart test test-unit lint lock clean proto proto-check stack-up stack-down cluster-up cluster-down
+.PHONY: venv quickstart test test-unit lint lock clean proto proto-check stack-up stack-down cluster-up cluster-down image
 
 # Exact versions from the lock file (requirements/dev.lock: every extra plus test and dev tools).
 $(STAMP): pyproject.toml requirements/dev.lock
@@ -32,6 +32,7 @@ lock: venv
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra all --extra test --extra dev $(UV_TARGET) -o requirements/dev.lock
 	for extra in $(LOCKS); do \
 	  $(VENV)/bin/uv pip compile -q pyproject.toml --extra $$extra $(UV_TARGET) -o requirements/$$extra.lock; done
+	$(VENV)/bin/uv pip compile -q requirements/build.in $(UV_TARGET) -o requirements/build.lock
 
 # Generated code is committed; this rebuilds it from proto/ (grpcio-tools is pinned in pyproject).
 proto: venv
@@ -68,6 +69,12 @@ cluster-up: venv
 
 cluster-down: venv
 	$(PY) -m stack cluster down
+
+# The Dockerfile built with buildah (debootstrap base, wheels from PyPI; no registry), loaded into the
+# running cluster; EXTRA=serve|train|operator for a one-role image. Last line: `image: NAME:TAG`.
+EXTRA ?= all
+image: venv
+	$(PY) -m stack image --extra $(EXTRA)
 
 clean:
 	rm -rf artifacts build *.egg-info .pytest_cache

@@ -1,7 +1,8 @@
 """`python -m stack up|down|env|status` (what `make stack-up` / `make stack-down` run), and
 `python -m stack cluster up|down|env|status`: a real single-node Kubernetes cluster
 (`make cluster-up` / `make cluster-down`; stack/cluster.py; its directory: RECSYS_CLUSTER_DIR,
-default /tmp/recsys-cluster).
+default /tmp/recsys-cluster), and `python -m stack image [--extra E]`: the Dockerfile built with
+buildah and loaded into that cluster when it runs (`make image`; stack/image.py).
 
 Ports and the data directory come from the environment so several stacks can coexist:
 RECSYS_STACK_DIR (default /tmp/recsys-stack; PostgreSQL's own user must be able to reach it),
@@ -45,13 +46,13 @@ def _env_lines(pg: PostgresServer, kafka: KafkaBroker, kube: KubeAPIServer) -> l
 
 
 def cluster_main(argv: list[str]) -> int:
-    from stack.cluster import Cluster
+    from stack.cluster import default_cluster
 
     parser = argparse.ArgumentParser(prog="python -m stack cluster",
                                      description="a real single-node Kubernetes cluster in a network namespace")
     parser.add_argument("command", choices=["up", "down", "env", "status"])
     args = parser.parse_args(argv)
-    cluster = Cluster(Path(os.environ.get("RECSYS_CLUSTER_DIR", Path(tempfile.gettempdir()) / "recsys-cluster")))
+    cluster = default_cluster()
     try:
         if args.command == "up":
             print("starting the node (binaries are built from source on first use: ~20 minutes) ...",
@@ -79,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["cluster"]:
         return cluster_main(argv[1:])
+    if argv[:1] == ["image"]:
+        from stack.image import main as image_main
+
+        return image_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "env", "status", "cluster"])

@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -403,6 +404,11 @@ state = "{containerd / 'state'}"
 
     def env_lines(self) -> list[str]:
         return [f"export KUBECONFIG={self.kubeconfig}", f"export PATH={kube_binary('kubectl').parent}:$PATH"]
+
+
+def default_cluster() -> Cluster:
+    """The cluster `make cluster-up` starts: its directory is RECSYS_CLUSTER_DIR (default /tmp/recsys-cluster)."""
+    return Cluster(Path(os.environ.get("RECSYS_CLUSTER_DIR", Path(tempfile.gettempdir()) / "recsys-cluster")))
 
 
 def install_packages() -> None:

@@ -2,8 +2,9 @@
 real kubelet, a Job completes, a Service answers through kube-proxy and by name through the
 cluster's DNS, the chart's restricted security context runs, and `down` leaves nothing behind.
 
-The pods use a busybox image built here from Debian's static busybox and imported into the node
-(no registry is reachable)."""
+Most pods use a busybox image built here from Debian's static busybox and imported into the node (no
+registry is reachable); one runs the project's own image, built from the Dockerfile by `make image`'s
+code (stack/image.py)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,22 @@ import json
 import shutil
 import subprocess
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
 from stack.cluster import HOST_PATHS, NETNS, Cluster, cgroups, install_packages
+from stack.image import build as build_image
 from stack.process import apt_install
 
 pytestmark = pytest.mark.integration  # a whole Kubernetes node: containerd, kubelet, control plane
 
 IMAGE = "recsys.local/busybox:smoke"
+# the chart's container security context (helm/recsys/values.yaml)
+RESTRICTED = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "readOnlyRootFilesystem": True,
+              "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+              "seccompProfile": {"type": "RuntimeDefault"}}
 APPLETS = ("sh", "cat", "echo", "sleep", "id", "mkdir", "touch", "hostname", "httpd", "nc", "nslookup", "printf",
            "awk", "tail", "grep", "ls")
 
@@ -67,9 +74,9 @@ def _apply(cluster: Cluster, *objects: dict) -> None:
     cluster.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
 
 
-def _pod_spec(command: str, volumes: list[dict] | None = None, **container: object) -> dict:
+def _pod_spec(command: str, volumes: list[dict] | None = None, image: str = IMAGE, **container: object) -> dict:
     return {"restartPolicy": "Never", "volumes": volumes or [], "containers": [
-        {"name": "main", "image": IMAGE, "imagePullPolicy": "Never", "command": ["sh", "-c", command], **container}]}
+        {"name": "main", "image": image, "imagePullPolicy": "Never", "command": ["sh", "-c", command], **container}]}
 
 
 def _run_pod(cluster: Cluster, name: str, command: str, timeout_s: float = 120, **spec: object) -> str:
@@ -128,12 +135,9 @@ def test_a_service_answers_through_kube_proxy_and_by_name(cluster):
 
 
 def test_the_charts_restricted_security_context_runs(cluster):
-    security = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "readOnlyRootFilesystem": True,
-                "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                "seccompProfile": {"type": "RuntimeDefault"}}
     log = _run_pod(cluster, "restricted", "id -u; touch /cannot 2>/dev/null && echo writable || echo read-only; "
                                           "touch /scratch/ok && echo scratch-writable",
-                   securityContext=security, volumeMounts=[{"name": "scratch", "mountPath": "/scratch"}],
+                   securityContext=RESTRICTED, volumeMounts=[{"name": "scratch", "mountPath": "/scratch"}],
                    volumes=[{"name": "scratch", "emptyDir": {}}])
     assert log.split() == ["10001", "read-only", "scratch-writable"]
 
@@ -144,6 +148,24 @@ def test_logs_and_exec_reach_the_container(cluster):
     cluster.kubectl("wait", "--for=condition=Ready", "pod/shell", "--timeout=120s", timeout=150)
     assert cluster.kubectl("exec", "shell", "--", "cat", "/etc/hostname").stdout.strip() == "shell"
     assert cluster.kubectl("logs", "shell").stdout.strip() == "started"
+
+
+@pytest.fixture(scope="module")
+def project_image(cluster: Cluster) -> str:
+    """The project's Dockerfile built with buildah, as `make image` builds it, loaded into the node
+    (first build on a machine: about ten minutes; then seconds plus writing and importing the archive)."""
+    image = build_image("all")
+    cluster.import_archive(image.archive)
+    return image.reference
+
+
+def test_the_projects_image_runs_recsys(cluster, project_image):
+    """`recsys --version`, then torch (PyPI's CUDA build, loading on a node without a GPU) and the
+    serving and training entrypoints, as the chart runs them: non-root, read-only root file system."""
+    log = _run_pod(cluster, "recsys", "recsys --version && python -c 'import torch, cli.job, services.scoring.main, "
+                                      "recsys_operator.handlers; print(torch.ones(3).sum().item())'",
+                   image=project_image, securityContext=RESTRICTED, timeout_s=300)
+    assert log.split() == ["recsys", version("recsys-k8s"), "3.0"]
 
 
 def test_down_leaves_nothing_behind(cluster):

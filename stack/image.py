@@ -1,0 +1,218 @@
+"""`make image`: the project's Dockerfile built with buildah where no image registry is reachable.
+
+The Dockerfile is the one a user builds with docker elsewhere; only its build arguments differ here:
+- BASE_IMAGE: a Debian bookworm root file system made with `debootstrap --variant=minbase` plus
+  python3, python3-venv and ca-certificates (what python:3.11-slim-bookworm gives elsewhere), with
+  documentation, locales and apt's caches removed, committed once into buildah's storage.
+- WHEELS: the lock file's wheels, downloaded from PyPI by the host's pip into the cache and mounted
+  into the build read-only, so the build itself reaches no index. VARIANT=cuda: PyPI's only Linux
+  torch is the CUDA build (PyTorch's CPU index is not reachable from these machines).
+buildah keeps its storage in the cache too (`--layers`: an unchanged lock file reuses the big
+dependency layer, so a code change rebuilds in seconds). The image is written once per image id as an
+uncompressed docker-archive (OCI archives are always gzipped: minutes for gigabytes), which
+`Cluster.import_archive` loads into the node's containerd; `make image` does that when the cluster runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from stack.cluster import default_cluster
+from stack.process import CACHE_DIR, StackError, apt_install
+
+REPO = Path(__file__).resolve().parent.parent
+REPOSITORY = "recsys.local/recsys"
+BASE_REFERENCE = "recsys.local/debian-python:3.11-bookworm"
+BASE_REVISION = 1  # bump when _base_rootfs changes, so the cached base is rebuilt
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
+# removed from the base: nothing in the image reads them (python:*-slim drops the same)
+BASE_PRUNE = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
+              "usr/share/locale", "usr/share/info", "var/log")
+EXTRAS = ("all", "serve", "train", "operator")
+WHEELS_DIR = CACHE_DIR / "wheels"
+ARCHIVE_DIR = CACHE_DIR / "images"
+STORAGE = CACHE_DIR / "containers"
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    reference: str  # NAME:TAG, tag = version + the image id's first 12 hex digits
+    archive: Path  # docker-archive for `ctr images import`
+    size_bytes: int  # the image's unpacked size
+    seconds: float
+
+
+def _version() -> str:
+    for line in (REPO / "pyproject.toml").read_text().splitlines():
+        if line.startswith("version = "):
+            return line.split('"')[1]
+    raise StackError("pyproject.toml has no version")
+
+
+def _buildah(*args: str, capture: bool = True) -> str:
+    if shutil.which("buildah") is None:
+        apt_install("buildah")
+    argv = ["buildah", "--root", str(STORAGE / "storage"), "--runroot", str(STORAGE / "run"), *args]
+    result = subprocess.run(argv, capture_output=capture, text=True, check=False)
+    if result.returncode != 0:
+        detail = (result.stderr or "").strip()[-2000:] if capture else "see the output above"
+        raise StackError(f"buildah {args[0]} failed: {detail}")
+    return (result.stdout or "").strip()
+
+
+def _image_id(reference: str) -> str | None:
+    try:
+        return _buildah("images", "--noheading", "--no-trunc", "--format", "{{.ID}}", reference) or None
+    except StackError:
+        return None
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def base_image() -> str:
+    """The debootstrap base in buildah's storage, built on first use (about a minute)."""
+    reference = f"{BASE_REFERENCE}-r{BASE_REVISION}"
+    if _image_id(reference):
+        return reference
+    if shutil.which("debootstrap") is None:
+        apt_install("debootstrap")
+    _progress(f"building the base image {reference} with debootstrap (about a minute) ...")
+    with tempfile.TemporaryDirectory(dir=CACHE_DIR) as scratch:
+        rootfs = Path(scratch) / "rootfs"
+        result = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+                                 "bookworm", str(rootfs), DEBIAN_MIRROR], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise StackError(f"debootstrap failed: {result.stdout[-1500:]}{result.stderr[-1500:]}")
+        for relative in BASE_PRUNE:
+            target = rootfs / relative
+            if target.is_dir():
+                for child in target.iterdir():
+                    shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        container = _buildah("from", "scratch")
+        try:
+            _buildah("copy", container, f"{rootfs}/", "/")
+            _buildah("config", "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                     "--env", "LANG=C.UTF-8", "--cmd", "python3", container)
+            _buildah("commit", "--rm", container, reference)
+        except StackError:
+            _buildah("rm", container)
+            raise
+    return reference
+
+
+def download_wheels(extra: str) -> Path:
+    """The lock file's wheels (and the build backend's) in the cache, fetched by the host's pip."""
+    locks = [REPO / "requirements" / f"{extra}.lock", REPO / "requirements" / "build.lock"]
+    digest = hashlib.sha256(b"".join(lock.read_bytes() for lock in locks)).hexdigest()[:16]
+    stamp = WHEELS_DIR / f".{extra}-{digest}"
+    if stamp.exists():
+        return WHEELS_DIR
+    WHEELS_DIR.mkdir(parents=True, exist_ok=True)
+    _progress(f"downloading the wheels of requirements/{extra}.lock into {WHEELS_DIR} ...")
+    for lock in locks:
+        wanted = [line for line in lock.read_text().splitlines() if "==" in line and not line.startswith(("#", " "))
+                  and not line.startswith("triton==")]  # the Dockerfile leaves triton out
+        result = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                                 "-d", str(WHEELS_DIR), *wanted], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise StackError(f"downloading the wheels of {lock.name} failed: {result.stderr[-2000:]}")
+    stamp.touch()
+    return WHEELS_DIR
+
+
+def build(extra: str = "all", variant: str = "cuda") -> BuiltImage:
+    """Build the Dockerfile for ``extra`` and write its archive (reused when the image is unchanged)."""
+    if extra not in EXTRAS:
+        raise StackError(f"unknown image extra {extra!r}: choose one of {', '.join(EXTRAS)}")
+    started = time.monotonic()
+    base = base_image()
+    wheels = download_wheels(extra)
+    version = _version() if extra == "all" else f"{_version()}-{extra}"
+    moving = f"{REPOSITORY}:{version}"
+    _progress(f"building {moving} from the Dockerfile with buildah (first build: several minutes) ...")
+    _buildah("bud", "--layers", "--isolation", "chroot", "--network", "host",
+             "--volume", f"{wheels}:/wheels:ro",
+             "--build-arg", f"BASE_IMAGE={base}", "--build-arg", "WHEELS=/wheels",
+             "--build-arg", f"VARIANT={variant}", "--build-arg", f"EXTRA={extra}",
+             "--tag", moving, "--file", str(REPO / "Dockerfile"), str(REPO), capture=False)
+    image_id = _image_id(moving)
+    if image_id is None:
+        raise StackError(f"buildah reported success but {moving} is not in its storage")
+    reference = f"{REPOSITORY}:{version}-{image_id.removeprefix('sha256:')[:12]}"
+    _buildah("tag", moving, reference)
+    _forget_older_builds(version, reference, extra)
+    archive = ARCHIVE_DIR / f"{reference.rsplit('/', 1)[1].replace(':', '-')}.tar"
+    if not archive.exists():
+        ARCHIVE_DIR.mkdir(parents=True, exist_ok=True)
+        for stale in ARCHIVE_DIR.glob(f"recsys-{version}-*.tar"):
+            stale.unlink()  # one archive per extra: each is gigabytes
+        partial = archive.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        _buildah("push", reference, f"docker-archive:{partial}:{reference}")
+        partial.rename(archive)
+    return BuiltImage(reference, archive, _unpacked_size(reference), time.monotonic() - started)
+
+
+def _forget_older_builds(version: str, reference: str, extra: str) -> None:
+    """Untag this extra's earlier builds; when the dependency stage changed, also prune the images
+    nothing names any more (the old multi-gigabyte environment). Otherwise the unnamed build-cache
+    images stay, so rebuilding unchanged sources gives the same image id and reuses its archive."""
+    names = _buildah("images", "--noheading", "--format", "{{.Name}}:{{.Tag}}").splitlines()
+    for name in names:
+        if name.startswith(f"{REPOSITORY}:{version}-") and name != reference and \
+                name.removeprefix(f"{REPOSITORY}:{version}-").count("-") == 0:
+            _buildah("rmi", name)
+    inputs = hashlib.sha256((REPO / "Dockerfile").read_bytes()
+                            + (REPO / "requirements" / f"{extra}.lock").read_bytes()).hexdigest()[:16]
+    stamp = STORAGE / f".deps-{extra}"
+    if not stamp.exists() or stamp.read_text() != inputs:
+        _buildah("rmi", "--prune")
+        stamp.write_text(inputs)
+
+
+def _unpacked_size(reference: str) -> int:
+    listing = _buildah("images", "--noheading", "--format", "{{.Size}}", reference)
+    return _parse_size(listing.splitlines()[0]) if listing else 0
+
+
+def _parse_size(text: str) -> int:
+    """buildah's human size ("4.41 GB", "812 MB") in bytes."""
+    number, _, unit = text.strip().partition(" ")
+    scale = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}.get(unit.strip(), 1)
+    return int(float(number) * scale)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stack image", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--extra", default=os.environ.get("EXTRA", "all"), choices=EXTRAS,
+                        help="which extra the image carries (serve: serving and stream only)")
+    args = parser.parse_args(argv)
+    try:
+        image = build(args.extra)
+    except StackError as exc:
+        print(f"stack image: {exc}", file=sys.stderr)
+        return 1
+    _progress(f"built in {image.seconds:.0f} s; {image.size_bytes / 1e9:.2f} GB unpacked; archive {image.archive}")
+    cluster = default_cluster()
+    if cluster.running():
+        started = time.monotonic()
+        cluster.import_archive(image.archive)
+        _progress(f"imported into the cluster's containerd ({cluster.root}) in {time.monotonic() - started:.0f} s")
+    else:
+        _progress("no cluster is running (`make cluster-up`); import the archive into one with\n"
+                  f"  ctr -n k8s.io images import {image.archive}")
+    print(f"image: {image.reference}")
+    return 0
