@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,9 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stack.cluster import default_cluster
+from stack.kafka import KAFKA_VERSION, kafka_libs
 from stack.process import CACHE_DIR, StackError, apt_install
 
-REPO = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 REPOSITORY = "recsys.local/recsys"
 BASE_REFERENCE = "recsys.local/debian-python:3.11-bookworm"
 BASE_REVISION = 1  # bump when _base_rootfs changes, so the cached base is rebuilt
@@ -142,27 +145,69 @@ def build(extra: str = "all", variant: str = "cuda") -> BuiltImage:
     version = _version() if extra == "all" else f"{_version()}-{extra}"
     moving = f"{REPOSITORY}:{version}"
     _progress(f"building {moving} from the Dockerfile with buildah (first build: several minutes) ...")
-    _buildah("bud", "--layers", "--isolation", "chroot", "--network", "host",
-             "--volume", f"{wheels}:/wheels:ro",
-             "--build-arg", f"BASE_IMAGE={base}", "--build-arg", "WHEELS=/wheels",
-             "--build-arg", f"VARIANT={variant}", "--build-arg", f"EXTRA={extra}",
-             "--tag", moving, "--file", str(REPO / "Dockerfile"), str(REPO), capture=False)
-    image_id = _image_id(moving)
-    if image_id is None:
-        raise StackError(f"buildah reported success but {moving} is not in its storage")
+    image_id = _bud(REPO / "Dockerfile", REPO, moving, {"BASE_IMAGE": base, "WHEELS": "/wheels", "VARIANT": variant,
+                                                      "EXTRA": extra}, volumes={wheels: "/wheels"})
     reference = f"{REPOSITORY}:{version}-{image_id.removeprefix('sha256:')[:12]}"
     _buildah("tag", moving, reference)
     _forget_older_builds(version, reference, extra)
-    archive = ARCHIVE_DIR / f"{reference.rsplit('/', 1)[1].replace(':', '-')}.tar"
+    archive = _archive(reference, image_id, f"recsys-{version}-")
+    return BuiltImage(reference, archive, _unpacked_size(reference), time.monotonic() - started)
+
+
+def _bud(dockerfile: Path, context: Path, tag: str, build_args: dict[str, str],
+         volumes: dict[Path, str] | None = None) -> str:
+    """``buildah bud`` with layer caching; the image id. chroot isolation and the host's network:
+    nothing more is needed for apt-get inside the build, and no CNI configuration for buildah."""
+    argv = ["bud", "--layers", "--isolation", "chroot", "--network", "host", "--tag", tag, "--file", str(dockerfile)]
+    for host, inside in (volumes or {}).items():
+        argv += ["--volume", f"{host}:{inside}:ro"]
+    for name, value in build_args.items():
+        argv += ["--build-arg", f"{name}={value}"]
+    _buildah(*argv, str(context), capture=False)
+    image_id = _image_id(tag)
+    if image_id is None:
+        raise StackError(f"buildah reported success but {tag} is not in its storage")
+    return image_id
+
+
+def _archive(reference: str, image_id: str, family: str) -> Path:
+    """The image as an uncompressed docker-archive named ``reference``, written once per image id as
+    ``<family><id>.tar``; the family's previous archive goes, since each can be gigabytes."""
+    archive = ARCHIVE_DIR / f"{family}{image_id.removeprefix('sha256:')[:12]}.tar"
     if not archive.exists():
         ARCHIVE_DIR.mkdir(parents=True, exist_ok=True)
-        for stale in ARCHIVE_DIR.glob(f"recsys-{version}-*.tar"):
-            stale.unlink()  # one archive per extra: each is gigabytes
+        for stale in ARCHIVE_DIR.glob(f"{family}*.tar"):
+            if re.fullmatch(r"[0-9a-f]{12}\.tar", stale.name.removeprefix(family)):
+                stale.unlink()
         partial = archive.with_suffix(".partial")
         partial.unlink(missing_ok=True)
         _buildah("push", reference, f"docker-archive:{partial}:{reference}")
         partial.rename(archive)
-    return BuiltImage(reference, archive, _unpacked_size(reference), time.monotonic() - started)
+    return archive
+
+
+LOCAL_DEPS = {"postgresql": "15", "kafka": KAFKA_VERSION}
+
+
+def build_local_deps() -> dict[str, BuiltImage]:
+    """PostgreSQL and Kafka images for a one-node cluster (stack/images/, helm/recsys-local-deps)."""
+    base = base_image()
+    built = {}
+    for name, version in LOCAL_DEPS.items():
+        started = time.monotonic()
+        tag = f"recsys.local/{name}:{version}"
+        _progress(f"building {tag} from stack/images/{name} with buildah ...")
+        with tempfile.TemporaryDirectory(dir=CACHE_DIR) as scratch:
+            context = Path(scratch) / name
+            shutil.copytree(HERE / "images" / name, context)
+            if name == "kafka":  # the jars the test stack fetches from Maven Central, and its log settings
+                shutil.copytree(kafka_libs(), context / "libs")
+                shutil.copy2(HERE / "log4j2.yaml", context / "log4j2.yaml")
+            image_id = _bud(context / "Dockerfile", context, tag, {"BASE_IMAGE": base})
+        # a fixed tag: the local-deps chart names it, and an import replaces the previous build
+        built[name] = BuiltImage(tag, _archive(tag, image_id, f"{name}-{version}-"), _unpacked_size(tag),
+                                 time.monotonic() - started)
+    return built
 
 
 def _forget_older_builds(version: str, reference: str, extra: str) -> None:
@@ -199,20 +244,25 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--extra", default=os.environ.get("EXTRA", "all"), choices=EXTRAS,
                         help="which extra the image carries (serve: serving and stream only)")
+    parser.add_argument("--local-deps", action="store_true",
+                        help="build the PostgreSQL and Kafka images of helm/recsys-local-deps instead")
     args = parser.parse_args(argv)
     try:
-        image = build(args.extra)
+        images = list(build_local_deps().values()) if args.local_deps else [build(args.extra)]
     except StackError as exc:
         print(f"stack image: {exc}", file=sys.stderr)
         return 1
-    _progress(f"built in {image.seconds:.0f} s; {image.size_bytes / 1e9:.2f} GB unpacked; archive {image.archive}")
     cluster = default_cluster()
-    if cluster.running():
-        started = time.monotonic()
-        cluster.import_archive(image.archive)
-        _progress(f"imported into the cluster's containerd ({cluster.root}) in {time.monotonic() - started:.0f} s")
-    else:
-        _progress("no cluster is running (`make cluster-up`); import the archive into one with\n"
-                  f"  ctr -n k8s.io images import {image.archive}")
-    print(f"image: {image.reference}")
+    for image in images:
+        _progress(f"{image.reference}: built in {image.seconds:.0f} s; {image.size_bytes / 1e9:.2f} GB unpacked; "
+                  f"archive {image.archive}")
+        if cluster.running():
+            started = time.monotonic()
+            cluster.import_archive(image.archive)
+            _progress(f"imported into the cluster's containerd ({cluster.root}) in {time.monotonic() - started:.0f} s")
+        else:
+            _progress("no cluster is running (`make cluster-up`); import the archive into one with\n"
+                      f"  ctr -n k8s.io images import {image.archive}")
+    for image in images:
+        print(f"image: {image.reference}")
     return 0

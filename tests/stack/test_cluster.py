@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from node_pods import RESTRICTED, apply, pod_spec, run_pod
 
 from stack.cluster import HOST_PATHS, NETNS, Cluster, cgroups, install_packages
 from stack.image import build as build_image
@@ -24,10 +24,6 @@ from stack.process import apt_install
 pytestmark = pytest.mark.integration  # a whole Kubernetes node: containerd, kubelet, control plane
 
 IMAGE = "recsys.local/busybox:smoke"
-# the chart's container security context (helm/recsys/values.yaml)
-RESTRICTED = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "readOnlyRootFilesystem": True,
-              "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-              "seccompProfile": {"type": "RuntimeDefault"}}
 APPLETS = ("sh", "cat", "echo", "sleep", "id", "mkdir", "touch", "hostname", "httpd", "nc", "nslookup", "printf",
            "awk", "tail", "grep", "ls")
 
@@ -71,27 +67,16 @@ def _host_rules() -> str:
 
 
 def _apply(cluster: Cluster, *objects: dict) -> None:
-    cluster.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
+    apply(cluster, *objects)
 
 
 def _pod_spec(command: str, volumes: list[dict] | None = None, image: str = IMAGE, **container: object) -> dict:
-    return {"restartPolicy": "Never", "volumes": volumes or [], "containers": [
-        {"name": "main", "image": image, "imagePullPolicy": "Never", "command": ["sh", "-c", command], **container}]}
+    return pod_spec(command, image, volumes, **container)
 
 
-def _run_pod(cluster: Cluster, name: str, command: str, timeout_s: float = 120, **spec: object) -> str:
-    """Run a pod to completion; its log (the test fails with the pod's state when it does not succeed)."""
-    _apply(cluster, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-                     "spec": _pod_spec(command, **spec)})
-    deadline = time.monotonic() + timeout_s
-    phase = ""
-    while time.monotonic() < deadline and phase not in ("Succeeded", "Failed"):
-        phase = cluster.kubectl("get", "pod", name, "-o", "jsonpath={.status.phase}").stdout
-        time.sleep(0.5)
-    log = cluster.kubectl("logs", name, check=False).stdout
-    state = cluster.kubectl("get", "pod", name, "-o", "json").stdout
-    assert phase == "Succeeded", f"pod {name} is {phase or 'not started'}:\n{log}\n{state[-3000:]}"
-    return log
+def _run_pod(cluster: Cluster, name: str, command: str, timeout_s: float = 120, image: str = IMAGE,
+             **spec: object) -> str:
+    return run_pod(cluster, name, command, image, timeout_s, **spec)
 
 
 def test_the_node_is_ready_with_the_pinned_versions(cluster):

@@ -1,0 +1,53 @@
+"""Helpers for tests on the real single-node cluster (stack/cluster.py): apply objects, run a pod
+to completion and read its log, wait for a condition with a generous limit."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from stack.cluster import Cluster
+
+# the chart's container security context (helm/recsys/values.yaml)
+RESTRICTED = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "readOnlyRootFilesystem": True,
+              "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+              "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def apply(cluster: Cluster, *objects: dict, namespace: str = "default") -> None:
+    cluster.kubectl("apply", "-n", namespace, "-f", "-",
+                    stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
+
+
+def pod_spec(command: str, image: str, volumes: list[dict] | None = None, **container: object) -> dict:
+    return {"restartPolicy": "Never", "volumes": volumes or [], "containers": [
+        {"name": "main", "image": image, "imagePullPolicy": "Never", "command": ["sh", "-c", command], **container}]}
+
+
+def run_pod(cluster: Cluster, name: str, command: str, image: str, timeout_s: float = 120,
+            namespace: str = "default", **spec: object) -> str:
+    """Run a pod to completion; its log (the test fails with the pod's state when it does not succeed)."""
+    apply(cluster, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                    "spec": pod_spec(command, image, **spec)}, namespace=namespace)
+    deadline = time.monotonic() + timeout_s
+    phase = ""
+    while time.monotonic() < deadline and phase not in ("Succeeded", "Failed"):
+        phase = cluster.kubectl("get", "pod", name, "-n", namespace, "-o", "jsonpath={.status.phase}").stdout
+        time.sleep(0.5)
+    log = cluster.kubectl("logs", name, "-n", namespace, check=False).stdout
+    state = cluster.kubectl("get", "pod", name, "-n", namespace, "-o", "json").stdout
+    assert phase == "Succeeded", f"pod {name} is {phase or 'not started'}:\n{log}\n{state[-3000:]}"
+    return log
+
+
+def eventually(check: Callable[[], object], timeout_s: float, what: str, interval_s: float = 1.0) -> object:
+    """``check()``'s first truthy result within ``timeout_s`` (generous: the machine may be busy)."""
+    deadline = time.monotonic() + timeout_s
+    last: object = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval_s)
+    raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last!r})")
