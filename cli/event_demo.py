@@ -23,7 +23,7 @@ from stream.processor import ProcessorConfig, StreamProcessor
 
 def top_items(model: EmbeddingModel, recent: RecentInteractions, user_id: str, k: int) -> list[str]:
     """LightGCN top-k for the user as the embedding + retrieval services compute it (popular if cold)."""
-    user = model.user_vector(user_id, recent.get(user_id))
+    user = model.user_vector(user_id, model.indices(recent.get(user_id)))
     if user.vector is None:
         scores = model.item_degree.copy()
     else:
@@ -45,7 +45,7 @@ def run_event_demo(lightgcn_artifact: Path, catalogue: ItemCatalogue, store_path
     def notify(events: list[ValidEvent]) -> None:  # what the embedding service's RecordInteractions does
         for e in events:
             if e.item_id in model.item_index:
-                recent.add(e.user_id, [model.item_index[e.item_id]])
+                recent.add(e.user_id, [e.item_id])
 
     bus = InProcessBus()
     topics = Topics()

@@ -90,6 +90,8 @@ async def serve_all(env: Mapping[str, str]) -> None:
         # the gateway's own backends are in this process: call them directly, not over loopback gRPC
         gw_servicer.use_local_backends("default", LocalHops(users, retriever, scorer))
     servers: list[GrpcServer] = [embedding, retrieval, scoring, gateway]
+    for server in servers:  # the RECSYS_WORKERS processes share the ports; a lone process never does
+        server.reuse_port = WORKER_INDEX in env
     metrics_port = env_int(env, "RECSYS_METRICS_PORT", METRICS_PORTS["all"], minimum=0)
     if metrics_port:
         metrics_port += int(env.get(WORKER_INDEX, "0"))

@@ -17,6 +17,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from core.artifact import artifact_version
+from core.errors import SettingsError
 from services.common.errors import ErrorMappingInterceptor
 from services.common.metrics import MetricsInterceptor
 from services.common.reload import watch_artifact
@@ -37,15 +38,22 @@ class ServiceBinding:
 LIVENESS = "liveness"
 
 
+class PortInUse(SettingsError):
+    """The server's port is taken: another server runs there (or a previous one has not exited)."""
+
+
 class GrpcServer:
-    """Owns one grpc.aio server and its health state."""
+    """Owns one grpc.aio server and its health state. ``reuse_port``: share the port with other
+    processes (SO_REUSEPORT), only for the workers of one `serve all` (RECSYS_WORKERS > 1); otherwise
+    a port in use is a startup error, not a second server silently answering half the connections."""
 
     def __init__(self, bindings: Sequence[ServiceBinding], address: str, grace_s: float = 5.0,
-                 drain_delay_s: float = 0.0) -> None:
+                 drain_delay_s: float = 0.0, reuse_port: bool = False) -> None:
         self.bindings = list(bindings)
         self.address = address
         self.grace_s = grace_s
         self.drain_delay_s = drain_delay_s
+        self.reuse_port = reuse_port
         self.port = 0
         # grpc.aio objects bind to the running event loop, so they are made in start().
         self.health: HealthServicer | None = None
@@ -53,15 +61,21 @@ class GrpcServer:
 
     async def start(self) -> int:
         self.health = HealthServicer()
+        # gRPC turns SO_REUSEPORT on by default
         self.server = grpc.aio.server(interceptors=[TracingInterceptor(), MetricsInterceptor(),
-                                                   ErrorMappingInterceptor()])
+                                                   ErrorMappingInterceptor()],
+                                      options=[("grpc.so_reuseport", 1 if self.reuse_port else 0)])
         for binding in self.bindings:
             binding.register(self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = [b.name for b in self.bindings] + [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                                                     reflection.SERVICE_NAME]
         reflection.enable_server_reflection(names, self.server)
-        self.port = self.server.add_insecure_port(self.address)
+        try:
+            self.port = self.server.add_insecure_port(self.address)
+        except RuntimeError as exc:  # grpcio: "Failed to bind to address ..."
+            raise PortInUse(f"cannot listen on {self.address}: the port is in use by another process "
+                            f"(choose another with RECSYS_PORT, or stop that server)") from exc
         await self.server.start()
         for binding in self.bindings:  # nothing is SERVING until its model is loaded
             await self.health.set(binding.name, health_pb2.HealthCheckResponse.NOT_SERVING)

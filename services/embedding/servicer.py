@@ -62,7 +62,7 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
 
     @staticmethod
     def _check(model: EmbeddingModel, request: pb.RecordInteractionsRequest,
-               prefix: str) -> tuple[list[int], list[str]]:
+               prefix: str) -> tuple[list[str], list[str]]:
         require_id(request.user_id, f"{prefix}user_id")
         if not request.interactions:
             raise InvalidRequest(f"{prefix}interactions must not be empty")
@@ -75,10 +75,9 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
             if interaction.type == common_pb2.INTERACTION_TYPE_UNSPECIFIED:
                 raise InvalidRequest(f"{prefix}interactions[{position}].type must be set (view, click, add_to_cart, "
                                      "purchase or rating)")
-            item = model.item_index.get(interaction.item_id)
-            if item is None:
+            if interaction.item_id not in model.item_index:
                 unknown.append(interaction.item_id)
             elif not (interaction.type == common_pb2.INTERACTION_TYPE_RATING
                       and interaction.value < MIN_POSITIVE_RATING):
-                known.append(item)
+                known.append(interaction.item_id)
         return known, unknown

@@ -1,9 +1,11 @@
 """The embedding service's model and its memory of fresh interactions.
 
 :class:`EmbeddingModel` is what an artifact provides (trained user vectors, final item vectors,
-item degrees, users' training items). :class:`RecentInteractions` remembers, per user, the items
+item degrees, users' training items). :class:`RecentInteractions` remembers, per user, the item ids
 recorded since the model was trained, bounded per user and in number of users (least recently
-updated users are forgotten first), so memory stays flat under any event rate.
+updated users are forgotten first), so memory stays flat under any event rate. Ids, not the model's
+item indices: a hot reload swaps in a model whose indices mean other items, and the memory must
+stay true across it.
 """
 
 from __future__ import annotations
@@ -50,11 +52,18 @@ class EmbeddingModel:
     def dim(self) -> int:
         return int(self.item_vectors.shape[1])
 
+    def indices(self, item_ids: list[str]) -> list[int]:
+        """This model's indices of ``item_ids``; ids it does not know (items newer than it, or
+        dropped from its catalogue) are left out."""
+        index = self.item_index
+        return [index[item] for item in item_ids if item in index]
+
     def training_items(self, user: int) -> np.ndarray:
         return self.seen_indices[self.seen_indptr[user] : self.seen_indptr[user + 1]]
 
     def user_vector(self, user_id: str, fresh: list[int]) -> UserVector:
-        """Trained vector, trained vector updated with fresh items, or a pure fold-in."""
+        """Trained vector, trained vector updated with fresh items (this model's indices), or a pure
+        fold-in."""
         user = self.user_index.get(user_id)
         fresh_items = np.asarray(fresh, dtype=np.int64)
         if user is None:
@@ -73,21 +82,21 @@ class EmbeddingModel:
 
 
 class RecentInteractions:
-    """Per-user item indices recorded since training, with LRU eviction of whole users."""
+    """Per-user item ids recorded since training, with LRU eviction of whole users."""
 
     def __init__(self, max_users: int = 1_000_000, max_items_per_user: int = 200) -> None:
         self.max_users = max_users
         self.max_items_per_user = max_items_per_user
-        self._items: OrderedDict[str, list[int]] = OrderedDict()
+        self._items: OrderedDict[str, list[str]] = OrderedDict()
 
-    def add(self, user_id: str, items: list[int]) -> None:
+    def add(self, user_id: str, items: list[str]) -> None:
         current = self._items.pop(user_id, [])
         current.extend(items)
         self._items[user_id] = current[-self.max_items_per_user :]
         while len(self._items) > self.max_users:
             self._items.popitem(last=False)
 
-    def get(self, user_id: str) -> list[int]:
+    def get(self, user_id: str) -> list[str]:
         return list(self._items.get(user_id, ()))
 
     def __len__(self) -> int:

@@ -33,9 +33,10 @@ class UserEmbeddings:
         require_id(user_id, "user_id")
         if model_version and model_version != model.version:
             raise InvalidRequest(f"model_version '{model_version}' is not served (serving '{model.version}')")
-        return model, model.user_vector(user_id, self.recent.get(user_id))
+        return model, model.user_vector(user_id, model.indices(self.recent.get(user_id)))
 
-    def record(self, user_id: str, items: list[int]) -> None:
-        """Remember ``items`` (the current model's item indices) as the user's fresh interactions."""
+    def record(self, user_id: str, items: list[str]) -> None:
+        """Remember ``items`` (item ids) as the user's fresh interactions; whichever model is loaded
+        when the user is next asked for maps them to its own indices."""
         if items:
             self.recent.add(user_id, items)

@@ -97,11 +97,12 @@ def test_bad_record_requests(service, request_obj, message):
 
 def test_recent_interactions_are_bounded():
     recent = RecentInteractions(max_users=2, max_items_per_user=3)
-    recent.add("a", [1, 2])
-    recent.add("b", [3])
-    recent.add("a", [4, 5])
-    recent.add("c", [6])  # "b" is the least recently updated user: forgotten
-    assert recent.get("a") == [2, 4, 5] and recent.get("b") == [] and recent.get("c") == [6] and len(recent) == 2
+    recent.add("a", ["P1", "P2"])
+    recent.add("b", ["P3"])
+    recent.add("a", ["P4", "P5"])
+    recent.add("c", ["P6"])  # "b" is the least recently updated user: forgotten
+    assert recent.get("a") == ["P2", "P4", "P5"] and recent.get("b") == [] and recent.get("c") == ["P6"]
+    assert len(recent) == 2
 
 
 def test_batch_record_updates_many_users_in_one_call(service):

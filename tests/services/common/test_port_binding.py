@@ -1,0 +1,58 @@
+"""A server never shares its port by accident: gRPC sets SO_REUSEPORT by default, which let a second
+`serve` come up on ports in use and answer part of the connections with another model. Only the
+workers of one `serve all` (RECSYS_WORKERS > 1) share ports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from services.common.server import GrpcServer, PortInUse
+
+
+def test_a_port_in_use_is_a_startup_error_naming_it():
+    async def scenario() -> str:
+        first = GrpcServer([], "127.0.0.1:0")
+        port = await first.start()
+        try:
+            with pytest.raises(PortInUse, match=f"127.0.0.1:{port}: the port is in use"):
+                await GrpcServer([], f"127.0.0.1:{port}").start()
+        finally:
+            await first.server.stop(0)
+        return "ok"
+
+    assert asyncio.run(scenario()) == "ok"
+
+
+def test_workers_of_one_serve_all_share_the_port():
+    async def scenario() -> tuple[int, int]:
+        first = GrpcServer([], "127.0.0.1:0", reuse_port=True)
+        port = await first.start()
+        second = GrpcServer([], f"127.0.0.1:{port}", reuse_port=True)
+        try:
+            return port, await second.start()
+        finally:
+            await first.server.stop(0)
+            await second.server.stop(0)
+
+    port, again = asyncio.run(scenario())
+    assert again == port
+
+
+def test_recsys_serve_on_a_taken_port_exits_with_a_message():
+    with socket.socket() as taken:  # any listener: what matters is that the port is not free
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "RECSYS_PORT": str(port), "RECSYS_METRICS_PORT": "0",
+               "RECSYS_ARTIFACT": "/nonexistent-artifact"}
+        result = subprocess.run([sys.executable, "-m", "cli.main", "serve", "retrieval"], env=env,
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert f"127.0.0.1:{port}" in result.stderr or f":{port}: the port is in use" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
