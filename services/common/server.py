@@ -36,6 +36,13 @@ class ServiceBinding:
 
 
 LIVENESS = "liveness"
+# Connections are closed after this age (plus a grace for calls in flight), so clients resolve the
+# service's name again and spread over pods that appeared since (services/common/channels.py).
+MAX_CONNECTION_AGE_MS = 120_000
+MAX_CONNECTION_AGE_GRACE_MS = 10_000
+# clients ping every 30 s (channels.py); gRPC servers otherwise answer pings more often than every
+# 5 minutes with GOAWAY "too_many_pings"
+MIN_PING_INTERVAL_MS = 10_000
 
 
 class PortInUse(SettingsError):
@@ -64,7 +71,12 @@ class GrpcServer:
         # gRPC turns SO_REUSEPORT on by default
         self.server = grpc.aio.server(interceptors=[TracingInterceptor(), MetricsInterceptor(),
                                                    ErrorMappingInterceptor()],
-                                      options=[("grpc.so_reuseport", 1 if self.reuse_port else 0)])
+                                      options=[("grpc.so_reuseport", 1 if self.reuse_port else 0),
+                                               ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+                                               ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS),
+                                               ("grpc.http2.min_ping_interval_without_data_ms",
+                                                MIN_PING_INTERVAL_MS),
+                                               ("grpc.keepalive_permit_without_calls", 1)])
         for binding in self.bindings:
             binding.register(self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -23,6 +23,7 @@ from recsys.v1 import retrieval_service_pb2 as ret_pb
 from recsys.v1 import retrieval_service_pb2_grpc as ret_grpc
 from recsys.v1 import scoring_service_pb2 as sc_pb
 from recsys.v1 import scoring_service_pb2_grpc as sc_grpc
+from services.common.channels import balanced_channel
 from services.common.convert import filters_message
 from services.common.tracing import outgoing_metadata
 
@@ -77,7 +78,7 @@ class GrpcHops:
 
     def _open(self) -> None:
         if self._embedding is None:
-            self._channels = [grpc.aio.insecure_channel(address) for address in
+            self._channels = [balanced_channel(address) for address in
                               (self.route.embedding, self.route.retrieval, self.route.scoring)]
             self._embedding = emb_grpc.EmbeddingServiceStub(self._channels[0])
             self._retrieval = ret_grpc.RetrievalServiceStub(self._channels[1])
