@@ -30,6 +30,9 @@ SETTINGS = (
     Setting("RECSYS_METRICS_PORT", "retrieval 9092, scoring 9093, embedding 9094",
             "Prometheus /metrics port; 0 picks a free one"),
     Setting("RECSYS_MAX_CANDIDATES", "1000", "most candidates a Retrieve (or items a Score) may ask for"),
+    Setting("RECSYS_FOLDIN_MAX_USERS", "from the memory limit",
+            "embedding: users whose fresh interactions are remembered, least recently updated forgotten first "
+            "(default: a quarter of the container's memory limit at the per-user cost, at most 1,000,000)"),
     *SERVER_SETTINGS,
 )
 
@@ -47,6 +50,7 @@ class ServiceSettings:
     reload_seconds: float = 0.0
     drain_seconds: float = 0.0
     traces: str = "none"
+    foldin_max_users: int = 0  # 0: sized from the memory limit (services/embedding/memory.py)
 
     @property
     def address(self) -> str:
@@ -70,6 +74,7 @@ class ServiceSettings:
             reload_seconds=float(env_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
             drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
             traces=trace_exporter(env),
+            foldin_max_users=env_int(env, "RECSYS_FOLDIN_MAX_USERS", 0, minimum=0),
         )
 
 

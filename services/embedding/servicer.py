@@ -75,9 +75,10 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
             if interaction.type == common_pb2.INTERACTION_TYPE_UNSPECIFIED:
                 raise InvalidRequest(f"{prefix}interactions[{position}].type must be set (view, click, add_to_cart, "
                                      "purchase or rating)")
-            if interaction.item_id not in model.item_index:
+            item = model.item_index.get(interaction.item_id)
+            if item is None:
                 unknown.append(interaction.item_id)
             elif not (interaction.type == common_pb2.INTERACTION_TYPE_RATING
                       and interaction.value < MIN_POSITIVE_RATING):
-                known.append(interaction.item_id)
+                known.append(model.item_ids[item])  # the model's own string: 8 bytes remembered, not a copy
         return known, unknown
