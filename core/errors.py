@@ -27,5 +27,9 @@ class SettingsError(ValueError):
     message names it."""
 
 
+class PortInUse(SettingsError):
+    """A server's port is taken: another server runs there (or a previous one has not exited)."""
+
+
 class ArtifactError(ValueError):
     """A directory is not a usable model artifact (no manifest, unknown format, a part missing)."""

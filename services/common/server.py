@@ -17,7 +17,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from core.artifact import artifact_version
-from core.errors import SettingsError
+from core.errors import PortInUse
 from services.common.errors import ErrorMappingInterceptor
 from services.common.metrics import MetricsInterceptor
 from services.common.reload import watch_artifact
@@ -45,8 +45,7 @@ MAX_CONNECTION_AGE_GRACE_MS = 10_000
 MIN_PING_INTERVAL_MS = 10_000
 
 
-class PortInUse(SettingsError):
-    """The server's port is taken: another server runs there (or a previous one has not exited)."""
+__all__ = ["GrpcServer", "PortInUse", "ServiceBinding"]
 
 
 class GrpcServer:

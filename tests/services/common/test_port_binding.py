@@ -56,3 +56,14 @@ def test_recsys_serve_on_a_taken_port_exits_with_a_message():
     assert result.returncode == 2, result.stderr
     assert f"127.0.0.1:{port}" in result.stderr or f":{port}: the port is in use" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_taken_metrics_port_is_a_startup_error_naming_it():
+    from telemetry.setup import start_metrics_server
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(PortInUse, match=f"127.0.0.1:{port}: the port is in use"):
+            start_metrics_server(port, host="127.0.0.1")
