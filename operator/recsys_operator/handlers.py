@@ -153,6 +153,13 @@ def train(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status
         _transition(res, "Failed", message, warning=True, observedGeneration=generation,
                     conditions=_condition(status, "Trained", False, "InvalidSpec", message))
         raise kopf.PermanentError(message)  # retrying cannot help; a new spec (or operator setting) can
+    image = manifests.training_image(spec, res.settings)
+    if not res.settings.image_allowed(image):
+        allowed = ", ".join((res.settings.training_image, *res.settings.training_images))
+        message = f"training.image '{image}' is not allowed (RECSYS_TRAINING_IMAGES): allowed are {allowed}"
+        _transition(res, "Failed", message, warning=True, observedGeneration=generation,
+                    conditions=_condition(status, "Trained", False, "ImageNotAllowed", message))
+        raise kopf.PermanentError(message)
     version = manifests.version_name(name, generation)
     job = manifests.training_job(dict(body), res.settings, version)
     kopf.adopt(job, owner=body)

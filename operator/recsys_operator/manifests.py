@@ -66,6 +66,11 @@ def key_metric(spec: dict[str, Any]) -> str:
     return f"{evaluation.get('metric', 'ndcg')}@{evaluation.get('k', 20)}"
 
 
+def training_image(spec: dict[str, Any], settings: OperatorSettings) -> str:
+    """The image the RecommenderModel names, or the operator's default (the chart's own image)."""
+    return (spec.get("training") or {}).get("image") or settings.training_image
+
+
 def training_job(body: dict[str, Any], settings: OperatorSettings, version: str) -> dict[str, Any]:
     """The batch/v1 Job that trains ``version`` of the RecommenderModel ``body``."""
     spec, meta = body["spec"], body["metadata"]
@@ -85,7 +90,7 @@ def training_job(body: dict[str, Any], settings: OperatorSettings, version: str)
         "automountServiceAccountToken": False,  # training never calls the Kubernetes API
         "containers": [{
             "name": "train",
-            "image": training.get("image", "ghcr.io/recsys-k8s/recsys:latest"),
+            "image": training_image(spec, settings),
             "command": ["python", "-m", "cli.job"],
             "env": [{"name": k, "value": v} for k, v in sorted(env.items())] + database_env(spec, settings),
             "resources": resources,

@@ -4,6 +4,7 @@ in the CLI and passed down; nothing here reads the environment at import time.""
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import math
 from collections.abc import Mapping
@@ -24,6 +25,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RECSYS_ARTIFACTS_CLAIM", "",
             "PersistentVolumeClaim the training Jobs mount at the artifacts root (unset: an emptyDir)"),
     Setting("RECSYS_JOB_SERVICE_ACCOUNT", "", "service account of the training Jobs"),
+    Setting("RECSYS_TRAINING_IMAGE", "ghcr.io/recsys-k8s/recsys:latest",
+            "image of the training Jobs of RecommenderModels that name none (the chart sets its own image)"),
+    Setting("RECSYS_TRAINING_IMAGES", "",
+            "comma-separated images (fnmatch patterns, e.g. registry.example.com/recsys:*) a RecommenderModel "
+            "may name in training.image (unset: only RECSYS_TRAINING_IMAGE): creating one must not run an "
+            "arbitrary image next to the artifacts volume"),
     Setting("RECSYS_TRAFFIC_SPLIT_CONFIGMAP", "{model}-traffic-split",
             "ConfigMap (key routes.json) holding a model's traffic split"),
     Setting("RECSYS_ROUTE_TEMPLATE", "recsys-{service}-{track}:{port}",
@@ -52,6 +59,8 @@ class OperatorSettings:
     artifacts_root: Path = Path("/artifacts")
     artifacts_claim: str | None = None
     job_service_account: str | None = None
+    training_image: str = "ghcr.io/recsys-k8s/recsys:latest"
+    training_images: tuple[str, ...] = ()  # fnmatch patterns; empty: training_image only
     split_configmap: str = "{model}-traffic-split"
     route_template: str = "recsys-{service}-{track}:{port}"
     database_url: str | None = None
@@ -82,6 +91,8 @@ class OperatorSettings:
             artifacts_root=Path(text("RECSYS_ARTIFACTS_ROOT")),
             artifacts_claim=env.get("RECSYS_ARTIFACTS_CLAIM") or None,
             job_service_account=env.get("RECSYS_JOB_SERVICE_ACCOUNT") or None,
+            training_image=text("RECSYS_TRAINING_IMAGE"),
+            training_images=tuple(i.strip() for i in env.get("RECSYS_TRAINING_IMAGES", "").split(",") if i.strip()),
             split_configmap=_template(env, "RECSYS_TRAFFIC_SPLIT_CONFIGMAP", model="m"),
             route_template=_template(env, "RECSYS_ROUTE_TEMPLATE", service="scoring", track="stable", port=1),
             database_url=env.get("RECSYS_DATABASE_URL") or None,
@@ -99,6 +110,10 @@ class OperatorSettings:
     @property
     def peering_mandatory(self) -> bool:
         return self.peering != "none"
+
+    def image_allowed(self, image: str) -> bool:
+        """Whether a RecommenderModel may run its training Job in ``image``."""
+        return image == self.training_image or any(fnmatch.fnmatchcase(image, p) for p in self.training_images)
 
     def split_name(self, model: str) -> str:
         return self.split_configmap.format(model=model)

@@ -141,6 +141,34 @@ def test_a_spec_the_operator_cannot_serve_fails_permanently(monkeypatch):
     assert patch["status"]["phase"] == "Failed" and posted[0][0] == "Failed"
 
 
+def test_a_training_image_outside_the_allowlist_fails_permanently(monkeypatch):
+    """Creating a RecommenderModel must not run an arbitrary image next to the artifacts volume."""
+    monkeypatch.setattr(kopf, "warn", lambda body, reason, message: None)
+    memo = kopf.Memo(settings=OperatorSettings(training_image="recsys.local/recsys:1",
+                                               training_images=("registry.example.com/recsys:*",)))
+    body = {"metadata": {"name": "m", "namespace": "default", "generation": 1},
+            "spec": {"algorithm": "ncf", "dataset": {"uri": "synthetic"}, "training": {"image": "evil/miner:1"}}}
+    patch = kopf.Patch()
+    with pytest.raises(kopf.PermanentError, match="training.image 'evil/miner:1' is not allowed"):
+        handlers.train(body=body, spec=body["spec"], meta=body["metadata"], status={}, namespace="default",
+                       patch=patch, memo=memo)
+    assert patch["status"]["phase"] == "Failed"
+    assert patch["status"]["conditions"][0]["reason"] == "ImageNotAllowed"
+
+
+def test_training_images_default_to_the_operators_and_match_its_patterns():
+    settings = OperatorSettings.from_env({"RECSYS_TRAINING_IMAGE": "recsys.local/recsys:0.1.0-abc",
+                                          "RECSYS_TRAINING_IMAGES": "registry.example.com/recsys:*, other/img:2"})
+    assert settings.image_allowed("recsys.local/recsys:0.1.0-abc")
+    assert settings.image_allowed("registry.example.com/recsys:0.2.0") and settings.image_allowed("other/img:2")
+    assert not settings.image_allowed("registry.example.com/other:1") and not settings.image_allowed("other/img:3")
+    assert not OperatorSettings.from_env({}).image_allowed("busybox")
+    body = {"metadata": {"name": "m", "namespace": "default", "uid": "u"},
+            "spec": {"algorithm": "ncf", "dataset": {"uri": "synthetic"}, "training": {"gpus": 0}}}
+    job = manifests.training_job(body, settings, "m-1")
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "recsys.local/recsys:0.1.0-abc"
+
+
 # ---------------------------------------------------------------------------------- settings
 
 
@@ -148,6 +176,7 @@ def test_settings_defaults_and_every_variable_from_the_environment():
     assert OperatorSettings.from_env({}) == OperatorSettings()
     env = {"RECSYS_OPERATOR_NAMESPACES": "shop, staging,", "RECSYS_ARTIFACTS_ROOT": "/data",
            "RECSYS_ARTIFACTS_CLAIM": "claim", "RECSYS_JOB_SERVICE_ACCOUNT": "trainer",
+           "RECSYS_TRAINING_IMAGE": "r/recsys:1", "RECSYS_TRAINING_IMAGES": "r/recsys:*",
            "RECSYS_TRAFFIC_SPLIT_CONFIGMAP": "split-{model}", "RECSYS_ROUTE_TEMPLATE": "{service}-{track}.svc:{port}",
            "RECSYS_DATABASE_URL": "postgresql://db/recsys", "RECSYS_DATABASE_SECRET": "recsys-db",
            "RECSYS_OPERATOR_INTERVAL_SECONDS": "0.5",
@@ -158,6 +187,7 @@ def test_settings_defaults_and_every_variable_from_the_environment():
     settings = OperatorSettings.from_env(env)
     assert settings == OperatorSettings(
         artifacts_root=Path("/data"), artifacts_claim="claim", job_service_account="trainer",
+        training_image="r/recsys:1", training_images=("r/recsys:*",),
         split_configmap="split-{model}", route_template="{service}-{track}.svc:{port}",
         database_url="postgresql://db/recsys", database_secret=("recsys-db", "url"), interval_s=0.5,
         namespaces=("shop", "staging"), peering="none",
