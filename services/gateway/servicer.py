@@ -205,7 +205,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
 
     async def GetSystemInfo(self, request: pb.GetSystemInfoRequest, context) -> pb.GetSystemInfoResponse:
         catalogue = self._current()
+        # the backends' addresses map the internal network: only when the operator of the gateway asks
+        backends = {f"{route.name}/{hop}": getattr(route, hop) for route in self.split.routes
+                    for hop in ("embedding", "retrieval", "scoring")} if self.settings.system_info_backends else {}
         return pb.GetSystemInfoResponse(version=__version__, users=catalogue.n_users, items=len(catalogue.products),
-                                        backends={f"{route.name}/{hop}": getattr(route, hop)
-                                                  for route in self.split.routes
-                                                  for hop in ("embedding", "retrieval", "scoring")})
+                                        backends=backends)

@@ -30,6 +30,9 @@ SETTINGS = (
             "JSON file of weighted routes (core/traffic_split.py); unset: one route, the three addresses above"),
     Setting("RECSYS_SPLIT_RELOAD_SECONDS", "2", "how often the split file is checked for changes"),
     Setting("RECSYS_DATABASE_URL", "", "the store, for ListUserInteractions and the model registry in ListModels"),
+    Setting("RECSYS_SYSTEM_INFO_BACKENDS", "off",
+            "on: GetSystemInfo lists the backends' internal addresses (a debugging aid; off, the default, "
+            "keeps the network layout from any caller)"),
     *SERVER_SETTINGS,
 )
 
@@ -55,6 +58,7 @@ class GatewaySettings:
     split_reload_seconds: float = 2.0
     database_url: str | None = None
     traces: str = "none"
+    system_info_backends: bool = False
 
     @property
     def address(self) -> str:
@@ -96,4 +100,14 @@ class GatewaySettings:
             split_reload_seconds=float(env_int(env, "RECSYS_SPLIT_RELOAD_SECONDS", 2, minimum=1)),
             database_url=env.get("RECSYS_DATABASE_URL") or None,
             traces=trace_exporter(env),
+            system_info_backends=_switch(env, "RECSYS_SYSTEM_INFO_BACKENDS"),
         )
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "off").strip().lower()
+    if raw in ("on", "1", "true", "yes"):
+        return True
+    if raw in ("off", "0", "false", "no", ""):
+        return False
+    raise SettingsError(f"{name} must be on or off, got '{raw}'")

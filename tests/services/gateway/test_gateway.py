@@ -192,7 +192,16 @@ def test_models_and_system_info(gateway, backends):
         ("default", "lightgcn-v1", "lightgcn", 1.0, pb.MODEL_STAGE_UNSPECIFIED)
     assert model.metrics and model.created_at.seconds > 0 and model.loaded_at.seconds >= model.created_at.seconds
     info = gateway.GetSystemInfo(pb.GetSystemInfoRequest(), timeout=5)
-    assert info.items > 0 and info.backends["default/retrieval"] == backends["retrieval"] and info.version
+    assert info.items > 0 and info.version and not info.backends  # no internal addresses by default
+
+
+def test_system_info_lists_the_backends_only_when_switched_on(artifacts, backends):
+    thread, stub = _gateway(artifacts, backends, RECSYS_SYSTEM_INFO_BACKENDS="on")
+    try:
+        info = stub.GetSystemInfo(pb.GetSystemInfoRequest(), timeout=5)
+        assert info.backends["default/retrieval"] == backends["retrieval"]
+    finally:
+        thread.close()
 
 
 def test_models_come_from_the_registry(artifacts, backends, tmp_path):
