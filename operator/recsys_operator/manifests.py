@@ -94,11 +94,15 @@ def training_job(body: dict[str, Any], settings: OperatorSettings, version: str)
             "command": ["python", "-m", "cli.job"],
             "env": [{"name": k, "value": v} for k, v in sorted(env.items())] + database_env(spec, settings),
             "resources": resources,
-            "volumeMounts": [{"name": "artifacts", "mountPath": str(settings.artifacts_root)}],
-            "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+            "volumeMounts": [{"name": "artifacts", "mountPath": str(settings.artifacts_root)},
+                             {"name": "tmp", "mountPath": "/tmp"}],
+            # the services' restricted context: a Job runs what a RecommenderModel asks, so it gets no more
+            "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                                 "capabilities": {"drop": ["ALL"]}},
         }],
-        "volumes": [volume],
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "volumes": [volume, {"name": "tmp", "emptyDir": {}}],  # scratch: the data export, temporary files
     }
     if training.get("nodeSelector"):
         pod_spec["nodeSelector"] = dict(training["nodeSelector"])
