@@ -15,6 +15,9 @@ RESTRICTED = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "re
               "seccompProfile": {"type": "RuntimeDefault"}}
 
 
+TEST_POD = "recsys.test/pod"  # label of the pods run_pod starts, so a test can delete them all
+
+
 def apply(cluster: Cluster, *objects: dict, namespace: str = "default") -> None:
     cluster.kubectl("apply", "-n", namespace, "-f", "-",
                     stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
@@ -28,7 +31,7 @@ def pod_spec(command: str, image: str, volumes: list[dict] | None = None, **cont
 def run_pod(cluster: Cluster, name: str, command: str, image: str, timeout_s: float = 120,
             namespace: str = "default", **spec: object) -> str:
     """Run a pod to completion; its log (the test fails with the pod's state when it does not succeed)."""
-    apply(cluster, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+    apply(cluster, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {TEST_POD: "true"}},
                     "spec": pod_spec(command, image, **spec)}, namespace=namespace)
     deadline = time.monotonic() + timeout_s
     phase = ""

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from node_pods import RESTRICTED, eventually, run_pod
+from node_pods import RESTRICTED, TEST_POD, apply, eventually, run_pod
 
 from stack.cluster import NETNS, Cluster, install_packages
 from stack.helm import helm_binary
@@ -145,9 +145,48 @@ def test_events_reach_postgresql_through_kafka_and_the_stream_pod(node, installe
                f"the 200 events stored by the stream processor on top of {before}")
 
 
+# the example RecommenderModel, sized for a 2-core node without a GPU, promoted without a canary
+MODEL = {"apiVersion": "recsys.dev/v1alpha1", "kind": "RecommenderModel", "metadata": {"name": "amazon-lightgcn"},
+         "spec": {"algorithm": "lightgcn",
+                  "dataset": {"uri": "synthetic", "syntheticUsers": 1500, "syntheticItems": 800},
+                  "hyperparameters": {"epochs": 2, "batchSize": 1024},
+                  "training": {"gpus": 0, "cpu": "500m", "memory": "1536Mi"},
+                  "evaluation": {"metric": "recall", "k": 20},
+                  "rollout": {"strategy": "direct"}}}
+
+
+def test_a_recommendermodel_trains_in_a_job_on_the_node_and_its_version_is_served(node, installed):
+    apply(node, MODEL, namespace=NAMESPACE)
+
+    def promoted() -> dict | None:
+        resource = json.loads(node.kubectl("get", "recommendermodel", "amazon-lightgcn", "-n", NAMESPACE,
+                                           "-o", "json").stdout)
+        status = resource.get("status") or {}
+        assert status.get("phase") != "Failed", status
+        return status if status.get("phase") == "Promoted" else None
+
+    status = eventually(promoted, 900, "the RecommenderModel promoted", interval_s=2)
+    version = status["productionVersion"]
+    jobs = json.loads(node.kubectl("get", "jobs", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+    assert [job["status"].get("succeeded") for job in jobs] == [1]  # trained by the node's kubelet
+    pod = jobs[0]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] and pod["containers"][0]["image"] == node.image
+    assert (node.artifacts / "amazon-lightgcn" / "stable").readlink().name == version
+    address = f"{RELEASE}-recsys-gateway.{NAMESPACE}.svc:50051"
+    attempt = iter(range(1000))
+
+    def served() -> bool:  # the stable pods hot-reload the version the operator pointed the track at
+        log = run_pod(node, f"recommend-{next(attempt)}", f"python -c '{RECOMMEND.format(address=address)}'",
+                      node.image, namespace=NAMESPACE, timeout_s=180, securityContext=RESTRICTED)
+        return log.split()[1] == version
+
+    eventually(served, 180, f"Recommend answering from {version}", interval_s=2)
+
+
 def test_helm_uninstall_leaves_nothing_behind(node, installed):
     """Runs last in this module."""
-    node.kubectl("delete", "pod", "-n", NAMESPACE, "--ignore-not-found", "load", "produce", "recommend")  # the tests'
+    node.kubectl("delete", "pod", "-n", NAMESPACE, "-l", TEST_POD)  # the tests' own pods
+    node.kubectl("delete", "recommendermodels", "--all", "-n", NAMESPACE, "--wait", timeout=180)  # its Jobs go too
     _helm(node, "uninstall", RELEASE, "-n", NAMESPACE, "--wait")
     _helm(node, "uninstall", "deps", "-n", NAMESPACE, "--wait")
 
