@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 REPOSITORY = "recsys.local/recsys"
 BASE_REFERENCE = "recsys.local/debian-python:3.11-bookworm"
-BASE_REVISION = 1  # bump when _base_rootfs changes, so the cached base is rebuilt
+BASE_REVISION = 1  # bump when base_image() changes, so the cached base is rebuilt
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
 # removed from the base: nothing in the image reads them (python:*-slim drops the same)
@@ -56,10 +57,7 @@ class BuiltImage:
 
 
 def _version() -> str:
-    for line in (REPO / "pyproject.toml").read_text().splitlines():
-        if line.startswith("version = "):
-            return line.split('"')[1]
-    raise StackError("pyproject.toml has no version")
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 
 
 def _buildah(*args: str, capture: bool = True) -> str:
@@ -214,10 +212,9 @@ def _forget_older_builds(version: str, reference: str, extra: str) -> None:
     """Untag this extra's earlier builds; when the dependency stage changed, also prune the images
     nothing names any more (the old multi-gigabyte environment). Otherwise the unnamed build-cache
     images stay, so rebuilding unchanged sources gives the same image id and reuses its archive."""
-    names = _buildah("images", "--noheading", "--format", "{{.Name}}:{{.Tag}}").splitlines()
-    for name in names:
-        if name.startswith(f"{REPOSITORY}:{version}-") and name != reference and \
-                name.removeprefix(f"{REPOSITORY}:{version}-").count("-") == 0:
+    earlier = re.compile(rf"{re.escape(REPOSITORY)}:{re.escape(version)}-[0-9a-f]{{12}}")
+    for name in _buildah("images", "--noheading", "--format", "{{.Name}}:{{.Tag}}").splitlines():
+        if earlier.fullmatch(name) and name != reference:
             _buildah("rmi", name)
     inputs = hashlib.sha256((REPO / "Dockerfile").read_bytes()
                             + (REPO / "requirements" / f"{extra}.lock").read_bytes()).hexdigest()[:16]

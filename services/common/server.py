@@ -45,9 +45,6 @@ MAX_CONNECTION_AGE_GRACE_MS = 10_000
 MIN_PING_INTERVAL_MS = 10_000
 
 
-__all__ = ["GrpcServer", "PortInUse", "ServiceBinding"]
-
-
 class GrpcServer:
     """Owns one grpc.aio server and its health state. ``reuse_port``: share the port with other
     processes (SO_REUSEPORT), only for the workers of one `serve all` (RECSYS_WORKERS > 1); otherwise

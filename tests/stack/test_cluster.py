@@ -66,10 +66,6 @@ def _host_rules() -> str:
         if not line.startswith(("#", ":")))
 
 
-def _apply(cluster: Cluster, *objects: dict) -> None:
-    apply(cluster, *objects)
-
-
 def _pod_spec(command: str, volumes: list[dict] | None = None, image: str = IMAGE, **container: object) -> dict:
     return pod_spec(command, image, volumes, **container)
 
@@ -88,14 +84,14 @@ def test_the_node_is_ready_with_the_pinned_versions(cluster):
 
 
 def test_a_job_completes(cluster):
-    _apply(cluster, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "hello"},
+    apply(cluster, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "hello"},
                      "spec": {"backoffLimit": 0, "template": {"spec": _pod_spec("echo hello from $(hostname)")}}})
     cluster.kubectl("wait", "--for=condition=complete", "job/hello", "--timeout=120s", timeout=150)
     assert cluster.kubectl("logs", "job/hello").stdout.startswith("hello from hello-")
 
 
 def test_a_service_answers_through_kube_proxy_and_by_name(cluster):
-    _apply(cluster,
+    apply(cluster,
            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
                      "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{
@@ -128,7 +124,7 @@ def test_the_charts_restricted_security_context_runs(cluster):
 
 
 def test_logs_and_exec_reach_the_container(cluster):
-    _apply(cluster, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shell"},
+    apply(cluster, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shell"},
                      "spec": {**_pod_spec("echo started; sleep 3600"), "terminationGracePeriodSeconds": 1}})
     cluster.kubectl("wait", "--for=condition=Ready", "pod/shell", "--timeout=120s", timeout=150)
     assert cluster.kubectl("exec", "shell", "--", "cat", "/etc/hostname").stdout.strip() == "shell"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,16 @@ RELEASE = "shop"
 SERVING = ("gateway", "stream", "operator", "retrieval-stable", "scoring-stable", "embedding-stable")
 
 
+@dataclass
+class ProductNode(Cluster):
+    """The node, and what the tests put on it: the artifacts directory the chart mounts, the helm
+    binary, the project image's reference."""
+
+    artifacts: Path = Path()
+    helm: str = "helm"
+    image: str = ""
+
+
 @pytest.fixture(scope="module")
 def node(tmp_path_factory, publish):
     if Path(f"/run/netns/{NETNS}").exists():
@@ -43,23 +54,21 @@ def node(tmp_path_factory, publish):
         (artifacts / model / "stable").symlink_to("v1")
     subprocess.run(["chown", "-R", "10001:10001", str(artifacts)], check=True)
     install_packages()
-    cluster = Cluster(root / "node")
+    cluster = ProductNode(root / "node", artifacts=artifacts, helm=str(helm_binary()))
     try:
         image = build_image("all")  # before the node: a build failure leaves nothing running
         deps = build_local_deps()
         cluster.up()
         for archive in (image.archive, *(built.archive for built in deps.values())):
             cluster.import_archive(archive)
-        cluster.helm = str(helm_binary())  # type: ignore[attr-defined]
-        cluster.image = image.reference  # type: ignore[attr-defined]
-        cluster.artifacts = artifacts  # type: ignore[attr-defined]
+        cluster.image = image.reference
         yield cluster
     finally:
         cluster.down()
 
 
-def _helm(node: Cluster, *args: str, timeout: float = 300) -> str:
-    result = subprocess.run([node.helm, "--kubeconfig", str(node.kubeconfig), *args],  # type: ignore[attr-defined]
+def _helm(node: ProductNode, *args: str, timeout: float = 300) -> str:
+    result = subprocess.run([node.helm, "--kubeconfig", str(node.kubeconfig), *args],
                             capture_output=True, text=True, timeout=timeout, check=False)
     assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stdout}{result.stderr}"
     return result.stdout

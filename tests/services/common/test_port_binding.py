@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from services.common.server import GrpcServer, PortInUse
+from core.errors import PortInUse
+from services.common.server import GrpcServer
 
 
 def test_a_port_in_use_is_a_startup_error_naming_it():
