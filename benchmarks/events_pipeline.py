@@ -126,11 +126,12 @@ def freshness(bootstrap: str, url: str, rate: float, probes: int, partitions: in
     reset_store(url)
     lightgcn, neumf = artifacts(REPO / "bench-results" / "serving-artifacts")
     ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding")}
-    server, target = start_stack(lightgcn, neumf, ports, {"RECSYS_DATABASE_URL": url})
     topics = new_topics(bootstrap, partitions)
+    # the embedding service reads the events topic itself, beside the processor that stores them
+    server, target = start_stack(lightgcn, neumf, ports, {
+        "RECSYS_DATABASE_URL": url, "RECSYS_KAFKA_BOOTSTRAP": bootstrap, "RECSYS_EVENTS_TOPIC": topics.events})
     try:
-        env = stream_env(bootstrap, url, topics, f"fresh-{uuid.uuid4().hex[:6]}",
-                         {"RECSYS_EMBEDDING_ADDR": f"127.0.0.1:{ports['embedding']}"})
+        env = stream_env(bootstrap, url, topics, f"fresh-{uuid.uuid4().hex[:6]}")
         processor = subprocess.Popen([sys.executable, "-m", "cli.main", "stream"], env=env)
         time.sleep(5)
         # the background load comes from its own process, like a real producer fleet

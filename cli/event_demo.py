@@ -1,6 +1,7 @@
 """The embedded default's real-time step: events through the in-process bus, the same stream
-processor as production, the SQLite store, and a LightGCN fold-in that changes a new shopper's
-recommendations (no Kafka, PostgreSQL or gRPC servers needed)."""
+processor as production (into the SQLite store) and the embedding service's own reader of the
+events topic, whose LightGCN fold-in changes a new shopper's recommendations (no Kafka, PostgreSQL
+or gRPC servers needed)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import numpy as np
 
 from core.catalogue import ItemCatalogue
 from events.bus import Topics
-from events.codec import ValidEvent, make_event
+from events.codec import make_event
 from events.memory_bus import InProcessBus
 from services.embedding.store import EmbeddingModel, RecentInteractions
+from services.embedding.tail import InteractionTail, catchup_start
+from services.embedding.users import UserEmbeddings
 from store import repository
 from store.bulk import product_rows
 from store.db import make_engine, upgrade
@@ -40,17 +43,15 @@ def run_event_demo(lightgcn_artifact: Path, catalogue: ItemCatalogue, store_path
     model = EmbeddingModel.from_artifact(lightgcn_artifact)
     with engine.begin() as connection:
         repository.upsert_products(connection, product_rows(np.asarray(model.item_ids), catalogue))
-    recent = RecentInteractions()
-
-    def notify(events: list[ValidEvent]) -> None:  # what the embedding service's RecordInteractions does
-        for e in events:
-            if e.item_id in model.item_index:
-                recent.add(e.user_id, [e.item_id])
-
+    users = UserEmbeddings(RecentInteractions())
+    users.load(model)
+    recent = users.recent
     bus = InProcessBus()
     topics = Topics()
     processor = StreamProcessor(bus.source(topics.events, "quickstart"), bus.publisher(), engine, topics,
-                                ProcessorConfig(poll_timeout_s=0.01), notify=notify)
+                                ProcessorConfig(poll_timeout_s=0.01))
+    tail = InteractionTail(lambda since_ms: bus.reader(topics.events, since_ms), users, poll_s=0.01)
+    tail.start(catchup_start(model.data_read_at))
     title = lambda item: catalogue.titles.get(item) or item  # noqa: E731
     shopper = "new-shopper-1"
     before = top_items(model, recent, shopper, 5)
@@ -69,6 +70,10 @@ def run_event_demo(lightgcn_artifact: Path, catalogue: ItemCatalogue, store_path
     publisher.publish(topics.events, b"bad", b"\x00 not an event")  # goes to the dead-letter topic
     while processor.totals.stored + processor.totals.dead_letters < len(clicked) + 1:
         processor.run_once()
+    deadline = time.monotonic() + 30
+    while len(recent.get(shopper)) < len(clicked) and time.monotonic() < deadline:
+        time.sleep(0.005)  # the embedding side reads the same topic on its own thread
+    tail.stop()
     after = top_items(model, recent, shopper, 5)
     elapsed_ms = (time.perf_counter() - started) * 1000
     echo(f"clicks on {target or 'some'} products: " + "; ".join(title(i) for i in clicked))

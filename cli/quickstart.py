@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cli.settings import QUICKSTART
+from core.artifact import utc_stamp
 from models.loaded import load_model
 from training.artifacts import save_artifact
 from training.config import TrainConfig
@@ -39,6 +40,7 @@ def run_quickstart(out_dir: Path, n_users: int = 6_000, n_items: int = 3_000, ep
                    seed: int = 0, progress: bool = True) -> list[dict[str, object]]:
     started = time.perf_counter()
     spec = DataSpec(path="synthetic", synthetic_users=n_users, synthetic_items=n_items, seed=seed)
+    data_read_at = utc_stamp()
     dataset = open_dataset(spec)
     s = dataset.summary()
     print(f"synthetic catalogue: {s['users']:,} users, {s['items']:,} products, {s['train']:,} training interactions "
@@ -62,7 +64,8 @@ def run_quickstart(out_dir: Path, n_users: int = 6_000, n_items: int = 3_000, ep
         rows.append(_row(name, sampled, full, result.train_seconds))
         metrics = {**{f"{k}": v for k, v in sampled.items() if "@" in k},
                    **{f"{k}": v for k, v in full.items() if "@" in k and k not in sampled}}
-        save_artifact(out_dir / name, result.model, dataset, {"config": result.config.to_dict(), "data": spec.__dict__},
+        save_artifact(out_dir / name, result.model, dataset, {"config": result.config.to_dict(), "data": spec.__dict__,
+                                                            "data_read_at": data_read_at},
                       metrics)
         (out_dir / name / "metrics.json").write_text(json.dumps(metrics, indent=2))
         artifacts[name] = out_dir / name

@@ -37,6 +37,7 @@ from services.common.server import GrpcServer
 from services.common.settings import ServiceSettings, trace_exporter
 from services.common.tracing import configure_tracing
 from services.embedding.main import build_server as build_embedding
+from services.embedding.main import build_tail, start_tail
 from services.embedding.store import EmbeddingModel
 from services.gateway.catalogue import Catalogue
 from services.gateway.main import build_server as build_gateway
@@ -77,6 +78,7 @@ async def serve_all(env: Mapping[str, str]) -> None:
     host = "127.0.0.1" if base.host == "0.0.0.0" else base.host
     ports = {service: _port(env, service) for service in GRPC_PORTS}
     embedding, users = build_embedding(replace(base, service="embedding", port=ports["embedding"]))
+    tail = build_tail(base, users)  # each worker reads the events topic itself
     retrieval, retriever = build_retrieval(replace(base, port=ports["retrieval"]))
     scoring, scorer = build_scoring(replace(base, service="scoring", port=ports["scoring"],
                                                  artifact=Path(env["RECSYS_SCORING_ARTIFACT"])))
@@ -99,7 +101,9 @@ async def serve_all(env: Mapping[str, str]) -> None:
     for server in servers:
         await server.start()
     artifact, scoring_artifact = base.artifact, Path(env["RECSYS_SCORING_ARTIFACT"])
-    users.load(await asyncio.to_thread(EmbeddingModel.from_artifact, artifact))
+    embedding_model = await asyncio.to_thread(EmbeddingModel.from_artifact, artifact)
+    users.load(embedding_model)
+    await start_tail(tail, embedding_model, base.catchup_seconds)
     retriever.load(*await asyncio.to_thread(load_index, artifact))
     scorer.load(await asyncio.to_thread(load_scorer, scoring_artifact))
     gw_servicer.load(await asyncio.to_thread(Catalogue.from_artifact, artifact))
@@ -125,6 +129,8 @@ async def serve_all(env: Mapping[str, str]) -> None:
         await gw_servicer.close()
         for server in servers[:3]:
             await server.stop()
+        if tail is not None:
+            await asyncio.to_thread(tail.stop)
 
 
 def run_workers(count: int, env: Mapping[str, str]) -> int:

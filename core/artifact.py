@@ -17,6 +17,7 @@ loads weights) and nothing here needs torch.
 
 from __future__ import annotations
 
+import calendar
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -51,6 +52,11 @@ class SeenItems:
         return cls(indptr, items[order], popularity)
 
 
+def utc_stamp(seconds: float | None = None) -> str:
+    """The manifest's time format (ISO 8601, UTC, whole seconds)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
 def write_artifact(out_dir: Path, *, model_type: str, user_ids: list[str], item_ids: list[str], seen: SeenItems,
                    save_weights: Callable[[Path], None], hyperparameters: Mapping[str, Any],
                    training: Mapping[str, Any], dataset: Mapping[str, Any], metrics: Mapping[str, float],
@@ -78,7 +84,7 @@ def write_artifact(out_dir: Path, *, model_type: str, user_ids: list[str], item_
         "format_version": FORMAT_VERSION,
         "model_type": model_type,
         "version": version or time.strftime("%Y%m%d-%H%M%S") + "-" + fingerprint[:8],
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "created_at": utc_stamp(),
         "n_users": len(user_ids),
         "n_items": len(item_ids),
         "hyperparameters": dict(hyperparameters),
@@ -119,6 +125,21 @@ class Artifact:
     @property
     def created_at(self) -> str:
         return str(self.manifest.get("created_at", ""))
+
+    @property
+    def data_read_at(self) -> float:
+        """When the training data was read (seconds since 1970): interactions after it are not in
+        the model. Older artifacts lack the field: their creation time less the training time
+        stands in, and 0 (everything is new) when neither is known."""
+        training = self.manifest.get("training") or {}
+        for stamp, minus in ((training.get("data_read_at"), 0.0),
+                             (self.created_at, float(training.get("train_seconds") or 0.0))):
+            if stamp:
+                try:
+                    return calendar.timegm(time.strptime(str(stamp), "%Y-%m-%dT%H:%M:%SZ")) - minus
+                except ValueError:
+                    continue
+        return 0.0
 
     @property
     def n_users(self) -> int:

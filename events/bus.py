@@ -46,6 +46,10 @@ class BusError(ConnectionError):
     """The bus did not accept or confirm something (broker away); the caller retries."""
 
 
+class TopicMissing(BusError):
+    """The broker answers but has no such topic (yet): there is nothing to read."""
+
+
 class EventSource(Protocol):
     """A consumer-group member's view of the events topic."""
 
@@ -62,6 +66,19 @@ class EventSource(Protocol):
 
     def owns(self, record: Record) -> bool:
         """Whether this member still owns the record's partition (after a rebalance it may not)."""
+
+    def close(self) -> None: ...
+
+
+class TopicReader(Protocol):
+    """Every partition of a topic from a point in time on, outside any consumer group: each reader
+    sees every record (one per serving replica), and nothing is committed."""
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        """Up to ``max_records`` records, waiting at most ``timeout_s`` for the first."""
+
+    def caught_up(self) -> bool:
+        """Whether every record that was in the topic when the reader started has been returned."""
 
     def close(self) -> None: ...
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+import uuid
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from events.bus import BusError, Record, Topics
+from events.bus import BusError, Record, TopicMissing, Topics
 
 log = logging.getLogger(__name__)
+PARTITION_CHECK_S = 60.0  # how often a reader looks for partitions added to its topic
 
 
 def ensure_topics(bootstrap: str, topics: Topics, partitions: int = 6, replication: int = 1,
@@ -162,6 +165,97 @@ class KafkaSource:
 
     def owns(self, record: Record) -> bool:
         return (record.topic, record.partition) in self._owned
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+class KafkaTopicReader:
+    """Every partition of a topic from a point in time on, assigned directly (no group membership,
+    no commits): each serving replica runs one and sees every record. Partitions added later are
+    read from their beginning."""
+
+    def __init__(self, bootstrap: str, topic: str, since_ms: int, timeout_s: float = 10.0,
+                 **overrides: object) -> None:
+        config = {"bootstrap.servers": bootstrap, "group.id": f"recsys-reader-{uuid.uuid4().hex[:12]}",
+                  "enable.auto.commit": False, "enable.auto.offset.store": False,
+                  "auto.offset.reset": "earliest", "client.id": "recsys-reader"}
+        config.update(overrides)
+        self.topic, self.timeout_s = topic, timeout_s
+        self._consumer = Consumer(config)
+        self._end_at_start: dict[int, int] = {}
+        self._assigned: list[TopicPartition] = []
+        self._checked_at = 0.0
+        try:
+            partitions = self._partitions()
+            starts = self._consumer.offsets_for_times([TopicPartition(topic, p, since_ms) for p in partitions],
+                                                      timeout=timeout_s)
+            for start in starts:
+                low, high = self._consumer.get_watermark_offsets(TopicPartition(topic, start.partition),
+                                                                 timeout=timeout_s)
+                self._end_at_start[start.partition] = high
+                # -1: nothing at or after since_ms in this partition, so start at its end
+                start.offset = high if start.offset < 0 else start.offset
+                if 0 < low == start.offset:
+                    log.warning("%s[%d]: records before offset %d were deleted by retention; some written "
+                                "after the requested start time may be among them", topic, start.partition, low)
+        except TopicMissing:
+            self._consumer.close()
+            raise
+        except (KafkaException, BusError) as exc:
+            self._consumer.close()
+            reason = exc.args[0].str() if isinstance(exc, KafkaException) else str(exc)
+            raise BusError(f"cannot read {topic}: {reason}") from None
+        self._assigned = list(starts)
+        self._next = {start.partition: start.offset for start in starts}
+        self._consumer.assign(self._assigned)
+        self._checked_at = time.monotonic()
+
+    def _partitions(self) -> list[int]:
+        metadata = self._consumer.list_topics(self.topic, timeout=self.timeout_s).topics.get(self.topic)
+        if metadata is not None and metadata.error is not None \
+                and metadata.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            raise TopicMissing(f"topic {self.topic} does not exist yet")
+        if metadata is None or metadata.error is not None or not metadata.partitions:
+            reason = metadata.error.str() if metadata is not None and metadata.error else "no partitions"
+            raise BusError(f"topic {self.topic} is not readable: {reason}")
+        return sorted(metadata.partitions)
+
+    def _assign_new_partitions(self) -> None:
+        self._checked_at = time.monotonic()
+        try:
+            known = {tp.partition for tp in self._assigned}
+            new = [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in self._partitions() if p not in known]
+        except (BusError, KafkaException) as exc:
+            log.warning("checking %s for new partitions: %s", self.topic, exc)
+            return
+        if new:
+            log.info("reading new partitions %s of %s", [tp.partition for tp in new], self.topic)
+            self._consumer.incremental_assign(new)
+            self._assigned.extend(new)
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        if time.monotonic() - self._checked_at > PARTITION_CHECK_S:
+            self._assign_new_partitions()
+        first = self._consumer.poll(timeout_s)
+        if first is None:
+            return []
+        out = []
+        for message in [first] + (self._consumer.consume(max_records - 1, 0) if max_records > 1 else []):
+            error = message.error()
+            if error is not None:
+                if error.fatal():
+                    raise BusError(f"reader failed: {error.str()}")
+                log.warning("reader: %s", error.str())
+                continue
+            _, stamp = message.timestamp()
+            out.append(Record(message.topic(), message.partition(), message.offset(), message.key(),
+                              message.value(), stamp))
+            self._next[message.partition()] = message.offset() + 1
+        return out
+
+    def caught_up(self) -> bool:
+        return all(self._next.get(p, 0) >= end for p, end in self._end_at_start.items())
 
     def close(self) -> None:
         self._consumer.close()

@@ -25,6 +25,9 @@ class InProcessBus:
     def source(self, topic: str, group: str) -> InProcessSource:
         return InProcessSource(self, topic, group)
 
+    def reader(self, topic: str, since_ms: int = 0) -> InProcessReader:
+        return InProcessReader(self, topic, since_ms)
+
     def append(self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str] | None) -> None:
         partition = zlib.crc32(key) % self.partitions if key is not None else 0
         with self._changed:
@@ -101,6 +104,38 @@ class InProcessSource:
 
     def owns(self, record: Record) -> bool:
         return True
+
+    def close(self) -> None:
+        return None
+
+
+class InProcessReader:
+    """Every partition from the first record stamped at or after ``since_ms``; no group, no commits."""
+
+    def __init__(self, bus: InProcessBus, topic: str, since_ms: int) -> None:
+        self.bus, self.topic = bus, topic
+        with bus._changed:
+            logs = [bus._logs.get((topic, p), []) for p in range(bus.partitions)]
+            self._position = [next((r.offset for r in log if r.timestamp_ms >= since_ms), len(log)) for log in logs]
+            self._end_at_start = [len(log) for log in logs]
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        deadline = time.monotonic() + timeout_s
+        with self.bus._changed:
+            while True:
+                out: list[Record] = []
+                for p in range(self.bus.partitions):
+                    log = self.bus._logs.get((self.topic, p), [])
+                    take = log[self._position[p]:self._position[p] + max_records - len(out)]
+                    out.extend(take)
+                    self._position[p] += len(take)
+                left = deadline - time.monotonic()
+                if out or left <= 0:
+                    return out
+                self.bus._changed.wait(left)
+
+    def caught_up(self) -> bool:
+        return all(position >= end for position, end in zip(self._position, self._end_at_start))
 
     def close(self) -> None:
         return None

@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from core.event_types import EventType
 from events.codec import MAX_EVENT_BYTES
-
-# Events that say the user wanted the item; views and low ratings do not move their vector.
-POSITIVE_TYPES = frozenset({EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.RATING})
 
 
 @dataclass
@@ -20,5 +16,4 @@ class ProcessorConfig:
     window_s: int = 10  # online metrics window (processing time)
     backoff_initial_s: float = 0.1
     backoff_max_s: float = 5.0
-    positive_types: frozenset[EventType] = field(default_factory=lambda: POSITIVE_TYPES)
     registry_refresh_s: float = 10.0  # how stale the list of registered model versions may be

@@ -20,7 +20,6 @@ def main(settings: StreamSettings) -> None:
     from events.kafka_bus import KafkaPublisher, KafkaSource
     from store.db import make_engine
     from stream.metrics import record_kafka_stats
-    from stream.notifier import EmbeddingNotifier
     from telemetry.setup import start_metrics_server
 
     configure_logging(settings.log_level)
@@ -35,16 +34,12 @@ def main(settings: StreamSettings) -> None:
     source = KafkaSource(settings.bootstrap, settings.topics.events, settings.group, on_stats=record_kafka_stats,
                          **membership)
     publisher = KafkaPublisher(settings.bootstrap)
-    notifier = EmbeddingNotifier(settings.embedding_addr) if settings.embedding_addr else None
-    processor = StreamProcessor(source, publisher, engine, settings.topics, settings.processor,
-                                notify=notifier.notify if notifier else None)
+    processor = StreamProcessor(source, publisher, engine, settings.topics, settings.processor)
     log.info("stream processor: group %s on %s, store %s, metrics on :%d", settings.group, settings.bootstrap,
              engine.url.render_as_string(hide_password=True), port)
     try:
         processor.run(stop)
     finally:
-        if notifier is not None:
-            notifier.close()
         publisher.close()
         source.close()
         engine.dispose()

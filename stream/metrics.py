@@ -13,8 +13,6 @@ BATCH_SIZE = Histogram("recsys_stream_batch_size", "Records per batch",
                        buckets=(1, 10, 50, 100, 500, 1000, 2000, 5000, 10000))
 RETRIES = Counter("recsys_stream_retries_total", "Retried steps (database or broker away), by step", ["step"])
 CONSUMER_LAG = Gauge("recsys_stream_consumer_lag", "Records behind the partition's end", ["topic", "partition"])
-NOTIFICATIONS = Counter("recsys_stream_notifications_total",
-                        "Embedding service updates (one per user and flush), by outcome", ["outcome"])
 ONLINE_EVENTS = Counter("recsys_stream_online_events_total", "New events attributed to a model version",
                         ["model_version", "event_type"])
 EVENT_AGE = Histogram("recsys_stream_event_age_seconds", "From the event's broker timestamp to its commit",

@@ -48,14 +48,12 @@ class BatchResult:
 
 class StreamProcessor:
     def __init__(self, source: EventSource, publisher: Publisher, engine: Engine, topics: Topics,
-                 config: ProcessorConfig | None = None,
-                 notify: Callable[[list[ValidEvent]], None] | None = None) -> None:
+                 config: ProcessorConfig | None = None) -> None:
         self.source = source
         self.publisher = publisher
         self.engine = engine
         self.topics = topics
         self.config = config or ProcessorConfig()
-        self.notify = notify
         self.totals = BatchResult()
         self._windows: dict[tuple[str, datetime], Tally] = {}
         self._last_publish = time.monotonic()
@@ -103,10 +101,6 @@ class StreamProcessor:
         result = BatchResult(stored=len(new_events), dead_letters=len(dead),
                              duplicates=len(valid) - len(new_events) - sum(v.item_id in unknown for _, v in valid))
         self._account(result, new_events, records, time.perf_counter() - started)
-        if self.notify is not None:
-            positives = [e for e in new_events if e.event_type in self.config.positive_types]
-            if positives:
-                self.notify(positives)
         return result
 
     # ------------------------------------------------------------------------------ steps

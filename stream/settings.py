@@ -16,7 +16,6 @@ from stream.config import ProcessorConfig
 SETTINGS = (
     Setting("RECSYS_KAFKA_BOOTSTRAP", "", "Kafka bootstrap servers, host:port[,host:port] (required)"),
     Setting("RECSYS_DATABASE_URL", "sqlite:///artifacts/recsys.db", "the store (postgresql://... in production)"),
-    Setting("RECSYS_EMBEDDING_ADDR", "", "embedding service to tell about new interactions (unset: none)"),
     Setting("RECSYS_STREAM_GROUP", "recsys-stream", "consumer group"),
     Setting("RECSYS_KAFKA_SESSION_TIMEOUT_MS", "10000",
             "how soon the group notices a dead member (its partitions move on)"),
@@ -37,7 +36,6 @@ SETTINGS = (
 class StreamSettings:
     bootstrap: str
     database_url: str
-    embedding_addr: str | None
     group: str
     session_timeout_ms: int
     instance_id: str | None
@@ -57,7 +55,6 @@ class StreamSettings:
         return cls(
             bootstrap=bootstrap,
             database_url=database_url(env.get("RECSYS_DATABASE_URL")),
-            embedding_addr=env.get("RECSYS_EMBEDDING_ADDR") or None,
             group=env.get("RECSYS_STREAM_GROUP", "recsys-stream"),
             session_timeout_ms=env_int(env, "RECSYS_KAFKA_SESSION_TIMEOUT_MS", 10000, minimum=1000),
             instance_id=env.get("RECSYS_STREAM_INSTANCE_ID") or None,

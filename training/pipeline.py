@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from core.artifact import utc_stamp
 from models.loaded import load_model
 from training.artifacts import save_artifact
 from training.config import TrainConfig, check_device
@@ -48,6 +49,7 @@ def train_to_artifact(spec: DataSpec, config: TrainConfig, out_dir: Path, versio
     started = time.perf_counter()
     config = replace(config, feedback=spec.feedback)
     check_training_inputs(config, out_dir)
+    data_read_at = utc_stamp()  # interactions after this are fresh to the serving replicas
     dataset = open_dataset(spec, warn)
     load_seconds = time.perf_counter() - started
     summary = dataset.summary()
@@ -58,6 +60,7 @@ def train_to_artifact(spec: DataSpec, config: TrainConfig, out_dir: Path, versio
     training = {
         "config": result.config.to_dict(),
         "data": asdict(spec),
+        "data_read_at": data_read_at,
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
         "train_seconds": round(result.train_seconds, 3),

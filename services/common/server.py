@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,17 +151,22 @@ async def _wait_for_artifact(server: GrpcServer, artifact: Path, interval_s: flo
 
 
 async def serve_model(server: GrpcServer, artifact: Path, load: Callable[[Path], object],
-                      install: Callable[[object], None], metrics_port: int, reload_interval_s: float = 0.0) -> None:
+                      install: Callable[[object], None], metrics_port: int, reload_interval_s: float = 0.0,
+                      before_serving: Callable[[object], Awaitable[None]] | None = None) -> None:
     """The life of a model-serving process: metrics and gRPC listening (NOT_SERVING), the model
-    loaded off the event loop and installed in the servicer, SERVING, hot reload of new artifact
-    versions when ``reload_interval_s`` > 0, and run until SIGTERM."""
+    loaded off the event loop and installed in the servicer, ``before_serving`` awaited with it,
+    SERVING, hot reload of new artifact versions when ``reload_interval_s`` > 0, and run until
+    SIGTERM."""
     log.info("metrics on port %d", start_metrics_server(metrics_port))
     await server.start()
     if (reload_interval_s > 0 and not artifact.exists()
             and not await _wait_for_artifact(server, artifact, reload_interval_s)):
         return  # terminated while waiting
     resolved = artifact.resolve()
-    install(await asyncio.to_thread(load, resolved))
+    model = await asyncio.to_thread(load, resolved)
+    install(model)
+    if before_serving is not None:
+        await before_serving(model)
     await server.mark_serving()
     watcher = None
     if reload_interval_s > 0:

@@ -33,6 +33,13 @@ SETTINGS = (
     Setting("RECSYS_FOLDIN_MAX_USERS", "from the memory limit",
             "embedding: users whose fresh interactions are remembered, least recently updated forgotten first "
             "(default: a quarter of the container's memory limit at the per-user cost, at most 1,000,000)"),
+    Setting("RECSYS_KAFKA_BOOTSTRAP", "",
+            "embedding: Kafka bootstrap servers; every replica reads the events topic itself for fresh "
+            "interactions (unset: only RecordInteractions calls update users)"),
+    Setting("RECSYS_EVENTS_TOPIC", "recsys.user-events", "embedding: topic of user events"),
+    Setting("RECSYS_CATCHUP_SECONDS", "60",
+            "embedding: how long a starting replica reads the events since its model's data before it says "
+            "SERVING anyway"),
     *SERVER_SETTINGS,
 )
 
@@ -51,6 +58,9 @@ class ServiceSettings:
     drain_seconds: float = 0.0
     traces: str = "none"
     foldin_max_users: int = 0  # 0: sized from the memory limit (services/embedding/memory.py)
+    kafka_bootstrap: str = ""  # embedding: read fresh interactions from the events topic
+    events_topic: str = "recsys.user-events"
+    catchup_seconds: float = 60.0
 
     @property
     def address(self) -> str:
@@ -75,6 +85,9 @@ class ServiceSettings:
             drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
             traces=trace_exporter(env),
             foldin_max_users=env_int(env, "RECSYS_FOLDIN_MAX_USERS", 0, minimum=0),
+            kafka_bootstrap=env.get("RECSYS_KAFKA_BOOTSTRAP", ""),
+            events_topic=env.get("RECSYS_EVENTS_TOPIC") or "recsys.user-events",
+            catchup_seconds=float(env_int(env, "RECSYS_CATCHUP_SECONDS", 60, minimum=0)),
         )
 
 

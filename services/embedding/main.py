@@ -13,6 +13,7 @@ from services.common.tracing import configure_tracing
 from services.embedding.memory import container_memory_limit, foldin_user_bound
 from services.embedding.servicer import EmbeddingServicer
 from services.embedding.store import EmbeddingModel, RecentInteractions
+from services.embedding.tail import InteractionTail, catchup_start
 from services.embedding.users import UserEmbeddings
 from telemetry.setup import configure_logging
 
@@ -34,10 +35,37 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, UserEmbeddings]
                       settings.drain_seconds), users
 
 
+def build_tail(settings: ServiceSettings, users: UserEmbeddings) -> InteractionTail | None:
+    """This replica's own reader of the events topic (None without RECSYS_KAFKA_BOOTSTRAP)."""
+    if not settings.kafka_bootstrap:
+        return None
+    from events.kafka_bus import KafkaTopicReader
+
+    return InteractionTail(lambda since_ms: KafkaTopicReader(settings.kafka_bootstrap, settings.events_topic,
+                                                             since_ms), users)
+
+
+async def start_tail(tail: InteractionTail | None, model: EmbeddingModel, catchup_seconds: float) -> None:
+    """Start reading at the model's data time and wait (bounded) until caught up, so a restarted
+    replica answers with every interaction since its model was trained."""
+    if tail is None:
+        return
+    tail.start(catchup_start(model.data_read_at))
+    if not await tail.wait_caught_up(catchup_seconds):
+        log.warning("not caught up with the events topic after %g s: serving anyway, still reading",
+                    catchup_seconds)
+
+
 async def serve(settings: ServiceSettings) -> None:
     server, users = build_server(settings)
-    await serve_model(server, settings.artifact, EmbeddingModel.from_artifact, users.load, settings.metrics_port,
-                      settings.reload_seconds)
+    tail = build_tail(settings, users)
+    try:
+        await serve_model(server, settings.artifact, EmbeddingModel.from_artifact, users.load, settings.metrics_port,
+                          settings.reload_seconds,
+                          before_serving=lambda model: start_tail(tail, model, settings.catchup_seconds))
+    finally:
+        if tail is not None:
+            await asyncio.to_thread(tail.stop)
 
 
 def main(settings: ServiceSettings) -> None:

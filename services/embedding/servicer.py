@@ -8,12 +8,10 @@ from recsys.v1 import common_pb2
 from recsys.v1 import embedding_service_pb2 as pb
 from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
 from services.embedding.store import EmbeddingModel
-from services.embedding.users import UserEmbeddings
+from services.embedding.users import MIN_POSITIVE_RATING, UserEmbeddings
 
 MAX_INTERACTIONS_PER_CALL = 1000
 MAX_USERS_PER_BATCH = 5000
-# A low rating says the user did not like the item: it must not pull their vector towards it.
-MIN_POSITIVE_RATING = 3.0
 
 
 class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):

@@ -38,6 +38,7 @@ class EmbeddingModel:
     item_degree: np.ndarray
     seen_indptr: np.ndarray
     seen_indices: np.ndarray
+    data_read_at: float = 0.0  # interactions after this time are not in the model (seconds since 1970)
 
     @classmethod
     def from_artifact(cls, artifact: Path) -> EmbeddingModel:
@@ -46,7 +47,7 @@ class EmbeddingModel:
         seen, item_ids = stored.seen, stored.item_ids
         return cls(stored.version, {u: i for i, u in enumerate(stored.user_ids)}, item_ids,
                    {v: i for i, v in enumerate(item_ids)}, users, items,
-                   seen.popularity.astype(np.float64), seen.indptr, seen.indices)
+                   seen.popularity.astype(np.float64), seen.indptr, seen.indices, stored.data_read_at)
 
     @property
     def dim(self) -> int:
@@ -90,8 +91,11 @@ class RecentInteractions:
         self._items: OrderedDict[str, list[str]] = OrderedDict()
 
     def add(self, user_id: str, items: list[str]) -> None:
-        current = self._items.pop(user_id, [])
-        current.extend(items)
+        """Remember ``items`` as the user's newest; an item already remembered moves to the end
+        (a user's fresh items are a set: a re-read or repeated event adds nothing)."""
+        new = dict.fromkeys(items)
+        current = [item for item in self._items.pop(user_id, []) if item not in new]
+        current.extend(new)
         self._items[user_id] = current[-self.max_items_per_user :]
         while len(self._items) > self.max_users:
             self._items.popitem(last=False)

@@ -8,6 +8,9 @@ from core.ids import require_id
 from services.common.metrics import set_model_version
 from services.embedding.store import EmbeddingModel, RecentInteractions, UserVector
 
+# A low rating says the user did not like the item: it must not pull their vector towards it.
+MIN_POSITIVE_RATING = 3.0
+
 
 class UserEmbeddings:
     """Users' vectors from whatever model was last loaded, updated by the interactions recorded

@@ -1,5 +1,6 @@
-"""Events change recommendations: Kafka -> stream processor -> PostgreSQL + embedding service ->
-the next Recommend, all real processes (`recsys serve all`, `recsys stream`)."""
+"""Events change recommendations: Kafka -> stream processor -> PostgreSQL, and Kafka -> the
+embedding service's own reader -> the next Recommend, all real processes (`recsys serve all`,
+`recsys stream`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def system(publish, postgres_server, kafka_broker, tmp_path_factory):
     ports = {service: free_port() for service in ("gateway", "retrieval", "scoring", "embedding")}
     serve_env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
                  "RECSYS_HOST": "127.0.0.1", "RECSYS_METRICS_PORT": "0", "RECSYS_DATABASE_URL": pg_url,
+                 "RECSYS_KAFKA_BOOTSTRAP": kafka_broker.bootstrap, "RECSYS_EVENTS_TOPIC": topics.events,
                  **{f"RECSYS_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
     with open(tmp_path / "serve.log", "wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "all"], env=serve_env,
@@ -46,7 +48,7 @@ def system(publish, postgres_server, kafka_broker, tmp_path_factory):
         "RECSYS_KAFKA_BOOTSTRAP": kafka_broker.bootstrap, "RECSYS_DATABASE_URL": pg_url,
         "RECSYS_EVENTS_TOPIC": topics.events, "RECSYS_DLQ_TOPIC": topics.dead_letter,
         "RECSYS_ONLINE_METRICS_TOPIC": topics.online_metrics, "RECSYS_STREAM_GROUP": f"g-{uuid.uuid4().hex[:6]}",
-        "RECSYS_METRICS_PORT": "0", "RECSYS_EMBEDDING_ADDR": f"127.0.0.1:{ports['embedding']}"},
+        "RECSYS_METRICS_PORT": "0"},
         tmp_path / "stream.log").start()
     gateway = f"127.0.0.1:{ports['gateway']}"
     try:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.event_types import EventType
 from events.bus import Topics
 from events.codec import make_event
 from events.memory_bus import InProcessBus
@@ -35,10 +34,9 @@ def engine(request, tmp_path):
     engine.dispose()
 
 
-def _processor(bus, engine, notified=None, **config):
+def _processor(bus, engine, **config):
     return StreamProcessor(bus.source(TOPICS.events, "g"), bus.publisher(), engine, TOPICS,
-                           ProcessorConfig(poll_timeout_s=0.01, **config),
-                           notify=notified.extend if notified is not None else None)
+                           ProcessorConfig(poll_timeout_s=0.01, **config))
 
 
 def _send(bus, events):
@@ -107,24 +105,9 @@ def test_duplicates_within_a_batch_count_once(engine):
     bus = InProcessBus(partitions=1)
     event = make_event("u1", ITEMS[0], "click")
     _send(bus, [event, event])
-    notified = []
-    processor = _processor(bus, engine, notified)
+    processor = _processor(bus, engine)
     _drain(processor)
     assert _count(engine) == 1 and processor.totals.duplicates == 1
-    assert [e.event_id for e in notified] == [event.event_id]
-
-
-def test_only_new_positive_events_reach_the_embedding_service(engine):
-    bus = InProcessBus()
-    click = make_event("u1", ITEMS[0], "click")
-    _send(bus, [make_event("u1", ITEMS[1], "view"), click, make_event("u2", ITEMS[2], "rating", value=5)])
-    notified = []
-    processor = _processor(bus, engine, notified)
-    _drain(processor)
-    assert sorted((e.user_id, e.event_type) for e in notified) == [("u1", EventType.CLICK), ("u2", EventType.RATING)]
-    notified.clear()
-    processor.process(bus.records(TOPICS.events))  # replay: nothing new to tell
-    assert notified == []
 
 
 def _register(engine, *versions: str) -> None:
