@@ -8,8 +8,9 @@ and no trace context is sent on, so tracing costs nothing). Tests install an in-
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 
 import grpc
 from opentelemetry import context, propagate, trace
@@ -96,3 +97,19 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):
             return traced
 
         return rewrap_unary(await continuation(handler_call_details), wrap)
+
+
+@contextlib.contextmanager
+def server_span(name: str, headers: Iterable[tuple[bytes, bytes]]) -> Iterator[trace.Span | None]:
+    """A SERVER span for an HTTP request (child of the caller's ``traceparent`` when it sent one);
+    None, and no work, when tracing is off."""
+    if not tracing_enabled():
+        yield None
+        return
+    carrier = {key.decode("latin-1"): value.decode("latin-1") for key, value in headers}
+    token = context.attach(propagate.extract(carrier))
+    try:
+        with trace.get_tracer(TRACER_NAME).start_as_current_span(name, kind=trace.SpanKind.SERVER) as span:
+            yield span
+    finally:
+        context.detach(token)
