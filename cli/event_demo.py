@@ -19,7 +19,7 @@ from services.embedding.store import EmbeddingModel, RecentInteractions
 from services.embedding.tail import InteractionTail, catchup_start
 from services.embedding.users import UserEmbeddings
 from store import repository
-from store.bulk import product_rows
+from store.bulk import EventColumns, load_events, product_rows
 from store.db import make_engine, upgrade
 from stream.processor import ProcessorConfig, StreamProcessor
 
@@ -36,13 +36,20 @@ def top_items(model: EmbeddingModel, recent: RecentInteractions, user_id: str, k
 
 
 def run_event_demo(lightgcn_artifact: Path, catalogue: ItemCatalogue, store_path: Path,
-                   echo: Callable[[str], None] = print) -> dict[str, object]:
+                   history: EventColumns | None = None, echo: Callable[[str], None] = print) -> dict[str, object]:
+    """The demo; ``history`` (the catalogue's past events) is loaded into the store first, so that
+    `recsys serve all` on the quickstart's models shows users' histories."""
     url = f"sqlite:///{store_path}"
     upgrade(url)
     engine = make_engine(url)
     model = EmbeddingModel.from_artifact(lightgcn_artifact)
     with engine.begin() as connection:
         repository.upsert_products(connection, product_rows(np.asarray(model.item_ids), catalogue))
+    if history is not None:
+        started = time.perf_counter()
+        new = load_events(engine, history, catalogue, progress=False)
+        echo(f"\nstore {store_path}: {len(history):,} past events ({new:,} new) in "
+             f"{time.perf_counter() - started:.1f}s, the histories `recsys serve all` shows")
     users = UserEmbeddings(RecentInteractions())
     users.load(model)
     recent = users.recent

@@ -146,18 +146,20 @@ def _serve_settings() -> dict[str, tuple[Setting, ...]]:
     from cli.settings import DEV_SETTINGS, SERVE_ALL_SETTINGS
     from services.common.settings import SETTINGS as SERVICE_SETTINGS
     from services.gateway.settings import SETTINGS as GATEWAY_SETTINGS
+    from services.http.settings import SETTINGS as HTTP_SETTINGS
 
     return {"retrieval, scoring and embedding settings": SERVICE_SETTINGS,
-            "gateway settings": GATEWAY_SETTINGS, "serve all: besides the settings above": SERVE_ALL_SETTINGS,
-            "development": DEV_SETTINGS}
+            "gateway settings": GATEWAY_SETTINGS, "http (the HTTP/JSON API and web interface)": HTTP_SETTINGS,
+            "serve all: besides the settings above": SERVE_ALL_SETTINGS, "development": DEV_SETTINGS}
 
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run a gRPC service (settings: RECSYS_* environment variables, see --help)",
+    p = sub.add_parser("serve", help="run a service (settings: RECSYS_* environment variables, see --help)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="\n\n".join(settings_help(title, table) for title, table in _serve_settings().items()))
-    p.add_argument("service", choices=("gateway", "retrieval", "scoring", "embedding", "all"),
-                   help="which service to run; 'all' runs the four in one process")
+    p.add_argument("service", choices=("gateway", "retrieval", "scoring", "embedding", "http", "all"),
+                   help="which service to run; 'http' is the HTTP/JSON API and web interface in front of a "
+                        "gateway; 'all' runs all of them in one process")
     _add_config_arg(p)
     p.set_defaults(handler=_cmd_serve)
 
@@ -179,6 +181,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         from cli.serve_all import main as serve_all
 
         serve_all(env)
+        return 0
+    if args.service == "http":
+        from services.http.main import main as serve_http
+        from services.http.settings import HttpSettings
+
+        serve_http(HttpSettings.from_env(env))
         return 0
     settings = (GatewaySettings.from_env(env) if args.service == "gateway"
                 else ServiceSettings.from_env(args.service, env))

@@ -75,8 +75,12 @@ def run_quickstart(out_dir: Path, n_users: int = 6_000, n_items: int = 3_000, ep
     (out_dir / "results.json").write_text(json.dumps(rows, indent=2))
     _show_recommendations(artifacts, dataset)
     from cli.event_demo import run_event_demo  # the serving side of the embedded default
+    from cli.synthetic_traffic import events_from_synthetic
+    from training.data.synthetic import SyntheticConfig, generate
 
-    run_event_demo(artifacts["lightgcn"], dataset.catalogue, out_dir / "recsys.db")
+    run_event_demo(artifacts["lightgcn"], dataset.catalogue, out_dir / "recsys.db",
+                   history=events_from_synthetic(generate(SyntheticConfig(n_users=n_users, n_items=n_items,
+                                                                          seed=seed))))
     print(f"\nartifacts in {out_dir}/ (manifest.json, weights, training_curves.png); "
           f"total {time.perf_counter() - started:.0f}s")
     if out_dir.resolve() == QUICKSTART.resolve():

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from cli.embedded_events import EmbeddedEvents
 from cli.local_backends import LocalHops
 from cli.settings import QUICKSTART
 from core.artifact import artifact_version
@@ -39,9 +40,15 @@ from services.common.tracing import configure_tracing
 from services.embedding.main import build_server as build_embedding
 from services.embedding.main import build_tail, start_tail
 from services.embedding.store import EmbeddingModel
+from services.embedding.tail import InteractionTail
 from services.gateway.catalogue import Catalogue
 from services.gateway.main import build_server as build_gateway
 from services.gateway.settings import GatewaySettings
+from services.http.app import create_app
+from services.http.events import KafkaSink
+from services.http.gateway import InProcessGateway
+from services.http.server import HttpServer
+from services.http.settings import HttpSettings
 from services.retrieval.main import build_server as build_retrieval
 from services.retrieval.main import load_index
 from services.scoring.main import build_server as build_scoring
@@ -50,6 +57,8 @@ from telemetry.setup import configure_logging, start_metrics_server
 
 log = logging.getLogger(__name__)
 WORKER_INDEX = "RECSYS_WORKER_INDEX"  # set in each worker's environment by run_workers
+# the embedded default's store (as `recsys stream`'s); the quickstart's own next to its models
+DEFAULT_STORE = "sqlite:///artifacts/recsys.db"
 def _port(env: Mapping[str, str], service: str) -> int:
     return env_int(env, f"RECSYS_{service.upper()}_PORT", GRPC_PORTS[service], minimum=1)
 
@@ -78,6 +87,13 @@ async def serve_all(env: Mapping[str, str]) -> None:
     host = "127.0.0.1" if base.host == "0.0.0.0" else base.host
     ports = {service: _port(env, service) for service in GRPC_PORTS}
     embedding, users = build_embedding(replace(base, service="embedding", port=ports["embedding"]))
+    embedded = not base.kafka_bootstrap  # no Kafka: the in-process event pipeline (cli/embedded_events.py)
+    if embedded and int(env.get("RECSYS_WORKERS", "1") or 1) > 1:
+        log.warning("RECSYS_WORKERS > 1 without RECSYS_KAFKA_BOOTSTRAP: each worker has its own in-process "
+                    "event pipeline, so an event posted to one worker reaches only that worker")
+    if embedded and not env.get("RECSYS_DATABASE_URL"):  # where the embedded pipeline stores events
+        quickstart = Path(env["RECSYS_ARTIFACT"]).resolve() == (QUICKSTART / "lightgcn").resolve()
+        env = {**env, "RECSYS_DATABASE_URL": f"sqlite:///{QUICKSTART}/recsys.db" if quickstart else DEFAULT_STORE}
     tail = build_tail(base, users)  # each worker reads the events topic itself
     retrieval, retriever = build_retrieval(replace(base, port=ports["retrieval"]))
     scoring, scorer = build_scoring(replace(base, service="scoring", port=ports["scoring"],
@@ -88,6 +104,7 @@ async def serve_all(env: Mapping[str, str]) -> None:
         "RECSYS_RETRIEVAL_ADDR": f"{host}:{ports['retrieval']}",
         "RECSYS_SCORING_ADDR": f"{host}:{ports['scoring']}"})
     gateway, gw_servicer = build_gateway(gateway_settings)
+    http_settings = HttpSettings.from_env(env)
     if env.get("RECSYS_LOCAL_BACKENDS", "1") != "0" and not gateway_settings.traffic_split:
         # the gateway's own backends are in this process: call them directly, not over loopback gRPC
         gw_servicer.use_local_backends("default", LocalHops(users, retriever, scorer))
@@ -106,10 +123,20 @@ async def serve_all(env: Mapping[str, str]) -> None:
     await start_tail(tail, embedding_model, base.catchup_seconds)
     retriever.load(*await asyncio.to_thread(load_index, artifact))
     scorer.load(await asyncio.to_thread(load_scorer, scoring_artifact))
-    gw_servicer.load(await asyncio.to_thread(Catalogue.from_artifact, artifact))
+    catalogue = await asyncio.to_thread(Catalogue.from_artifact, artifact)
+    gw_servicer.load(catalogue)
+    events = None
+    if embedded:
+        events = await asyncio.to_thread(EmbeddedEvents, env["RECSYS_DATABASE_URL"], catalogue)
+        tail = InteractionTail(events.reader, users)
+        await start_tail(tail, embedding_model, base.catchup_seconds)
+    sink = events.sink() if events is not None else KafkaSink(base.kafka_bootstrap, base.events_topic)
+    http = HttpServer(create_app(InProcessGateway(gw_servicer), sink, http_settings.timeout_s), base.host,
+                      http_settings.port, base.grace_seconds, reuse_port=WORKER_INDEX in env)
+    await http.start()
     for server in servers:
         await server.mark_serving()
-    log.info("all services serving: gateway on port %d", ports["gateway"])
+    log.info("all services serving: gateway on port %d, HTTP on port %d", ports["gateway"], http.port)
     watchers = []
     if base.reload_seconds > 0:
         version = artifact_version(artifact.resolve())
@@ -124,6 +151,8 @@ async def serve_all(env: Mapping[str, str]) -> None:
         # The gateway owns the signal handling; the backends stop after it has drained.
         await gateway.run_until_terminated()
     finally:
+        await http.stop()
+        await asyncio.to_thread(sink.close)
         for watcher in watchers:
             watcher.cancel()
         await gw_servicer.close()
@@ -131,6 +160,8 @@ async def serve_all(env: Mapping[str, str]) -> None:
             await server.stop()
         if tail is not None:
             await asyncio.to_thread(tail.stop)
+        if events is not None:
+            await asyncio.to_thread(events.stop)
 
 
 def run_workers(count: int, env: Mapping[str, str]) -> int:

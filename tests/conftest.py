@@ -47,6 +47,7 @@ def publish(small_dataset, tmp_path_factory):
 
 # Fixtures that start (or build) a real server: a test using one is an integration test.
 REAL_SERVER_FIXTURES = {"stack_root", "postgres_server", "pg_url", "kafka_broker", "topics", "kube_apiserver", "helm",
+                        "served", "browser",
                         "cluster"}
 
 

@@ -1,0 +1,68 @@
+"""Runs the HTTP app with uvicorn inside an existing asyncio loop (beside the gRPC servers of
+`serve all`), on a socket bound here so that a taken port is the same clear startup error as for
+the gRPC servers. Signals stay with the process that owns the loop; it calls :meth:`stop`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+from collections.abc import Generator
+
+import uvicorn
+
+from core.errors import PortInUse
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # the owner of the event loop handles SIGTERM/SIGINT and calls HttpServer.stop
+
+
+class HttpServer:
+    def __init__(self, app, host: str, port: int, grace_s: float = 5.0, reuse_port: bool = False) -> None:
+        self.host, self.requested_port, self.reuse_port = host, port, reuse_port
+        self.port = 0
+        config = uvicorn.Config(app, http="httptools", lifespan="off", access_log=False, log_level="warning",
+                                timeout_graceful_shutdown=int(max(1, grace_s)), server_header=False)
+        self._server = _Server(config)
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> int:
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only
+        if self.reuse_port:  # serve all's RECSYS_WORKERS share the port, like their gRPC ports
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            sock.bind((self.host, self.requested_port))
+        except OSError as exc:
+            sock.close()
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUse(f"cannot serve HTTP on {self.host}:{self.requested_port}: the port is in use by another "
+                            "process (choose another with RECSYS_HTTP_PORT, or stop that server)") from exc
+        sock.listen(2048)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it
+                raise RuntimeError("the HTTP server stopped while starting")
+            await asyncio.sleep(0.01)
+        log.info("HTTP on port %d: the web interface at http://%s:%d/ and the API docs at /docs",
+                 self.port, "localhost" if self.host in ("0.0.0.0", "::") else self.host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop accepting, let requests in flight finish (up to the grace period), close."""
+        if self._task is None:
+            return
+        self._server.should_exit = True
+        await self._task
+        self._task = None
