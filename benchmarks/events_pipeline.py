@@ -125,7 +125,7 @@ def database_alone(url: str, events: int) -> dict:
 def freshness(bootstrap: str, url: str, rate: float, probes: int, partitions: int) -> dict:
     reset_store(url)
     lightgcn, neumf = artifacts(REPO / "bench-results" / "serving-artifacts")
-    ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding")}
+    ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "http")}
     topics = new_topics(bootstrap, partitions)
     # the embedding service reads the events topic itself, beside the processor that stores them
     server, target = start_stack(lightgcn, neumf, ports, {

@@ -123,7 +123,7 @@ async def echo_load(target: str, concurrency: int, duration_s: float, warmup_s: 
 
 def start_stack(lightgcn: Path, neumf: Path, ports: dict[str, int] | None = None,
                 extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    ports = ports or {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding")}
+    ports = ports or {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "http")}
     env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
            "RECSYS_HOST": "127.0.0.1", "RECSYS_METRICS_PORT": "0", "RECSYS_LOG_LEVEL": "WARNING",
            **{f"RECSYS_{n.upper()}_PORT": str(p) for n, p in ports.items()}, **(extra_env or {})}

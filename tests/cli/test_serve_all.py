@@ -72,7 +72,7 @@ def _children(pid: int) -> list[int]:
 
 def _start_workers(artifacts, count: int):
     """`recsys serve all` with ``count`` workers on free ports; (process, gateway address, metrics port)."""
-    ports = {service: _free_port() for service in ("gateway", "retrieval", "scoring", "embedding")}
+    ports = {service: _free_port() for service in ("gateway", "retrieval", "scoring", "embedding", "http")}
     metrics = _free_pair() if count > 1 else 0
     env = {**os.environ, "RECSYS_ARTIFACT": str(artifacts["lightgcn"]),
            "RECSYS_SCORING_ARTIFACT": str(artifacts["neumf"]), "RECSYS_HOST": "127.0.0.1",

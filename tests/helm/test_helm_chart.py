@@ -191,3 +191,44 @@ def test_the_umbrella_chart_lints_with_the_application_chart_as_its_subchart(hel
     assert linted.returncode == 0, linted.stdout + linted.stderr
     missing = re.search(r"missing these dependencies: (\S+)", linted.stdout)
     assert missing and set(missing.group(1).split(",")) == {"kafka", "postgresql", "kube-prometheus-stack"}
+
+
+def _objects(helm, *values: str) -> list[dict]:
+    argv = [helm, "template", "shop", str(CHART), "--kube-version", KUBE_VERSION]
+    for name in values:
+        argv += ["-f", str(CHART / "ci" / name)]
+    rendered = _run(*argv)
+    assert rendered.returncode == 0, rendered.stderr
+    return [o for o in yaml.safe_load_all(rendered.stdout) if o]
+
+
+def _named(objects: list[dict], kind: str, name: str) -> dict:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def test_the_http_api_runs_beside_the_gateway_with_its_own_probes_and_port(helm):
+    objects = _objects(helm)
+    pod = _named(objects, "Deployment", "shop-recsys-gateway")["spec"]["template"]["spec"]
+    http = next(c for c in pod["containers"] if c["name"] == "http")
+    env = {e["name"]: e.get("value") for e in http["env"]}
+    assert http["args"] == ["serve", "http"] and env["RECSYS_GATEWAY_ADDR"] == "localhost:50051"
+    assert env["RECSYS_KAFKA_BOOTSTRAP"] and env["RECSYS_HTTP_PORT"] == "8080"
+    assert http["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert http["livenessProbe"]["httpGet"]["path"] == "/health"
+    ports = {p["name"]: p for p in _named(objects, "Service", "shop-recsys-gateway")["spec"]["ports"]}
+    assert ports["http"]["port"] == 8080 and ports["http"]["appProtocol"] == "http"
+    assert not [o for o in objects if o["kind"] == "Ingress"]  # off unless asked for
+
+    minimal = _objects(helm, "minimal-values.yaml")
+    pod = _named(minimal, "Deployment", "shop-recsys-gateway")["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["containers"]] == ["gateway"]
+    assert "http" not in {p["name"] for p in _named(minimal, "Service", "shop-recsys-gateway")["spec"]["ports"]}
+
+
+def test_the_ingress_routes_to_the_http_port_with_tls(helm):
+    ingress = _named(_objects(helm, "gpu-nodes-values.yaml"), "Ingress", "shop-recsys-gateway")
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    rule = ingress["spec"]["rules"][0]
+    assert rule["host"] == "shop.example.test"
+    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "shop-recsys-gateway", "port": {"name": "http"}}
+    assert ingress["spec"]["tls"] == [{"hosts": ["shop.example.test"], "secretName": "shop-tls"}]

@@ -99,7 +99,7 @@ def test_the_metric_name_parser():
 @pytest.fixture(scope="module")
 def serving(publish, tmp_path_factory):
     lightgcn, neumf = publish("lightgcn", "prom-l"), publish("neumf", "prom-n")
-    ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "metrics")}
+    ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "http", "metrics")}
     env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
            "RECSYS_HOST": "127.0.0.1", "RECSYS_METRICS_PORT": str(ports["metrics"]),
            **{f"RECSYS_{n.upper()}_PORT": str(p) for n, p in ports.items() if n != "metrics"}}

@@ -3,8 +3,9 @@ PostgreSQL and Kafka images built with buildah and imported into the node, helm/
 and helm/recsys (helm/recsys/ci/node-values.yaml) installed with helm; every serving pod of the
 stable track Ready (the canary track's wait for a version, by design); `helm test` passes; Recommend
 answers through the gateway's Service with the version the artifacts volume holds; user events sent
-to the in-cluster Kafka reach PostgreSQL through the stream processor pod; `helm uninstall` leaves
-none of the releases' objects behind.
+to the in-cluster Kafka reach PostgreSQL through the stream processor pod; the HTTP API (the
+container beside the gateway) answers through the same Service and an event posted to it shows in
+the user's history; `helm uninstall` leaves none of the releases' objects behind.
 
 The artifacts come from a brief training run here (the `publish` fixture), copied into the node
 directory the chart mounts (artifacts.hostPath)."""
@@ -152,6 +153,35 @@ def test_events_reach_postgresql_through_kafka_and_the_stream_pod(node, installe
             securityContext=RESTRICTED)
     eventually(lambda: _stored_interactions(node) == before + 200, 180,
                f"the 200 events stored by the stream processor on top of {before}")
+
+
+HTTP_ROUND_TRIP = """
+import json, time, urllib.request
+base = "{base}"
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {{"Content-Type": "application/json"}}
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return answer.status, json.loads(answer.read())
+status, reply = call("POST", "/recommendations", {{"userId": "U0000042", "k": 5}})
+item = reply["items"][0]["itemId"]
+status, accepted = call("POST", "/events", {{"userId": "U0000042", "itemId": item, "type": "purchase"}})
+deadline = time.time() + 120
+while time.time() < deadline:
+    history = call("GET", "/users/U0000042/history?limit=5")[1]["interactions"]
+    if history and history[0]["itemId"] == item:
+        break
+    time.sleep(1)
+print(len(reply["items"]), status, history[0]["itemId"] == item)
+"""
+
+
+def test_the_http_api_answers_and_takes_events_through_the_gateway_service(node, installed):
+    base = f"http://{RELEASE}-recsys-gateway.{NAMESPACE}.svc:8080"
+    log = run_pod(node, "http", f"python -c '{HTTP_ROUND_TRIP.format(base=base)}'", node.image,
+                  namespace=NAMESPACE, timeout_s=240, securityContext=RESTRICTED)
+    assert log.split()[-3:] == ["5", "202", "True"], log
 
 
 # the example RecommenderModel, sized for a 2-core node without a GPU, promoted without a canary

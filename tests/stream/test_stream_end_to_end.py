@@ -36,7 +36,7 @@ def system(publish, postgres_server, kafka_broker, tmp_path_factory):
         items = json.loads((lightgcn / "item_ids.json").read_text())
         repository.upsert_products(connection, [{"item_id": i, "categories": [], "attributes": {}} for i in items])
     engine.dispose()
-    ports = {service: free_port() for service in ("gateway", "retrieval", "scoring", "embedding")}
+    ports = {service: free_port() for service in ("gateway", "retrieval", "scoring", "embedding", "http")}
     serve_env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
                  "RECSYS_HOST": "127.0.0.1", "RECSYS_METRICS_PORT": "0", "RECSYS_DATABASE_URL": pg_url,
                  "RECSYS_KAFKA_BOOTSTRAP": kafka_broker.bootstrap, "RECSYS_EVENTS_TOPIC": topics.events,
