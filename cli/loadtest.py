@@ -1,4 +1,5 @@
-"""`recsys loadtest`: an async gRPC load generator for the gateway's Recommend.
+"""`recsys loadtest`: an async load generator for the gateway's Recommend, over gRPC or through the
+HTTP API's POST /recommendations (``--http``).
 
 Two modes: fixed concurrency (N callers back to back) or a fixed offered rate (open loop: calls
 start on schedule whether or not earlier ones finished, and latency counts from the scheduled
@@ -6,6 +7,10 @@ start, so a stalled server cannot hide its queueing delay). Users are drawn unif
 ``--users`` distinct ids (``<prefix><7-digit index>``, the synthetic catalogue's naming).
 Reports throughput, latency percentiles, errors by status code and catalogue coverage (share of the
 catalogue that appeared in any answer), and writes them as JSON.
+
+Over HTTP it speaks HTTP/1.1 with keep-alive on plain asyncio streams (one connection per caller in
+flight, as browsers and most HTTP clients do): a full client library would spend more of the shared
+cores than the server it measures.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import grpc
 import numpy as np
@@ -61,13 +67,111 @@ class _Recorder:
         self.modes: Counter[str] = Counter()
         self.items: set[str] = set()
 
-    def ok(self, latency: float, response: pb.RecommendResponse) -> None:
+    def ok(self, latency: float, mode: str, item_ids: list[str]) -> None:
         self.latencies.append(latency)
-        self.modes[_mode_name(response.mode)] += 1
-        self.items.update(item.item_id for item in response.items)
+        self.modes[mode] += 1
+        self.items.update(item_ids)
 
-    def failed(self, code: grpc.StatusCode) -> None:
-        self.errors[code.name] += 1
+    def failed(self, code: str) -> None:
+        self.errors[code] += 1
+
+
+class CallFailed(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class GrpcTransport:
+    """``connections`` HTTP/2 connections carry the calls in turn, like that many clients: a server
+    with several worker processes on one port (SO_REUSEPORT) spreads connections, not calls."""
+
+    def __init__(self, target: str, connections: int) -> None:
+        # a local subchannel pool per channel: otherwise channels to one target share one connection
+        self.channels = [grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+                         for _ in range(connections)]
+        self.stubs = [pb_grpc.RecommendationServiceStub(channel) for channel in self.channels]
+        self._turn = itertools.count()
+
+    async def catalogue_items(self) -> int:
+        return int((await self.stubs[0].GetSystemInfo(pb.GetSystemInfoRequest(), timeout=10)).items)
+
+    async def recommend(self, user_id: str, k: int, timeout_s: float) -> tuple[str, list[str]]:
+        stub = self.stubs[next(self._turn) % len(self.stubs)]
+        try:
+            response = await stub.Recommend(pb.RecommendRequest(user_id=user_id, k=k), timeout=timeout_s)
+        except grpc.aio.AioRpcError as error:
+            raise CallFailed(error.code().name) from None
+        return _mode_name(response.mode), [item.item_id for item in response.items]
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            await channel.close()
+
+
+class HttpTransport:
+    """POST /recommendations over HTTP/1.1 keep-alive connections, opened as callers need them."""
+
+    def __init__(self, base_url: str) -> None:
+        parsed = urlsplit(base_url)
+        if parsed.scheme != "http" or not parsed.hostname:
+            raise ValueError(f"--http must be an http://host:port URL, got '{base_url}'")
+        self.host, self.port = parsed.hostname, parsed.port or 80
+        self.prefix = parsed.path.rstrip("/")
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened = 0
+
+    async def _request(self, method: str, path: str, body: bytes, timeout_s: float) -> tuple[int, bytes]:
+        connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = await asyncio.open_connection(self.host, self.port)
+            self.opened += 1
+        reader, writer = connection
+        head = (f"{method} {self.prefix}{path} HTTP/1.1\r\nHost: {self.host}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        try:
+            writer.write(head + body)
+            status, payload = await asyncio.wait_for(_read_response(reader), timeout_s)
+        except BaseException:
+            writer.close()  # a half-read response leaves the connection unusable
+            raise
+        self._idle.append(connection)
+        return status, payload
+
+    async def catalogue_items(self) -> int:
+        status, payload = await self._request("GET", "/system-info", b"", 10)
+        if status != 200:
+            raise CallFailed(f"HTTP {status}")
+        return int(json.loads(payload)["items"])
+
+    async def recommend(self, user_id: str, k: int, timeout_s: float) -> tuple[str, list[str]]:
+        body = json.dumps({"userId": user_id, "k": k}).encode()
+        try:
+            status, payload = await self._request("POST", "/recommendations", body, timeout_s)
+        except TimeoutError:
+            raise CallFailed("TIMEOUT") from None
+        except (OSError, asyncio.IncompleteReadError):
+            raise CallFailed("CONNECTION") from None
+        if status != 200:
+            raise CallFailed(f"HTTP {status}")
+        answer = json.loads(payload)
+        return answer["mode"].removeprefix("SERVING_MODE_"), [item["itemId"] for item in answer["items"]]
+
+    async def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    status = int((await reader.readline()).split(b" ", 2)[1])
+    length = None
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length is None:
+        raise ValueError("the server answered without Content-Length")
+    return status, await reader.readexactly(length)
 
 
 def _mode_name(mode: int) -> str:
@@ -76,35 +180,28 @@ def _mode_name(mode: int) -> str:
     return common_pb2.ServingMode.Name(mode).removeprefix("SERVING_MODE_")
 
 
-async def _call(stub, request: pb.RecommendRequest, timeout: float, started: float, recorder: _Recorder) -> None:
+async def _call(transport, user_id: str, k: int, timeout: float, started: float, recorder: _Recorder) -> None:
     try:
-        response = await stub.Recommend(request, timeout=timeout)
-        recorder.ok(time.perf_counter() - started, response)
-    except grpc.aio.AioRpcError as error:
-        recorder.failed(error.code())
+        mode, item_ids = await transport.recommend(user_id, k, timeout)
+        recorder.ok(time.perf_counter() - started, mode, item_ids)
+    except CallFailed as failure:
+        recorder.failed(failure.code)
 
 
 async def run_load(target: str, duration_s: float = 20.0, concurrency: int | None = 16, rate: float | None = None,
                    users: int = 100_000, user_prefix: str = "U", k: int = 10, timeout_s: float = 2.0,
-                   seed: int = 0, warmup_s: float = 2.0, connections: int = 1) -> LoadResult:
-    """Drive Recommend for ``duration_s`` (after ``warmup_s`` not counted) and summarise.
-
-    ``connections`` HTTP/2 connections carry the calls in turn, like that many clients: a server
-    with several worker processes on one port (SO_REUSEPORT) spreads connections, not calls.
-    """
+                   seed: int = 0, warmup_s: float = 2.0, connections: int = 1, http: bool = False) -> LoadResult:
+    """Drive Recommend for ``duration_s`` (after ``warmup_s`` not counted) and summarise; ``http``:
+    ``target`` is the HTTP API's base URL and calls go to POST /recommendations."""
     if (concurrency is None) == (rate is None):
         raise ValueError("choose exactly one of a fixed concurrency or a fixed rate")
     if connections < 1:
         raise ValueError(f"connections must be at least 1, got {connections}")
     rng = random.Random(seed)
     user_ids = [f"{user_prefix}{i:07d}" for i in range(users)]
-    # a local subchannel pool per channel: otherwise channels to one target share one connection
-    channels = [grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
-                for _ in range(connections)]
-    stubs = [pb_grpc.RecommendationServiceStub(channel) for channel in channels]
-    turn = itertools.count()
+    transport = HttpTransport(target) if http else GrpcTransport(target, connections)
     try:
-        info = await stubs[0].GetSystemInfo(pb.GetSystemInfoRequest(), timeout=10)
+        catalogue_items = await transport.catalogue_items()
         recorder = _Recorder()
         for _phase, length in (("warmup", warmup_s), ("measure", duration_s)):
             if length <= 0:
@@ -113,12 +210,10 @@ async def run_load(target: str, duration_s: float = 20.0, concurrency: int | Non
             started = time.perf_counter()
             end = started + length
             if concurrency is not None:
-                async def worker(stub: pb_grpc.RecommendationServiceStub, end: float = end,
-                                 recorder: _Recorder = recorder) -> None:
+                async def worker(end: float = end, recorder: _Recorder = recorder) -> None:
                     while time.perf_counter() < end:
-                        request = pb.RecommendRequest(user_id=rng.choice(user_ids), k=k)
-                        await _call(stub, request, timeout_s, time.perf_counter(), recorder)
-                await asyncio.gather(*(worker(stubs[n % connections]) for n in range(concurrency)))
+                        await _call(transport, rng.choice(user_ids), k, timeout_s, time.perf_counter(), recorder)
+                await asyncio.gather(*(worker() for _ in range(concurrency)))
             else:
                 tasks, n = [], 0
                 while True:
@@ -128,15 +223,13 @@ async def run_load(target: str, duration_s: float = 20.0, concurrency: int | Non
                     delay = scheduled - time.perf_counter()
                     if delay > 0:
                         await asyncio.sleep(delay)
-                    request = pb.RecommendRequest(user_id=rng.choice(user_ids), k=k)
-                    stub = stubs[next(turn) % connections]
-                    tasks.append(asyncio.create_task(_call(stub, request, timeout_s, scheduled, recorder)))
+                    tasks.append(asyncio.create_task(_call(transport, rng.choice(user_ids), k, timeout_s, scheduled,
+                                                           recorder)))
                     n += 1
                 await asyncio.gather(*tasks)
             elapsed = time.perf_counter() - started
     finally:
-        for channel in channels:
-            await channel.close()
+        await transport.close()
     latencies = np.array(recorder.latencies) * 1000 if recorder.latencies else np.array([np.nan])
     total = len(recorder.latencies) + sum(recorder.errors.values())
     return LoadResult(
@@ -145,8 +238,8 @@ async def run_load(target: str, duration_s: float = 20.0, concurrency: int | Non
         throughput_rps=len(recorder.latencies) / elapsed, p50_ms=float(np.percentile(latencies, 50)),
         p95_ms=float(np.percentile(latencies, 95)), p99_ms=float(np.percentile(latencies, 99)),
         mean_ms=float(np.mean(latencies)), errors=dict(recorder.errors), serving_modes=dict(recorder.modes),
-        catalogue_items=int(info.items), coverage=len(recorder.items) / max(1, int(info.items)),
-        connections=connections)
+        catalogue_items=catalogue_items, coverage=len(recorder.items) / max(1, catalogue_items),
+        connections=transport.opened if http else connections)
 
 
 def write_result(result: LoadResult, path: Path) -> None:

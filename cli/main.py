@@ -196,7 +196,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _add_loadtest(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("loadtest", help="drive the gateway's Recommend and report throughput and latency")
-    p.add_argument("--target", default="localhost:50051", help="gateway address")
+    p.add_argument("--target", default="localhost:50051", help="gateway address (gRPC)")
+    p.add_argument("--http", metavar="URL", help="drive POST /recommendations of the HTTP API at URL instead "
+                                                 "(e.g. http://localhost:8080)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--concurrency", type=_positive_int, help="callers back to back (default 16)")
     mode.add_argument("--rate", type=float, help="fixed offered rate, requests per second")
@@ -220,8 +222,9 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
     if args.rate is not None and args.rate <= 0:
         raise ValueError(f"--rate must be positive, got {args.rate}")
     concurrency = None if args.rate is not None else (args.concurrency or 16)
-    result = asyncio.run(run_load(args.target, args.duration, concurrency, args.rate, args.users, args.user_prefix,
-                                  args.k, args.timeout, warmup_s=args.warmup, connections=args.connections))
+    result = asyncio.run(run_load(args.http or args.target, args.duration, concurrency, args.rate, args.users,
+                                  args.user_prefix, args.k, args.timeout, warmup_s=args.warmup,
+                                  connections=args.connections, http=bool(args.http)))
     print(result.table())
     if args.json:
         write_result(result, args.json)

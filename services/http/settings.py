@@ -11,7 +11,7 @@ from core.settings import Setting
 from services.common.settings import trace_exporter
 
 HTTP_PORT = 8080
-METRICS_PORT = 9096
+METRICS_PORT = 9097
 
 SETTINGS = (
     Setting("RECSYS_HTTP_PORT", str(HTTP_PORT), "HTTP port of the API and web interface; 0 picks a free one"),

@@ -68,3 +68,18 @@ def test_a_taken_metrics_port_is_a_startup_error_naming_it():
         port = taken.getsockname()[1]
         with pytest.raises(PortInUse, match=f"127.0.0.1:{port}: the port is in use"):
             start_metrics_server(port, host="127.0.0.1")
+
+
+def test_the_metrics_port_answers_metrics_only():
+    import urllib.error
+    import urllib.request
+
+    from telemetry.setup import start_metrics_server
+
+    port = start_metrics_server(0, host="127.0.0.1")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        assert answer.status == 200 and b"# TYPE" in answer.read()
+    for path in ("/health", "/", "/ready"):  # a probe pointed here must not read a misleading 200
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
+        assert info.value.code == 404
