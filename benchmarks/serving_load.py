@@ -149,7 +149,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, action="append", help="repeatable (default 16 and 64)")
     parser.add_argument("--workers", type=int, action="append", help="serve-all worker processes, repeatable "
                         "(default 1 and 2)")
-    parser.add_argument("--connections", type=int, default=4, help="client connections (default 4)")
+    parser.add_argument("--connections", type=int, default=4, help="gRPC client connections (default 4)")
+    parser.add_argument("--transport", action="append", choices=("grpc", "http"),
+                        help="repeatable (default both): gRPC Recommend, or the HTTP API's POST /recommendations "
+                             "(one keep-alive connection per caller)")
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "serving_load.json")
@@ -171,14 +174,20 @@ def main() -> None:
         echo.send_signal(signal.SIGTERM)
         echo.wait(timeout=10)
 
+    transports = args.transport or ["grpc", "http"]
     for workers in args.workers:
-        process, target = start_stack(lightgcn, neumf, extra_env={"RECSYS_WORKERS": str(workers)})
+        ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "http")}
+        process, target = start_stack(lightgcn, neumf, ports, extra_env={"RECSYS_WORKERS": str(workers)})
         try:
             time.sleep(3 if workers > 1 else 0)  # the other workers finish loading (health answers from one)
-            for level in levels:
-                result = asyncio.run(run_load(target, args.duration, concurrency=level, warmup_s=args.warmup,
-                                              connections=args.connections))
-                rows.append({"system": f"full stack, {workers} worker{'s' if workers > 1 else ''}, concurrency {level}",
+            for transport, level in ((transport, level) for transport in transports for level in levels):
+                http = transport == "http"
+                result = asyncio.run(run_load(f"http://127.0.0.1:{ports['http']}" if http else target, args.duration,
+                                              concurrency=level, warmup_s=args.warmup, connections=args.connections,
+                                              http=http))
+                via = "HTTP POST /recommendations" if http else "gRPC"
+                rows.append({"system": f"full stack over {via}, {workers} worker{'s' if workers > 1 else ''}, "
+                                       f"concurrency {level}",
                              "throughput_rps": result.throughput_rps, "p50_ms": result.p50_ms,
                              "p95_ms": result.p95_ms, "p99_ms": result.p99_ms, "coverage": result.coverage,
                              "requests": result.requests, "errors": result.errors, "modes": result.serving_modes})
@@ -193,7 +202,8 @@ def main() -> None:
     rows.append(ORIGINAL)
     print("\n" + markdown_table(rows, ["system", "throughput_rps", "p50_ms", "p95_ms", "p99_ms", "coverage"]))
     write_json(args.out, {"catalogue": "synthetic 100k users x 50k items", "users_in_load": 100_000,
-                          "client_connections": args.connections, "rows": rows})
+                          "grpc_client_connections": args.connections,
+                          "http_client_connections": "one per concurrent caller (keep-alive)", "rows": rows})
 
 
 ECHO_SERVER = """
