@@ -84,6 +84,28 @@ class KafkaPublisher:
         self._producer.flush(10)
 
 
+def _fetch(consumer: Consumer, max_records: int, timeout_s: float, who: str) -> list[Record]:
+    """Wait only for the first record, then take what is already fetched: a lone event is handled
+    at once (freshness), and while one batch is handled the next accumulates, so a backlog still
+    comes in full batches (throughput)."""
+    first = consumer.poll(timeout_s)
+    if first is None:
+        return []
+    out = []
+    for message in [first] + (consumer.consume(max_records - 1, 0) if max_records > 1 else []):
+        error = message.error()
+        if error is not None:
+            # transport errors while a broker restarts are retried by librdkafka itself
+            if error.fatal():
+                raise BusError(f"{who} failed: {error.str()}")
+            log.warning("%s: %s", who, error.str())
+            continue
+        _, stamp = message.timestamp()
+        out.append(Record(message.topic(), message.partition(), message.offset(), message.key(), message.value(),
+                          stamp))
+    return out
+
+
 class KafkaSource:
     """A consumer-group member with manual offset commits."""
 
@@ -117,26 +139,7 @@ class KafkaSource:
         log.info("revoked %s", sorted(p.partition for p in partitions))
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
-        # Wait only for the first record, then take what is already fetched: a lone event is
-        # stored at once (freshness), and while a batch is being stored the next one accumulates,
-        # so a backlog still comes in full batches (throughput).
-        first = self._consumer.poll(timeout_s)
-        if first is None:
-            return []
-        messages = [first] + (self._consumer.consume(max_records - 1, 0) if max_records > 1 else [])
-        out = []
-        for message in messages:
-            error = message.error()
-            if error is not None:
-                # transport errors while a broker restarts are retried by librdkafka itself
-                if error.fatal():
-                    raise BusError(f"consumer failed: {error.str()}")
-                log.warning("consumer: %s", error.str())
-                continue
-            _, stamp = message.timestamp()
-            out.append(Record(message.topic(), message.partition(), message.offset(), message.key(),
-                              message.value(), stamp))
-        return out
+        return _fetch(self._consumer, max_records, timeout_s, "consumer")
 
     def commit(self, records: list[Record]) -> None:
         last: dict[tuple[str, int], int] = {}
@@ -237,22 +240,10 @@ class KafkaTopicReader:
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         if time.monotonic() - self._checked_at > PARTITION_CHECK_S:
             self._assign_new_partitions()
-        first = self._consumer.poll(timeout_s)
-        if first is None:
-            return []
-        out = []
-        for message in [first] + (self._consumer.consume(max_records - 1, 0) if max_records > 1 else []):
-            error = message.error()
-            if error is not None:
-                if error.fatal():
-                    raise BusError(f"reader failed: {error.str()}")
-                log.warning("reader: %s", error.str())
-                continue
-            _, stamp = message.timestamp()
-            out.append(Record(message.topic(), message.partition(), message.offset(), message.key(),
-                              message.value(), stamp))
-            self._next[message.partition()] = message.offset() + 1
-        return out
+        records = _fetch(self._consumer, max_records, timeout_s, "reader")
+        for record in records:
+            self._next[record.partition] = record.offset + 1
+        return records
 
     def caught_up(self) -> bool:
         return all(self._next.get(p, 0) >= end for p, end in self._end_at_start.items())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 
 from stack.cluster import Cluster
 
@@ -44,13 +43,3 @@ def run_pod(cluster: Cluster, name: str, command: str, image: str, timeout_s: fl
     return log
 
 
-def eventually(check: Callable[[], object], timeout_s: float, what: str, interval_s: float = 1.0) -> object:
-    """``check()``'s first truthy result within ``timeout_s`` (generous: the machine may be busy)."""
-    deadline = time.monotonic() + timeout_s
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval_s)
-    raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last!r})")

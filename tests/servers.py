@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -49,3 +50,15 @@ def wait_until_serving(address: str, service: str = "", timeout_s: float = 90.0)
     finally:
         channel.close()
     return status
+
+
+def eventually(check: Callable[[], object], timeout_s: float, what: str, interval_s: float = 1.0) -> object:
+    """``check()``'s first truthy result within ``timeout_s`` (generous: the machine may be busy)."""
+    deadline = time.monotonic() + timeout_s
+    last: object = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval_s)
+    raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last!r})")

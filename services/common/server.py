@@ -109,12 +109,8 @@ class GrpcServer:
 
     async def run_until_terminated(self) -> None:
         """Serve until SIGTERM or SIGINT, then shut down gracefully."""
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         try:
-            await stop.wait()
+            await wait_for_termination()
             log.info("signal received: draining for up to %.0fs", self.grace_s)
         finally:
             await self.stop()
@@ -177,3 +173,12 @@ async def serve_model(server: GrpcServer, artifact: Path, load: Callable[[Path],
     finally:
         if watcher:
             watcher.cancel()
+
+
+async def wait_for_termination() -> None:
+    """Return once the process receives SIGTERM or SIGINT (the caller then shuts down gracefully)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

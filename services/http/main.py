@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
+from services.common.server import wait_for_termination
 from services.common.tracing import configure_tracing
 from services.http.app import create_app
 from services.http.events import EventSink, KafkaSink
@@ -25,12 +25,8 @@ async def serve(settings: HttpSettings) -> None:
     server = HttpServer(create_app(gateway, events, settings.timeout_s), settings.host, settings.port,
                         settings.grace_seconds)
     await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await wait_for_termination()
         log.info("stopping: finishing requests in flight")
     finally:
         await server.stop()

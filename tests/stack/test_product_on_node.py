@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from node_pods import RESTRICTED, TEST_POD, apply, eventually, run_pod
+from node_pods import RESTRICTED, TEST_POD, apply, run_pod
+from servers import eventually
 
 from stack.cluster import NETNS, Cluster, install_packages
 from stack.helm import helm_binary

@@ -18,7 +18,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2
-from servers import wait_until_serving
+from servers import eventually, wait_until_serving
 from stack_fixtures import new_topics
 
 from events.bus import Topics
@@ -85,14 +85,9 @@ def _click(publisher: KafkaPublisher, topic: str, user: str, item: str) -> None:
     publisher.flush(10)
 
 
-def _until(check, timeout_s: float = 60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
+def _folded_in(replica: Replica, user: str) -> pb.GetUserEmbeddingResponse:
+    return eventually(lambda: (state := replica.state(user)).folded_in and state, 60,
+                      f"{user}'s click folded in on {replica.address}", interval_s=0.05)
 
 
 def test_a_click_changes_the_users_vector_on_every_replica(cluster):
@@ -102,7 +97,7 @@ def test_a_click_changes_the_users_vector_on_every_replica(cluster):
     assert all(not replica.state(user).known for replica in replicas)
     _click(publisher, topic, user, items[3])
     for replica in replicas:
-        state = _until(lambda replica=replica: (s := replica.state(user)).folded_in and s)
+        state = _folded_in(replica, user)
         assert list(state.seen_item_ids) == [items[3]]
     vectors = [list(replica.state(user).vector) for replica in replicas]
     assert vectors[0] == vectors[1]  # the same model and the same interactions: the same answer
@@ -148,7 +143,7 @@ def test_a_replica_whose_topic_does_not_exist_yet_serves_at_once_and_reads_it_la
         ensure_topics(bootstrap, Topics(topic, topic + ".dlq", topic + ".online"), partitions=2)
         user = f"first-shopper-{uuid.uuid4().hex[:6]}"
         _click(publisher, topic, user, items[2])
-        state = _until(lambda: (s := replica.state(user)).folded_in and s)
+        state = _folded_in(replica, user)
         assert list(state.seen_item_ids) == [items[2]]
     finally:
         replica.stop()

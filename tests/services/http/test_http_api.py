@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -15,22 +14,13 @@ from collections.abc import Iterator
 import grpc
 import pytest
 from http_helpers import Served, request
+from servers import eventually
 
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
 from stack.process import free_port
 
 PROBLEM = "application/problem+json"
-
-
-def _until(check, timeout_s: float = 30.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +41,7 @@ def standalone(served: Served, tmp_path_factory) -> Iterator[str]:
                                    stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _until(lambda: _ready(base), 60)
+        eventually(lambda: _ready(base), 60, "serve http ready", interval_s=0.2)
         yield base
     finally:
         process.terminate()
@@ -136,10 +126,11 @@ def test_an_event_goes_through_the_pipeline_and_changes_the_answer(served):
     status, accepted, _ = served.post("/events", {"userId": user, "itemId": bought, "type": "purchase"})
     assert status == 202 and accepted["eventId"] and accepted["time"] and accepted["value"] == 1.0
     assert accepted["type"] == "INTERACTION_TYPE_PURCHASE"
-    warm = _until(lambda: (a := served.post("/recommendations", {"userId": user, "k": 5})[1])
-                  and "for you" in a["items"][0]["reason"] and a)
+    warm = eventually(lambda: (a := served.post("/recommendations", {"userId": user, "k": 5})[1])
+                      and "for you" in a["items"][0]["reason"] and a, 30, "a personal answer", interval_s=0.05)
     assert bought not in [item["itemId"] for item in warm["items"]]
-    history = _until(lambda: served.get(f"/users/{user}/history")[1]["interactions"])
+    history = eventually(lambda: served.get(f"/users/{user}/history")[1]["interactions"], 30, "the history",
+                         interval_s=0.05)
     assert history[0]["itemId"] == bought and history[0]["type"] == "INTERACTION_TYPE_PURCHASE"
 
 
