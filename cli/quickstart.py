@@ -84,7 +84,8 @@ def run_quickstart(out_dir: Path, n_users: int = 6_000, n_items: int = 3_000, ep
     print(f"\nartifacts in {out_dir}/ (manifest.json, weights, training_curves.png); "
           f"total {time.perf_counter() - started:.0f}s")
     if out_dir.resolve() == QUICKSTART.resolve():
-        print("serve them over gRPC: recsys serve all   (gateway on localhost:50051)")
+        print("serve them: recsys serve all   (gRPC gateway on localhost:50051; web interface and HTTP API on "
+              "http://localhost:8080)")
     return rows
 
 
