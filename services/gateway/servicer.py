@@ -68,11 +68,19 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         wanted = query.model
         if not wanted:
             return split.choose(query.user_id)
-        route = split.by_name(wanted)
+        route = split.by_name(wanted) or self._served_versions().get(wanted)
         if route is None:
             raise InvalidRequest(f"model version '{wanted}' is not served; serving "
-                                 f"{', '.join(r.name for r in split.routes)}")
+                                 f"{', '.join(sorted(self._served_versions()))}")
         return route
+
+    def _served_versions(self) -> dict[str, Route]:
+        """Each route by the version it serves: a route's name is its version when the operator
+        writes the split; a single unnamed route serves the version of the artifact loaded here."""
+        split = self.split
+        if len(split.routes) == 1 and self._catalogue is not None:
+            return {self._catalogue.version: split.routes[0]}
+        return {route.name: route for route in split.routes}
 
     def use_local_backends(self, route_name: str, hops: Hops) -> None:
         """Serve ``route_name`` with in-process backends (serve all); other routes stay on gRPC."""
@@ -175,9 +183,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     async def ListModels(self, request: pb.ListModelsRequest, context) -> pb.ListModelsResponse:
         catalogue, split = self._current(), self.split
         registered = await self.store.model_versions(request.include_archived) if self.store is not None else []
-        # a route's name is its version when the operator writes the split; a single unnamed route
-        # serves the version of the artifact this gateway loaded
-        served = {(catalogue.version if len(split.routes) == 1 else route.name): route for route in split.routes}
+        served = self._served_versions()
         models = []
         for entry in registered:
             info = pb.ModelInfo(name=entry.name, version=entry.version, type=entry.model_type, metrics=entry.metrics,

@@ -83,6 +83,14 @@ def test_recommendations_are_the_grpc_answers_in_json(served, grpc_gateway, stan
     assert [item["itemId"] for item in again["items"]] == [item.item_id for item in expected.items]
 
 
+def test_a_version_from_models_can_be_asked_for(served):
+    version = served.get("/models")[1]["models"][0]["version"]
+    status, answer, _ = served.post("/recommendations", {"userId": "U0000003", "k": 3, "modelVersion": version})
+    assert status == 200 and answer["modelVersion"] == version
+    status, problem, _ = served.post("/recommendations", {"userId": "U0000003", "k": 3, "modelVersion": "v-none"})
+    assert status == 400 and f"serving {version}" in problem["detail"]
+
+
 def test_products_and_history(served, standalone):
     item = served.items[0]
     for base in (served.http, standalone):

@@ -14,7 +14,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from stack.process import apt_install
 
@@ -66,6 +66,7 @@ def test_a_shopper_queries_filters_and_purchases(served, browser):
     wait = WebDriverWait(browser, WAIT_S)
     browser.get(served.http + "/")
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#model option")) > 1)  # models from /models
+    Select(browser.find_element(By.ID, "model")).select_by_index(1)  # the served version, asked for by name
     _fill(browser, "user", "U0000003")
     browser.find_element(By.ID, "user").send_keys(Keys.ENTER)  # the keyboard submits the form
     wait.until(lambda d: len(_cards(d)) == 8)
