@@ -232,3 +232,27 @@ def test_the_ingress_routes_to_the_http_port_with_tls(helm):
     assert rule["host"] == "shop.example.test"
     assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "shop-recsys-gateway", "port": {"name": "http"}}
     assert ingress["spec"]["tls"] == [{"hosts": ["shop.example.test"], "secretName": "shop-tls"}]
+
+
+def test_network_policies_let_only_the_gateway_call_the_backends(helm):
+    objects = _objects(helm, "gpu-nodes-values.yaml")
+    policies = {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "NetworkPolicy"}
+    deployments = [o for o in objects if o["kind"] == "Deployment"]
+    for deployment in deployments:  # every pod of the release is selected by one policy
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert any(all(labels.get(k) == v for k, v in spec["podSelector"]["matchLabels"].items())
+                   for spec in policies.values()), deployment["metadata"]["name"]
+    for backend in ("retrieval", "scoring", "embedding"):
+        grpc_rule, metrics_rule = policies[f"shop-recsys-{backend}"]["ingress"]
+        assert grpc_rule["ports"] == [{"port": "grpc", "protocol": "TCP"}]
+        assert [peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in grpc_rule["from"]] \
+            == ["gateway"]
+        assert metrics_rule["from"] == [{"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": "monitoring"}}}]
+    gateway = policies["shop-recsys-gateway"]["ingress"][0]
+    assert {p["port"] for p in gateway["ports"]} == {"grpc", "http"}
+    assert gateway["from"][-1] == {"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "shop"}}}  # helm test
+    stream = policies["shop-recsys-stream"]["ingress"]
+    assert [rule["ports"] for rule in stream] == [[{"port": "metrics", "protocol": "TCP"}]]
+    gateway = _named(_objects(helm), "NetworkPolicy", "shop-recsys-gateway")
+    assert "from" not in gateway["spec"]["ingress"][0]  # by default any client may call the gateway

@@ -86,3 +86,14 @@ livenessProbe:
 {{- define "recsys.splitConfigMap" -}}
 {{ .Values.artifacts.model }}-traffic-split
 {{- end -}}
+
+{{/* A NetworkPolicy ingress rule for scrapes (and probes' ports): include with (dict "ports" (list ...) "from" peers); no peers: any source, these ports only. */}}
+{{- define "recsys.metricsIngress" -}}
+- ports:
+    {{- range .ports }}
+    - {port: {{ . }}, protocol: TCP}
+    {{- end }}
+  {{- with .from }}
+  from: {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
