@@ -5,7 +5,10 @@ stable track Ready (the canary track's wait for a version, by design); `helm tes
 answers through the gateway's Service with the version the artifacts volume holds; user events sent
 to the in-cluster Kafka reach PostgreSQL through the stream processor pod; the HTTP API (the
 container beside the gateway) answers through the same Service and an event posted to it shows in
-the user's history; `helm uninstall` leaves none of the releases' objects behind.
+the user's history; a RecommenderModel trains in a Job on the node and its version is served; a
+second generation goes through a canary judged by online metrics (events attributed to each version,
+counted by the stream pod in PostgreSQL) and is promoted; `helm uninstall` leaves none of the
+releases' objects behind.
 
 The artifacts come from a brief training run here (the `publish` fixture), copied into the node
 directory the chart mounts (artifacts.hostPath)."""
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from node_pods import RESTRICTED, TEST_POD, apply, run_pod
+from node_pods import RESTRICTED, TEST_POD, apply, pod_spec, run_pod
 from servers import eventually
 
 from stack.cluster import NETNS, Cluster, install_packages
@@ -212,15 +215,91 @@ def test_a_recommendermodel_trains_in_a_job_on_the_node_and_its_version_is_serve
     pod = jobs[0]["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] and pod["containers"][0]["image"] == node.image
     assert (node.artifacts / "amazon-lightgcn" / "stable").readlink().name == version
-    address = f"{RELEASE}-recsys-gateway.{NAMESPACE}.svc:50051"
-    attempt = iter(range(1000))
+    _wait_until_served(node, version)
 
-    def served() -> bool:  # the stable pods hot-reload the version the operator pointed the track at
-        log = run_pod(node, f"recommend-{next(attempt)}", f"python -c '{RECOMMEND.format(address=address)}'",
+
+_attempts = iter(range(100_000))
+
+
+def _wait_until_served(node: Cluster, version: str) -> None:
+    """The stable pods hot-reload the version the operator pointed the track at: Recommend says so."""
+    address = f"{RELEASE}-recsys-gateway.{NAMESPACE}.svc:50051"
+
+    def served() -> bool:
+        log = run_pod(node, f"recommend-{next(_attempts)}", f"python -c '{RECOMMEND.format(address=address)}'",
                       node.image, namespace=NAMESPACE, timeout_s=180, securityContext=RESTRICTED)
         return log.split()[1] == version
 
     eventually(served, 180, f"Recommend answering from {version}", interval_s=2)
+
+
+# Online traffic for the canary: views and clicks attributed to each version, as a shop's front end
+# reports them (products the catalogue holds; the stream pod counts them per version in PostgreSQL).
+TRAFFIC = """
+import sys, time
+from events.codec import make_event
+from events.kafka_bus import KafkaPublisher
+publisher = KafkaPublisher("recsys-kafka:9092")
+versions = sys.argv[1:]
+end, n = time.time() + 600, 0
+while time.time() < end:
+    for version in versions:
+        user = "shopper-%d" % (n % 97)
+        item = "P%07d" % (1 + n % 400)
+        publisher.publish("recsys.user-events", user.encode(),
+                          make_event(user, item, "view", model_version=version).SerializeToString())
+        publisher.publish("recsys.user-events", user.encode(),
+                          make_event(user, item, "view", model_version=version).SerializeToString())
+        publisher.publish("recsys.user-events", user.encode(),
+                          make_event(user, item, "click", model_version=version).SerializeToString())
+    publisher.flush(10)
+    n += 1
+    time.sleep(0.2)
+"""
+
+
+def _model_status(node: Cluster) -> dict:
+    resource = json.loads(node.kubectl("get", "recommendermodel", "amazon-lightgcn", "-n", NAMESPACE,
+                                       "-o", "json").stdout)
+    return resource.get("status") or {}
+
+
+def test_a_second_generation_goes_through_a_canary_judged_by_online_metrics(node, installed):
+    first = _model_status(node)
+    assert first.get("phase") == "Promoted", first  # the previous test's version is in production
+    rollout = {"strategy": "canary", "steps": [50, 100], "analysisWindowSeconds": 20, "minImpressions": 40,
+               "maxRegression": 0.1, "maxWaitSeconds": 600}
+    node.kubectl("patch", "recommendermodel", "amazon-lightgcn", "-n", NAMESPACE, "--type", "merge", "-p",
+                 json.dumps({"spec": {"hyperparameters": {"epochs": 3}, "rollout": rollout}}))
+
+    def in_canary() -> dict | None:
+        status = _model_status(node)
+        assert status.get("phase") not in ("Failed", "RolledBack"), status
+        return status if status.get("phase") == "Canary" and status.get("version") != first["productionVersion"] \
+            else None
+
+    canary = eventually(in_canary, 900, "the second generation in its canary", interval_s=2)
+    assert canary["canaryWeight"] == 50 and canary["productionVersion"] == first["productionVersion"]
+    split = json.loads(node.kubectl("get", "configmap", "amazon-lightgcn-traffic-split", "-n", NAMESPACE, "-o",
+                                    "jsonpath={.data.routes\\.json}").stdout)
+    assert sorted(route["weight"] for route in split["routes"]) == [0.5, 0.5]
+    apply(node, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "traffic", "labels": {TEST_POD: "true"}},
+                 "spec": pod_spec(f"python -c '{TRAFFIC}' {canary['version']} {first['productionVersion']}",
+                                  node.image, securityContext=RESTRICTED)}, namespace=NAMESPACE)
+    try:
+        def promoted() -> dict | None:
+            status = _model_status(node)
+            assert status.get("phase") != "RolledBack", status
+            return status if status.get("phase") == "Promoted" else None
+
+        status = eventually(promoted, 600, "the canary promoted on its online metrics", interval_s=2)
+    finally:
+        node.kubectl("delete", "pod", "traffic", "-n", NAMESPACE, "--wait=false")
+    assert status["productionVersion"] == canary["version"]
+    analysis = next(c for c in status["conditions"] if c["type"] == "OnlineAnalysis")
+    assert analysis["status"] == "True" and "canary ctr 0.5000 vs production 0.5000" in analysis["message"], analysis
+    assert (node.artifacts / "amazon-lightgcn" / "stable").readlink().name == canary["version"]
+    _wait_until_served(node, canary["version"])
 
 
 def test_helm_uninstall_leaves_nothing_behind(node, installed):
