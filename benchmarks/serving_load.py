@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import json
 import os
 import random
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from benchmarks.common import REPO, markdown_table, write_json
 from cli.loadtest import run_load
+from stack.vegeta import vegeta_binary
 from training.artifacts import save_artifact
 from training.config import TrainConfig
 from training.data.sources import DataSpec, open_dataset
@@ -150,9 +154,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, action="append", help="serve-all worker processes, repeatable "
                         "(default 1 and 2)")
     parser.add_argument("--connections", type=int, default=4, help="gRPC client connections (default 4)")
-    parser.add_argument("--transport", action="append", choices=("grpc", "http"),
-                        help="repeatable (default both): gRPC Recommend, or the HTTP API's POST /recommendations "
-                             "(one keep-alive connection per caller)")
+    parser.add_argument("--transport", action="append", choices=("grpc", "http", "vegeta"),
+                        help="repeatable (default all three): gRPC Recommend; the HTTP API's POST /recommendations "
+                             "from `recsys loadtest --http` (one keep-alive connection per caller); the same from "
+                             "vegeta, an independent Go client")
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "serving_load.json")
@@ -174,13 +179,20 @@ def main() -> None:
         echo.send_signal(signal.SIGTERM)
         echo.wait(timeout=10)
 
-    transports = args.transport or ["grpc", "http"]
+    transports = args.transport or ["grpc", "http", "vegeta"]
     for workers in args.workers:
         ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "http")}
         process, target = start_stack(lightgcn, neumf, ports, extra_env={"RECSYS_WORKERS": str(workers)})
         try:
             time.sleep(3 if workers > 1 else 0)  # the other workers finish loading (health answers from one)
             for transport, level in ((transport, level) for transport in transports for level in levels):
+                if transport == "vegeta":
+                    rows.append({"system": f"full stack over HTTP POST /recommendations (vegeta), {workers} worker"
+                                           f"{'s' if workers > 1 else ''}, concurrency {level}",
+                                 **vegeta_load(f"http://127.0.0.1:{ports['http']}", level, args.duration,
+                                               args.warmup)})
+                    print(rows[-1], flush=True)
+                    continue
                 http = transport == "http"
                 result = asyncio.run(run_load(f"http://127.0.0.1:{ports['http']}" if http else target, args.duration,
                                               concurrency=level, warmup_s=args.warmup, connections=args.connections,
@@ -204,6 +216,33 @@ def main() -> None:
     write_json(args.out, {"catalogue": "synthetic 100k users x 50k items", "users_in_load": 100_000,
                           "grpc_client_connections": args.connections,
                           "http_client_connections": "one per concurrent caller (keep-alive)", "rows": rows})
+
+
+def vegeta_load(base_url: str, concurrency: int, duration_s: float, warmup_s: float, users: int = 100_000,
+                k: int = 10) -> dict[str, object]:
+    """Closed-loop load from vegeta (``concurrency`` workers back to back) on POST /recommendations,
+    for 100k distinct users as the Python client draws them; the warm-up is a first, unreported run."""
+    vegeta = str(vegeta_binary())
+    rng = random.Random(0)
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as targets:
+        for _ in range(20_000):
+            body = json.dumps({"userId": f"U{rng.randrange(users):07d}", "k": k}).encode()
+            targets.write(json.dumps({"method": "POST", "url": f"{base_url}/recommendations",
+                                      "header": {"Content-Type": ["application/json"]},
+                                      "body": base64.b64encode(body).decode()}) + "\n")
+    attack = [vegeta, "attack", "-format=json", f"-targets={targets.name}", "-rate=0",
+              f"-workers={concurrency}", f"-max-workers={concurrency}", "-keepalive=true"]
+    try:
+        subprocess.run([*attack, f"-duration={warmup_s}s"], check=True, capture_output=True)
+        results = subprocess.run([*attack, f"-duration={duration_s}s"], check=True, capture_output=True).stdout
+        report = json.loads(subprocess.run([vegeta, "report", "-type=json"], input=results, check=True,
+                                           capture_output=True).stdout)
+    finally:
+        os.unlink(targets.name)
+    latencies, codes = report["latencies"], report["status_codes"]
+    return {"throughput_rps": report["throughput"], "p50_ms": latencies["50th"] / 1e6,
+            "p95_ms": latencies["95th"] / 1e6, "p99_ms": latencies["99th"] / 1e6, "coverage": "",
+            "requests": report["requests"], "errors": {code: count for code, count in codes.items() if code != "200"}}
 
 
 ECHO_SERVER = """

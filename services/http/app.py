@@ -31,6 +31,7 @@ from recsys.v1 import recommendation_service_pb2 as pb
 from services.common.metrics import LATENCY_BUCKETS
 from services.common.tracing import server_span
 from services.http.events import EventSink, checked_event, complete
+from services.http.fast_json import recommend_response
 from services.http.gateway import Gateway, GatewayError
 from services.http.problems import MEDIA_TYPE, PROBLEM_SCHEMA, grpc_problem, problem
 from services.http.schema import add_schema
@@ -50,6 +51,11 @@ class ApiProblem(Exception):
 
 def to_json(message: Message) -> dict:
     return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+
+
+def answer(message: Message, status: int = 200) -> JSONResponse:
+    """The message as the response (returned as a response, FastAPI does not re-encode the dict)."""
+    return JSONResponse(to_json(message), status_code=status)
 
 
 async def parse_body(request: Request, message: Message) -> Message:
@@ -127,29 +133,30 @@ def create_app(gateway: Gateway, events: EventSink | None = None, timeout_s: flo
     @app.get("/system-info", tags=["operations"], summary="Version and catalogue size",
              responses=_answers(pb.GetSystemInfoResponse, errors=(503,)))
     async def system_info():
-        return to_json(await call("GetSystemInfo", pb.GetSystemInfoRequest()))
+        return answer(await call("GetSystemInfo", pb.GetSystemInfoRequest()))
 
     @app.get("/models", tags=["models"], summary="The model registry: versions, stages, metrics, traffic",
              responses=_answers(pb.ListModelsResponse, errors=(503,)))
     async def models(include_archived: bool = Query(False, alias="includeArchived")):
-        return to_json(await call("ListModels", pb.ListModelsRequest(include_archived=include_archived)))
+        return answer(await call("ListModels", pb.ListModelsRequest(include_archived=include_archived)))
 
     @app.post("/recommendations", tags=["recommendations"], summary="Recommend products to a user",
               openapi_extra=_body(pb.RecommendRequest), responses=_answers(pb.RecommendResponse))
     async def recommendations(request: Request):
-        return to_json(await call("Recommend", await parse_body(request, pb.RecommendRequest())))
+        response = await call("Recommend", await parse_body(request, pb.RecommendRequest()))
+        return JSONResponse(recommend_response(response))  # MessageToDict's output, by hand (the hot path)
 
     @app.get("/products/{item_id}", tags=["catalogue"], summary="One product",
              responses=_answers(pb.GetProductResponse, errors=(400, 404, 503)))
     async def product(item_id: str):
-        return to_json(await call("GetProduct", pb.GetProductRequest(item_id=item_id)))
+        return answer(await call("GetProduct", pb.GetProductRequest(item_id=item_id)))
 
     @app.get("/users/{user_id}/history", tags=["users"], summary="A user's latest interactions, newest first",
              responses=_answers(pb.ListUserInteractionsResponse, errors=(400, 422, 501, 503)))
     async def history(user_id: str, limit: int = Query(20, description="at most this many (the gateway's limit "
                                                                              "applies)")):
-        return to_json(await call("ListUserInteractions", pb.ListUserInteractionsRequest(user_id=user_id,
-                                                                                          limit=limit)))
+        return answer(await call("ListUserInteractions", pb.ListUserInteractionsRequest(user_id=user_id,
+                                                                                         limit=limit)))
 
     @app.post("/events", tags=["events"], status_code=202,
               summary="Record a user event (view, click, add_to_cart, purchase, rating)",
@@ -166,7 +173,7 @@ def create_app(gateway: Gateway, events: EventSink | None = None, timeout_s: flo
             await events.send(event)
         except ConnectionError as error:
             raise ApiProblem(503, str(error)) from None
-        return JSONResponse(to_json(event), status_code=202)
+        return answer(event, 202)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -34,7 +34,10 @@ class HttpServer:
         self._task: asyncio.Task | None = None
 
     async def start(self) -> int:
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they are
+        # TCP, and with it on, each keep-alive response waited ~40 ms for the client's delayed ACK
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM,
+                             socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only
         if self.reuse_port:  # serve all's RECSYS_WORKERS share the port, like their gRPC ports
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
