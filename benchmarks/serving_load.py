@@ -1,13 +1,15 @@
 """Serving throughput and latency: the full stack (`recsys serve all`: Recommend over gRPC into the
-gateway, then embedding -> retrieval -> scoring -> blend in the same process) against a trivial gRPC
-server (the health check: the ceiling of Python gRPC on this machine) in the same run, with the load
-generator on the same cores.
+gateway, or POST /recommendations into its HTTP API, then embedding -> retrieval -> scoring -> blend
+in the same process) against a trivial gRPC server (the health check: the ceiling of Python gRPC on
+this machine) in the same run, with the load generators on the same cores.
 
 The catalogue is synthetic, 100k users x 50k items; LightGCN and NeuMF are trained briefly on it
 and cached under bench-results/serving-artifacts. Load: 100k distinct user ids, fixed concurrency
-levels over 4 client connections, 15 s each after a 3 s warm-up, against one and two serve-all
-worker processes. Coverage is compared with the taste oracle: the accuracy-optimal recommender for
-this catalogue (true tastes known), over as many requests.
+levels, 15 s each after a 3 s warm-up, against one and two serve-all worker processes, from three
+clients: `recsys loadtest` over gRPC (4 connections) and over HTTP (a keep-alive connection per
+caller), and vegeta (an independent Go HTTP client, stack/vegeta.py). Coverage is compared with the
+taste oracle: the accuracy-optimal recommender for this catalogue (true tastes known), over as many
+requests.
 
     python -m benchmarks.serving_load
 """
