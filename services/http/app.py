@@ -124,7 +124,8 @@ def create_app(gateway: Gateway, events: EventSink | None = None, timeout_s: flo
         return {"status": "ok"}
 
     @app.get("/ready", tags=["operations"], summary="Readiness: the gateway answers (503 until it does)",
-             responses=_answers(pb.GetSystemInfoResponse, errors=(503,)))
+             responses={503: {"description": "a problem (RFC 9457)",
+                              "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}})
     async def ready(request: Request):
         if not await gateway.ready():
             return problem(503, "the gateway is not serving yet (models loading, or unreachable)", request.url.path)
