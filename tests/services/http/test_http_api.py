@@ -166,3 +166,16 @@ def test_requests_are_counted_by_route_template(served):
     text = urllib.request.urlopen(served.metrics, timeout=10).read().decode()
     assert 'recsys_http_requests_total{method="GET",route="/products/{item_id}",status="200"}' in text
     assert served.items[1] not in text  # ids never become labels
+
+
+def test_loadtest_drives_the_http_api(served, tmp_path):
+    import asyncio
+
+    from cli.loadtest import run_load, write_result
+
+    result = asyncio.run(run_load(served.http, duration_s=2, concurrency=4, users=500, warmup_s=0.5, http=True))
+    assert result.ok > 20 and result.errors == {} and result.throughput_rps > 0
+    assert result.p50_ms <= result.p99_ms and result.serving_modes.get("FULL", 0) > 0
+    assert 0 < result.coverage <= 1 and result.connections == 4  # one keep-alive connection per caller
+    write_result(result, tmp_path / "load.json")
+    assert (tmp_path / "load.json").read_text().count("throughput_rps") == 1
