@@ -55,7 +55,7 @@ def test_the_tiltfile_deploys_the_chart_with_port_forwards_and_labels(tiltfile_r
             } <= names
     gateway = _manifest(tiltfile_result, "shop-recsys-gateway")
     forwards = gateway["DeployTarget"]["portForwardTemplateSpec"]["forwards"]
-    assert {(f["localPort"], f["containerPort"]) for f in forwards} == {(50051, 50051), (9091, 9091)}
+    assert {(f["localPort"], f["containerPort"]) for f in forwards} == {(50051, 50051), (8080, 8080), (9091, 9091)}
     assert gateway["Labels"] == {"serving": "serving"}
     operator_yaml = _manifest(tiltfile_result, "shop-recsys-operator")["DeployTarget"]["yaml"]
     assert "kind: CustomResourceDefinition" in operator_yaml
