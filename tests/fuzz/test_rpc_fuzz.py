@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import urllib.request
 from collections import Counter
@@ -21,14 +19,13 @@ import grpc
 import pytest
 from fuzz_inputs import payloads
 from grpc_health.v1 import health_pb2
-from servers import wait_until_serving
+from servers import start_serve_all, wait_until_serving
 
 from recsys.v1 import common_pb2
 from recsys.v1 import embedding_service_pb2 as embedding
 from recsys.v1 import recommendation_service_pb2 as gateway
 from recsys.v1 import retrieval_service_pb2 as retrieval
 from recsys.v1 import scoring_service_pb2 as scoring
-from stack.process import free_port
 
 pytestmark = pytest.mark.integration
 N = int(os.environ.get("RECSYS_FUZZ_N", "2000"))  # 10,000 per RPC takes about 11 minutes on 2 cores
@@ -81,15 +78,7 @@ def _rpcs(items: list[str]) -> dict[tuple[str, str], tuple[list, type]]:
 def server(publish, tmp_path_factory) -> Iterator[tuple[dict[str, int], str, Path, list[str]]]:
     lightgcn, neumf = publish("lightgcn", "fuzz-v1"), publish("neumf", "fuzz-ncf-v1")
     root = tmp_path_factory.mktemp("fuzz")
-    ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "http", "metrics")}
-    env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
-           "RECSYS_HOST": "127.0.0.1", "RECSYS_DATABASE_URL": f"sqlite:///{root}/store.db",
-           "RECSYS_RELOAD_SECONDS": "0", **{f"RECSYS_{name.upper()}_PORT": str(p) for name, p in ports.items()}}
-    env.pop("RECSYS_KAFKA_BOOTSTRAP", None)
-    log = root / "serve.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "all"], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+    process, ports, log = start_serve_all(lightgcn, neumf, root)
     try:
         status = wait_until_serving(f"127.0.0.1:{ports['gateway']}", timeout_s=180)
         assert status == health_pb2.HealthCheckResponse.SERVING, log.read_text()[-3000:]

@@ -4,31 +4,19 @@ stream processor, SQLite store), shared by the API and browser tests of this fol
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 from http_helpers import Served, request
-
-from stack.process import free_port
+from servers import start_serve_all
 
 
 @pytest.fixture(scope="package")
 def served(publish, tmp_path_factory) -> Iterator[Served]:
     lightgcn, neumf = publish("lightgcn", "http-v1"), publish("neumf", "http-ncf-v1")
     root = tmp_path_factory.mktemp("http")
-    ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "http", "metrics")}
-    env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
-           "RECSYS_HOST": "127.0.0.1", "RECSYS_DATABASE_URL": f"sqlite:///{root}/store.db",
-           "RECSYS_RELOAD_SECONDS": "0", **{f"RECSYS_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
-    env.pop("RECSYS_KAFKA_BOOTSTRAP", None)
-    log = root / "serve.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "all"], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+    process, ports, log = start_serve_all(lightgcn, neumf, root)
     base = f"http://127.0.0.1:{ports['http']}"
     try:
         deadline = time.monotonic() + 180
