@@ -19,6 +19,7 @@ import asyncio
 import itertools
 import json
 import random
+import ssl
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -28,8 +29,10 @@ from urllib.parse import urlsplit
 import grpc
 import numpy as np
 
+from core.security import Security
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
+from services.common.tls import channel_credentials
 
 
 @dataclass
@@ -86,20 +89,25 @@ class GrpcTransport:
     """``connections`` HTTP/2 connections carry the calls in turn, like that many clients: a server
     with several worker processes on one port (SO_REUSEPORT) spreads connections, not calls."""
 
-    def __init__(self, target: str, connections: int) -> None:
+    def __init__(self, target: str, connections: int, security: Security = Security()) -> None:
         # a local subchannel pool per channel: otherwise channels to one target share one connection
-        self.channels = [grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        self.channels = [grpc.aio.secure_channel(target, channel_credentials(security), options=options)
+                         if security.tls else grpc.aio.insecure_channel(target, options=options)
                          for _ in range(connections)]
+        self.metadata = (("authorization", security.authorization()),) if security.tokens else None
         self.stubs = [pb_grpc.RecommendationServiceStub(channel) for channel in self.channels]
         self._turn = itertools.count()
 
     async def catalogue_items(self) -> int:
-        return int((await self.stubs[0].GetSystemInfo(pb.GetSystemInfoRequest(), timeout=10)).items)
+        return int((await self.stubs[0].GetSystemInfo(pb.GetSystemInfoRequest(), timeout=10,
+                                                      metadata=self.metadata)).items)
 
     async def recommend(self, user_id: str, k: int, timeout_s: float) -> tuple[str, list[str]]:
         stub = self.stubs[next(self._turn) % len(self.stubs)]
         try:
-            response = await stub.Recommend(pb.RecommendRequest(user_id=user_id, k=k), timeout=timeout_s)
+            response = await stub.Recommend(pb.RecommendRequest(user_id=user_id, k=k), timeout=timeout_s,
+                                            metadata=self.metadata)
         except grpc.aio.AioRpcError as error:
             raise CallFailed(error.code().name) from None
         return _mode_name(response.mode), [item.item_id for item in response.items]
@@ -112,23 +120,27 @@ class GrpcTransport:
 class HttpTransport:
     """POST /recommendations over HTTP/1.1 keep-alive connections, opened as callers need them."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, security: Security = Security()) -> None:
         parsed = urlsplit(base_url)
-        if parsed.scheme != "http" or not parsed.hostname:
-            raise ValueError(f"--http must be an http://host:port URL, got '{base_url}'")
-        self.host, self.port = parsed.hostname, parsed.port or 80
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"--http must be an http(s)://host:port URL, got '{base_url}'")
+        self.host, self.port = parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)
         self.prefix = parsed.path.rstrip("/")
+        # https: trust the CA of RECSYS_TLS_DIR when set, else the system's
+        self.ssl = None if parsed.scheme == "http" else ssl.create_default_context(
+            cafile=str(security.ca_file) if security.tls else None)
+        self.auth = f"Authorization: {security.authorization()}\r\n" if security.tokens else ""
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.opened = 0
 
     async def _request(self, method: str, path: str, body: bytes, timeout_s: float) -> tuple[int, bytes]:
         connection = self._idle.pop() if self._idle else None
         if connection is None:
-            connection = await asyncio.open_connection(self.host, self.port)
+            connection = await asyncio.open_connection(self.host, self.port, ssl=self.ssl)
             self.opened += 1
         reader, writer = connection
         head = (f"{method} {self.prefix}{path} HTTP/1.1\r\nHost: {self.host}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                f"{self.auth}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         try:
             writer.write(head + body)
             status, payload = await asyncio.wait_for(_read_response(reader), timeout_s)
@@ -190,16 +202,18 @@ async def _call(transport, user_id: str, k: int, timeout: float, started: float,
 
 async def run_load(target: str, duration_s: float = 20.0, concurrency: int | None = 16, rate: float | None = None,
                    users: int = 100_000, user_prefix: str = "U", k: int = 10, timeout_s: float = 2.0,
-                   seed: int = 0, warmup_s: float = 2.0, connections: int = 1, http: bool = False) -> LoadResult:
+                   seed: int = 0, warmup_s: float = 2.0, connections: int = 1, http: bool = False,
+                   security: Security = Security()) -> LoadResult:
     """Drive Recommend for ``duration_s`` (after ``warmup_s`` not counted) and summarise; ``http``:
-    ``target`` is the HTTP API's base URL and calls go to POST /recommendations."""
+    ``target`` is the HTTP API's base URL and calls go to POST /recommendations. ``security``: the
+    CA to verify the server with and the token to present (RECSYS_TLS_DIR, RECSYS_AUTH_TOKENS)."""
     if (concurrency is None) == (rate is None):
         raise ValueError("choose exactly one of a fixed concurrency or a fixed rate")
     if connections < 1:
         raise ValueError(f"connections must be at least 1, got {connections}")
     rng = random.Random(seed)
     user_ids = [f"{user_prefix}{i:07d}" for i in range(users)]
-    transport = HttpTransport(target) if http else GrpcTransport(target, connections)
+    transport = HttpTransport(target, security) if http else GrpcTransport(target, connections, security)
     try:
         catalogue_items = await transport.catalogue_items()
         recorder = _Recorder()

@@ -199,6 +199,8 @@ def _add_loadtest(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", default="localhost:50051", help="gateway address (gRPC)")
     p.add_argument("--http", metavar="URL", help="drive POST /recommendations of the HTTP API at URL instead "
                                                  "(e.g. http://localhost:8080)")
+    p.epilog = ("over TLS when RECSYS_TLS_DIR names the CA (ca.crt) and, for mutual TLS (RECSYS_MTLS=on), this "
+                "client's certificate; RECSYS_AUTH_TOKENS: the token to present (the first)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--concurrency", type=_positive_int, help="callers back to back (default 16)")
     mode.add_argument("--rate", type=float, help="fixed offered rate, requests per second")
@@ -216,15 +218,18 @@ def _add_loadtest(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_loadtest(args: argparse.Namespace) -> int:
     import asyncio
+    import os
 
     from cli.loadtest import run_load, write_result
+    from core.security import Security
 
     if args.rate is not None and args.rate <= 0:
         raise ValueError(f"--rate must be positive, got {args.rate}")
     concurrency = None if args.rate is not None else (args.concurrency or 16)
     result = asyncio.run(run_load(args.http or args.target, args.duration, concurrency, args.rate, args.users,
                                   args.user_prefix, args.k, args.timeout, warmup_s=args.warmup,
-                                  connections=args.connections, http=bool(args.http)))
+                                  connections=args.connections, http=bool(args.http),
+                                  security=Security.from_env(os.environ)))
     print(result.table())
     if args.json:
         write_result(result, args.json)

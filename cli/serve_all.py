@@ -114,7 +114,7 @@ async def serve_all(env: Mapping[str, str]) -> None:
     metrics_port = env_int(env, "RECSYS_METRICS_PORT", METRICS_PORTS["all"], minimum=0)
     if metrics_port:
         metrics_port += int(env.get(WORKER_INDEX, "0"))
-    log.info("metrics on port %d", start_metrics_server(metrics_port))
+    log.info("metrics on port %d", start_metrics_server(metrics_port, tls=base.security))
     for server in servers:
         await server.start()
     artifact, scoring_artifact = base.artifact, Path(env["RECSYS_SCORING_ARTIFACT"])
@@ -131,8 +131,9 @@ async def serve_all(env: Mapping[str, str]) -> None:
         tail = InteractionTail(events.reader, users)
         await start_tail(tail, embedding_model, base.catchup_seconds)
     sink = events.sink() if events is not None else KafkaSink(base.kafka_bootstrap, base.events_topic)
-    http = HttpServer(create_app(InProcessGateway(gw_servicer), sink, http_settings.timeout_s), base.host,
-                      http_settings.port, base.grace_seconds, reuse_port=WORKER_INDEX in env)
+    http = HttpServer(create_app(InProcessGateway(gw_servicer), sink, http_settings.timeout_s, base.security),
+                      base.host, http_settings.port, base.grace_seconds, reuse_port=WORKER_INDEX in env,
+                      security=base.security)
     await http.start()
     for server in servers:
         await server.mark_serving()

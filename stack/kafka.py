@@ -74,7 +74,9 @@ class KafkaBroker(LocalServer):
         if not (self.data_dir / "meta.properties").exists():
             cluster_id = _base64_uuid(uuid.uuid4())
             result = subprocess.run(
-                ["java", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                # "--cluster-id=": an id may start with "-" (url-safe base64), which argparse would
+                # take for an option (1 start in 64 failed with "expected one argument")
+                ["java", "-cp", classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                  "-c", str(self.config_file)], capture_output=True, text=True, check=False)
             if result.returncode != 0:
                 raise StackError(f"formatting the Kafka log directory failed:\n{result.stdout}{result.stderr}")

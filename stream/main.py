@@ -23,7 +23,7 @@ def main(settings: StreamSettings) -> None:
     from telemetry.setup import start_metrics_server
 
     configure_logging(settings.log_level)
-    port = start_metrics_server(settings.metrics_port)
+    port = start_metrics_server(settings.metrics_port, tls=settings.security)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

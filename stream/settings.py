@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from core.env import env_int
 from core.errors import SettingsError
+from core.security import Security
 from core.settings import Setting
 from events.bus import TOPIC_SETTINGS, Topics
 from stream.config import ProcessorConfig
@@ -29,6 +30,7 @@ SETTINGS = (
     *TOPIC_SETTINGS,
     Setting("RECSYS_METRICS_PORT", "9095", "Prometheus /metrics port; 0 picks a free one"),
     Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
+    Setting("RECSYS_TLS_DIR", "", "tls.crt and tls.key for the metrics port (HTTPS); unset: plain HTTP"),
 )
 
 
@@ -43,6 +45,7 @@ class StreamSettings:
     processor: ProcessorConfig
     metrics_port: int
     log_level: str
+    security: Security = Security()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StreamSettings:
@@ -66,4 +69,5 @@ class StreamSettings:
                 window_s=env_int(env, "RECSYS_ONLINE_WINDOW_SECONDS", 10, minimum=1)),
             metrics_port=env_int(env, "RECSYS_METRICS_PORT", 9095, minimum=0),
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
+            security=Security.from_env({"RECSYS_TLS_DIR": env.get("RECSYS_TLS_DIR", "")}),
         )

@@ -1,25 +1,39 @@
-"""Process-wide logging and the Prometheus /metrics endpoint."""
+"""Process-wide logging and the metrics port: Prometheus /metrics, plus /livez and /readyz for
+kubelet probes where the gRPC port speaks TLS (the kubelet's gRPC probe cannot)."""
 
 from __future__ import annotations
 
 import errno
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from prometheus_client import start_http_server
 
 from core.errors import PortInUse
+from core.security import Security
+
+
+@dataclass
+class Readiness:
+    """Whether this process's servers say SERVING (set by services/common/server.py)."""
+
+    ready: bool = False
+
+
+READINESS = Readiness()
 
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
-def start_metrics_server(port: int, host: str = "0.0.0.0") -> int:
-    """Serve /metrics; returns the bound port (0 picks a free one). A taken port is a startup error
-    naming it, not a traceback."""
+def start_metrics_server(port: int, host: str = "0.0.0.0", tls: Security | None = None) -> int:
+    """Serve /metrics (over TLS when ``tls`` has certificates); returns the bound port (0 picks a
+    free one). A taken port is a startup error naming it, not a traceback."""
+    files = {"certfile": str(tls.cert_file), "keyfile": str(tls.key_file)} if tls is not None and tls.tls else {}
     try:
-        server, _ = start_http_server(port, addr=host)
+        server, _ = start_http_server(port, addr=host, **files)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
@@ -33,8 +47,16 @@ def _metrics_only(app: Callable) -> Callable:
     """prometheus_client answers every path with the metrics, so `/health` on this port said 200
     and misled whoever probed it: other paths are 404 here."""
     def guarded(environ: dict, start_response: Callable) -> list[bytes]:
-        if environ.get("PATH_INFO", "") in ("/metrics", "/metrics/"):
+        path = environ.get("PATH_INFO", "")
+        if path in ("/metrics", "/metrics/"):
             return app(environ, start_response)
-        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
-        return [b"not found: this port serves Prometheus metrics at /metrics only\n"]
+        text = [("Content-Type", "text/plain; charset=utf-8")]
+        if path == "/livez":
+            start_response("200 OK", text)
+            return [b"alive\n"]
+        if path == "/readyz":
+            start_response("200 OK" if READINESS.ready else "503 Service Unavailable", text)
+            return [b"serving\n" if READINESS.ready else b"not serving yet\n"]
+        start_response("404 Not Found", text)
+        return [b"not found: this port serves /metrics, /livez and /readyz\n"]
     return guarded

@@ -64,9 +64,10 @@ def eventually(check: Callable[[], object], timeout_s: float, what: str, interva
     raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last!r})")
 
 
-def start_serve_all(lightgcn, neumf, root) -> tuple:
+def start_serve_all(lightgcn, neumf, root, extra_env: dict[str, str] | None = None) -> tuple:
     """`recsys serve all` on free loopback ports with the embedded event pipeline (SQLite in ``root``,
-    no Kafka); returns (process, ports by name, log path). The caller waits for it and stops it."""
+    no Kafka), plus ``extra_env``; returns (process, ports by name, log path). The caller waits for it
+    and stops it."""
     import os
     import subprocess
     import sys
@@ -76,7 +77,8 @@ def start_serve_all(lightgcn, neumf, root) -> tuple:
     ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "http", "metrics")}
     env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
            "RECSYS_HOST": "127.0.0.1", "RECSYS_DATABASE_URL": f"sqlite:///{root}/store.db",
-           "RECSYS_RELOAD_SECONDS": "0", **{f"RECSYS_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
+           "RECSYS_RELOAD_SECONDS": "0", **{f"RECSYS_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+           **(extra_env or {})}
     env.pop("RECSYS_KAFKA_BOOTSTRAP", None)
     log = root / "serve.log"
     with open(log, "wb") as out:

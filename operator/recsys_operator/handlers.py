@@ -62,9 +62,11 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     ours: OperatorSettings = memo.settings
     _load_kube_credentials()
     if ours.metrics_port >= 0:
+        from core.security import Security
         from telemetry.setup import start_metrics_server
 
-        log.info("metrics on port %d", start_metrics_server(ours.metrics_port))
+        tls = Security.from_env({"RECSYS_TLS_DIR": str(ours.metrics_tls_dir or "")})
+        log.info("metrics on port %d", start_metrics_server(ours.metrics_port, tls=tls))
     settings.persistence.finalizer = f"{GROUP}/cleanup"
     settings.posting.level = logging.INFO
     # Peering: with several replicas, only the highest-priority one acts; the others stand by.

@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RECSYS_OPERATOR_LIVENESS", "", "kopf liveness endpoint, e.g. http://0.0.0.0:8080/healthz"),
     Setting("RECSYS_METRICS_PORT", "9096", "Prometheus /metrics port; 0 picks a free one, negative: off"),
     Setting("RECSYS_LOG_LEVEL", "INFO", "logging level; DEBUG makes kopf verbose"),
+    Setting("RECSYS_TLS_DIR", "", "tls.crt and tls.key for the metrics port (HTTPS); unset: plain HTTP"),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 _ANY_INT = -(2**63)  # env_int's lower bound where any integer is accepted
@@ -72,6 +73,7 @@ class OperatorSettings:
     liveness: str | None = None
     metrics_port: int = 9096  # negative: no metrics server
     log_level: str = "INFO"
+    metrics_tls_dir: Path | None = None  # tls.crt and tls.key: /metrics over HTTPS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OperatorSettings:
@@ -105,6 +107,7 @@ class OperatorSettings:
             liveness=env.get("RECSYS_OPERATOR_LIVENESS") or None,
             metrics_port=metrics_port,
             log_level=log_level.upper(),
+            metrics_tls_dir=Path(env["RECSYS_TLS_DIR"]) if env.get("RECSYS_TLS_DIR") else None,
         )
 
     @property

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import grpc
 
+from core.security import Security
+from services.common.tls import channel_credentials
+
 KEEPALIVE_MS = 30_000  # the servers accept pings this often (server.py: MIN_PING_INTERVAL_MS)
 CHANNEL_OPTIONS = (
     ("grpc.lb_policy_name", "round_robin"),
@@ -22,6 +25,9 @@ CHANNEL_OPTIONS = (
 )
 
 
-def balanced_channel(target: str) -> grpc.aio.Channel:
-    """A channel that spreads calls over every address ``target`` resolves to (``host:port``: DNS)."""
+def balanced_channel(target: str, security: Security = Security()) -> grpc.aio.Channel:
+    """A channel that spreads calls over every address ``target`` resolves to (``host:port``: DNS),
+    over TLS when ``security`` has certificates (the server's name in ``target`` is verified)."""
+    if security.tls:
+        return grpc.aio.secure_channel(target, channel_credentials(security), options=CHANNEL_OPTIONS)
     return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)

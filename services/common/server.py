@@ -18,11 +18,14 @@ from grpc_reflection.v1alpha import reflection
 
 from core.artifact import artifact_version
 from core.errors import PortInUse
+from core.security import Security
+from services.common.auth import AuthInterceptor
 from services.common.errors import ErrorMappingInterceptor
 from services.common.metrics import MetricsInterceptor
 from services.common.reload import watch_artifact
+from services.common.tls import server_credentials
 from services.common.tracing import TracingInterceptor
-from telemetry.setup import start_metrics_server
+from telemetry.setup import READINESS, start_metrics_server
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,9 @@ class GrpcServer:
     a port in use is a startup error, not a second server silently answering half the connections."""
 
     def __init__(self, bindings: Sequence[ServiceBinding], address: str, grace_s: float = 5.0,
-                 drain_delay_s: float = 0.0, reuse_port: bool = False) -> None:
+                 drain_delay_s: float = 0.0, reuse_port: bool = False, security: Security = Security()) -> None:
         self.bindings = list(bindings)
+        self.security = security
         self.address = address
         self.grace_s = grace_s
         self.drain_delay_s = drain_delay_s
@@ -65,8 +69,9 @@ class GrpcServer:
     async def start(self) -> int:
         self.health = HealthServicer()
         # gRPC turns SO_REUSEPORT on by default
+        # metrics outside auth: refused calls are counted (UNAUTHENTICATED) like any other status
         self.server = grpc.aio.server(interceptors=[TracingInterceptor(), MetricsInterceptor(),
-                                                   ErrorMappingInterceptor()],
+                                                   AuthInterceptor(self.security), ErrorMappingInterceptor()],
                                       options=[("grpc.so_reuseport", 1 if self.reuse_port else 0),
                                                ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
                                                ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS),
@@ -80,7 +85,10 @@ class GrpcServer:
                                                     reflection.SERVICE_NAME]
         reflection.enable_server_reflection(names, self.server)
         try:
-            self.port = self.server.add_insecure_port(self.address)
+            if self.security.tls:
+                self.port = self.server.add_secure_port(self.address, server_credentials(self.security))
+            else:
+                self.port = self.server.add_insecure_port(self.address)
         except RuntimeError as exc:  # grpcio: "Failed to bind to address ..."
             raise PortInUse(f"cannot listen on {self.address}: the port is in use by another process "
                             f"(choose another with RECSYS_PORT, or stop that server)") from exc
@@ -92,16 +100,20 @@ class GrpcServer:
         # restart a pod that is waiting for its artifact (readiness checks "" for that)
         await self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         log.info("listening on port %d: %s", self.port, ", ".join(b.name for b in self.bindings))
+        log.log(logging.INFO if self.security.tls and self.security.tokens else logging.WARNING,
+                "port %d: %s", self.port, self.security.describe())
         return self.port
 
     async def mark_serving(self) -> None:
         for binding in self.bindings:
             await self.health.set(binding.name, health_pb2.HealthCheckResponse.SERVING)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        READINESS.ready = True
 
     async def stop(self) -> None:
         """NOT_SERVING first, still answering for ``drain_delay_s`` so health checkers and load
         balancers see it; then refuse new calls and give in-flight ones ``grace_s`` to finish."""
+        READINESS.ready = False
         await self.health.enter_graceful_shutdown()
         if self.drain_delay_s > 0:
             await asyncio.sleep(self.drain_delay_s)
@@ -153,7 +165,7 @@ async def serve_model(server: GrpcServer, artifact: Path, load: Callable[[Path],
     loaded off the event loop and installed in the servicer, ``before_serving`` awaited with it,
     SERVING, hot reload of new artifact versions when ``reload_interval_s`` > 0, and run until
     SIGTERM."""
-    log.info("metrics on port %d", start_metrics_server(metrics_port))
+    log.info("metrics on port %d", start_metrics_server(metrics_port, tls=server.security))
     await server.start()
     if (reload_interval_s > 0 and not artifact.exists()
             and not await _wait_for_artifact(server, artifact, reload_interval_s)):

@@ -11,6 +11,7 @@ from pathlib import Path
 from core.env import env_int
 from core.errors import SettingsError
 from core.ports import GRPC_PORTS, METRICS_PORTS
+from core.security import SECURITY_SETTINGS, Security
 from core.settings import Setting
 
 # What every gRPC serving process reads, the gateway included.
@@ -22,6 +23,7 @@ SERVER_SETTINGS = (
     Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
     Setting("RECSYS_RELOAD_SECONDS", "10", "how often to check the artifact for a new version (0: never)"),
     Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
+    *SECURITY_SETTINGS,
 )
 
 SETTINGS = (
@@ -61,6 +63,7 @@ class ServiceSettings:
     kafka_bootstrap: str = ""  # embedding: read fresh interactions from the events topic
     events_topic: str = "recsys.user-events"
     catchup_seconds: float = 60.0
+    security: Security = Security()
 
     @property
     def address(self) -> str:
@@ -88,6 +91,7 @@ class ServiceSettings:
             kafka_bootstrap=env.get("RECSYS_KAFKA_BOOTSTRAP", ""),
             events_topic=env.get("RECSYS_EVENTS_TOPIC") or "recsys.user-events",
             catchup_seconds=float(env_int(env, "RECSYS_CATCHUP_SECONDS", 60, minimum=0)),
+            security=Security.from_env(env),
         )
 
 

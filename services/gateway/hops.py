@@ -16,6 +16,7 @@ import grpc
 import numpy as np
 
 from core.filters import ItemFilter
+from core.security import Security
 from core.traffic_split import Route
 from recsys.v1 import embedding_service_pb2 as emb_pb
 from recsys.v1 import embedding_service_pb2_grpc as emb_grpc
@@ -69,8 +70,11 @@ class Hops(Protocol):
 class GrpcHops:
     """A route's three backends over gRPC; channels open on first use, inside the event loop."""
 
-    def __init__(self, route: Route) -> None:
+    def __init__(self, route: Route, security: Security = Security()) -> None:
         self.route = route
+        self.security = security
+        # this gateway's own token, presented to backends that protect reads
+        self._auth = [("authorization", security.authorization())] if security.tokens else []
         self._channels: list[grpc.aio.Channel] = []
         self._embedding: emb_grpc.EmbeddingServiceStub | None = None
         self._retrieval: ret_grpc.RetrievalServiceStub | None = None
@@ -78,16 +82,22 @@ class GrpcHops:
 
     def _open(self) -> None:
         if self._embedding is None:
-            self._channels = [balanced_channel(address) for address in
+            self._channels = [balanced_channel(address, self.security) for address in
                               (self.route.embedding, self.route.retrieval, self.route.scoring)]
             self._embedding = emb_grpc.EmbeddingServiceStub(self._channels[0])
             self._retrieval = ret_grpc.RetrievalServiceStub(self._channels[1])
             self._scoring = sc_grpc.ScoringServiceStub(self._channels[2])
 
+    def _metadata(self) -> list[tuple[str, str]] | None:
+        trace = outgoing_metadata()
+        if not self._auth:
+            return trace
+        return self._auth if trace is None else trace + self._auth
+
     async def user(self, user_id: str, timeout: float) -> UserState:
         self._open()
         answer = await self._embedding.GetUserEmbedding(emb_pb.GetUserEmbeddingRequest(user_id=user_id),
-                                                        timeout=timeout, metadata=outgoing_metadata())
+                                                        timeout=timeout, metadata=self._metadata())
         return UserState(np.asarray(answer.vector, dtype=np.float32), list(answer.seen_item_ids))
 
     async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
@@ -95,14 +105,14 @@ class GrpcHops:
         self._open()
         answer = await self._retrieval.Retrieve(ret_pb.RetrieveRequest(
             user_vector=vector.tolist(), num_candidates=num_candidates, exclude_item_ids=exclude_item_ids,
-            filters=filters_message(item_filter)), timeout=timeout, metadata=outgoing_metadata())
+            filters=filters_message(item_filter)), timeout=timeout, metadata=self._metadata())
         return Candidates([c.item_id for c in answer.candidates], [c.score for c in answer.candidates],
                           answer.model_version, answer.popularity_fallback)
 
     async def score(self, user_id: str, candidates: Candidates, timeout: float) -> Scores:
         self._open()
         answer = await self._scoring.Score(sc_pb.ScoreRequest(user_id=user_id, item_ids=candidates.item_ids),
-                                           timeout=timeout, metadata=outgoing_metadata())
+                                           timeout=timeout, metadata=self._metadata())
         return Scores(np.asarray(answer.scores, dtype=np.float64), answer.user_known)
 
     async def close(self) -> None:

@@ -23,6 +23,7 @@ from core.traffic_split import Route, TrafficSplit
 from recsys.v1 import common_pb2
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
+from services.common.auth import metadata_value
 from services.common.metrics import FALLBACKS, MODES, ROUTES, TRAFFIC_WEIGHT, set_model_version
 from services.gateway.blend import reciprocal_rank_fusion
 from services.gateway.catalogue import Catalogue
@@ -89,7 +90,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     def hops_for(self, route: Route) -> Hops:
         hops = self._local.get(route.name) or self._hops.get(route)
         if hops is None:
-            hops = self._hops[route] = GrpcHops(route)
+            hops = self._hops[route] = GrpcHops(route, self.settings.security)
         return hops
 
     async def close(self) -> None:
@@ -209,10 +210,21 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             info.loaded_at.FromDatetime(self._loaded_at)
         return info
 
+    def _may_see_backends(self, context) -> bool:
+        """Only when the gateway's operator turned it on, and then only for callers with a token
+        where tokens are configured."""
+        if not self.settings.system_info_backends:
+            return False
+        security = self.settings.security
+        if not security.tokens:
+            return True
+        metadata = context.invocation_metadata() if hasattr(context, "invocation_metadata") else None
+        return security.authorized(metadata_value(metadata, "authorization"))
+
     async def GetSystemInfo(self, request: pb.GetSystemInfoRequest, context) -> pb.GetSystemInfoResponse:
         catalogue = self._current()
         # the backends' addresses map the internal network: only when the operator of the gateway asks
         backends = {f"{route.name}/{hop}": getattr(route, hop) for route in self.split.routes
-                    for hop in ("embedding", "retrieval", "scoring")} if self.settings.system_info_backends else {}
+                    for hop in ("embedding", "retrieval", "scoring")} if self._may_see_backends(context) else {}
         return pb.GetSystemInfoResponse(version=__version__, users=catalogue.n_users, items=len(catalogue.products),
                                         backends=backends)

@@ -11,6 +11,7 @@ from pathlib import Path
 from core.env import env_int
 from core.errors import SettingsError
 from core.ports import GRPC_PORTS, METRICS_PORTS
+from core.security import Security
 from core.settings import Setting
 from services.common.settings import SERVER_SETTINGS, trace_exporter
 
@@ -31,8 +32,9 @@ SETTINGS = (
     Setting("RECSYS_SPLIT_RELOAD_SECONDS", "2", "how often the split file is checked for changes"),
     Setting("RECSYS_DATABASE_URL", "", "the store, for ListUserInteractions and the model registry in ListModels"),
     Setting("RECSYS_SYSTEM_INFO_BACKENDS", "off",
-            "on: GetSystemInfo lists the backends' internal addresses (a debugging aid; off, the default, "
-            "keeps the network layout from any caller)"),
+            "on: GetSystemInfo lists the backends' internal addresses to callers with a token (or to anyone "
+            "when RECSYS_AUTH_TOKENS is unset; a debugging aid: off, the default, keeps the network layout "
+            "from every caller)"),
     *SERVER_SETTINGS,
 )
 
@@ -59,6 +61,7 @@ class GatewaySettings:
     database_url: str | None = None
     traces: str = "none"
     system_info_backends: bool = False
+    security: Security = Security()
 
     @property
     def address(self) -> str:
@@ -101,6 +104,7 @@ class GatewaySettings:
             database_url=env.get("RECSYS_DATABASE_URL") or None,
             traces=trace_exporter(env),
             system_info_backends=_switch(env, "RECSYS_SYSTEM_INFO_BACKENDS"),
+            security=Security.from_env(env),
         )
 
 

@@ -6,7 +6,9 @@ times; requests accept the proto field names too), so gRPC and HTTP clients see 
 logic (services/http/gateway.py); its gRPC status becomes the HTTP status of an RFC 9457 problem
 body. Bodies that are not JSON answer 400; JSON that does not fit the message (unknown field,
 wrong type) 422; what the gateway refuses, its own code (INVALID_ARGUMENT: 400, NOT_FOUND: 404,
-UNAVAILABLE: 503, UNIMPLEMENTED: 501, ...).
+UNAVAILABLE: 503, UNIMPLEMENTED: 501, ...). With tokens configured (core/security.py), POST /events
+(and with RECSYS_AUTH_READS=token every API read) needs ``Authorization: Bearer <token>``, else 401;
+the caller's header goes on to the gateway with each call, never this server's own credential.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import __version__
+from core.security import Security
 from events.codec import InvalidEvent
 from recsys.v1 import events_pb2
 from recsys.v1 import recommendation_service_pb2 as pb
@@ -93,13 +96,23 @@ def _answers(message, status: int = 200, errors: tuple[int, ...] = (400, 422, 50
     return responses
 
 
-def create_app(gateway: Gateway, events: EventSink | None = None, timeout_s: float = 2.0) -> FastAPI:
+def create_app(gateway: Gateway, events: EventSink | None = None, timeout_s: float = 2.0,
+               security: Security = Security()) -> FastAPI:
     app = FastAPI(title="recsys", version=__version__,
                   description="Personalised product recommendations (NeuMF + LightGCN). The bodies are the "
                               "protos of recsys.v1 in protobuf's JSON mapping; errors are RFC 9457 problems.")
 
-    async def call(method: str, request: Message) -> Message:
-        return await gateway.call(method, request, timeout_s)
+    def authorization(request: Request, write: bool) -> str | None:
+        """The caller's Authorization header, checked where this kind of call needs a token."""
+        presented = request.headers.get("authorization")
+        if (security.writes_need_token if write else security.reads_need_token) \
+                and not security.authorized(presented):
+            raise ApiProblem(401, "this request needs 'Authorization: Bearer <token>'" if presented is None
+                             else "the bearer token in 'Authorization' is not valid")
+        return presented
+
+    async def call(request: Request, method: str, message: Message) -> Message:
+        return await gateway.call(method, message, timeout_s, authorization(request, write=False))
 
     @app.exception_handler(GatewayError)
     async def _gateway_error(request: Request, error: GatewayError) -> JSONResponse:
@@ -107,7 +120,10 @@ def create_app(gateway: Gateway, events: EventSink | None = None, timeout_s: flo
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, error: ApiProblem) -> JSONResponse:
-        return problem(error.status, error.detail, request.url.path, **error.extra)
+        response = problem(error.status, error.detail, request.url.path, **error.extra)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="recsys"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -133,36 +149,37 @@ def create_app(gateway: Gateway, events: EventSink | None = None, timeout_s: flo
 
     @app.get("/system-info", tags=["operations"], summary="Version and catalogue size",
              responses=_answers(pb.GetSystemInfoResponse, errors=(503,)))
-    async def system_info():
-        return answer(await call("GetSystemInfo", pb.GetSystemInfoRequest()))
+    async def system_info(request: Request):
+        return answer(await call(request, "GetSystemInfo", pb.GetSystemInfoRequest()))
 
     @app.get("/models", tags=["models"], summary="The model registry: versions, stages, metrics, traffic",
              responses=_answers(pb.ListModelsResponse, errors=(503,)))
-    async def models(include_archived: bool = Query(False, alias="includeArchived")):
-        return answer(await call("ListModels", pb.ListModelsRequest(include_archived=include_archived)))
+    async def models(request: Request, include_archived: bool = Query(False, alias="includeArchived")):
+        return answer(await call(request, "ListModels", pb.ListModelsRequest(include_archived=include_archived)))
 
     @app.post("/recommendations", tags=["recommendations"], summary="Recommend products to a user",
               openapi_extra=_body(pb.RecommendRequest), responses=_answers(pb.RecommendResponse))
     async def recommendations(request: Request):
-        response = await call("Recommend", await parse_body(request, pb.RecommendRequest()))
+        response = await call(request, "Recommend", await parse_body(request, pb.RecommendRequest()))
         return JSONResponse(recommend_response(response))  # MessageToDict's output, by hand (the hot path)
 
     @app.get("/products/{item_id}", tags=["catalogue"], summary="One product",
              responses=_answers(pb.GetProductResponse, errors=(400, 404, 503)))
-    async def product(item_id: str):
-        return answer(await call("GetProduct", pb.GetProductRequest(item_id=item_id)))
+    async def product(request: Request, item_id: str):
+        return answer(await call(request, "GetProduct", pb.GetProductRequest(item_id=item_id)))
 
     @app.get("/users/{user_id}/history", tags=["users"], summary="A user's latest interactions, newest first",
              responses=_answers(pb.ListUserInteractionsResponse, errors=(400, 422, 501, 503)))
-    async def history(user_id: str, limit: int = Query(20, description="at most this many (the gateway's limit "
-                                                                             "applies)")):
-        return answer(await call("ListUserInteractions", pb.ListUserInteractionsRequest(user_id=user_id,
-                                                                                         limit=limit)))
+    async def history(request: Request, user_id: str,
+                      limit: int = Query(20, description="at most this many (the gateway's limit applies)")):
+        return answer(await call(request, "ListUserInteractions",
+                                 pb.ListUserInteractionsRequest(user_id=user_id, limit=limit)))
 
     @app.post("/events", tags=["events"], status_code=202,
               summary="Record a user event (view, click, add_to_cart, purchase, rating)",
               openapi_extra=_body(events_pb2.UserEvent), responses=_answers(events_pb2.UserEvent, 202))
     async def post_event(request: Request):
+        authorization(request, write=True)
         if events is None:
             raise ApiProblem(501, "this server has no event pipeline: set RECSYS_KAFKA_BOOTSTRAP")
         event = await parse_body(request, events_pb2.UserEvent())

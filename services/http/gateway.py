@@ -20,6 +20,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from core.errors import Unavailable
+from core.security import Security
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
 from services.common.channels import balanced_channel
@@ -38,8 +39,9 @@ class GatewayError(Exception):
 
 
 class Gateway(Protocol):
-    async def call(self, method: str, request: object, timeout_s: float) -> object:
-        """``method`` of RecommendationService (e.g. "Recommend") with its request proto."""
+    async def call(self, method: str, request: object, timeout_s: float, authorization: str | None = None) -> object:
+        """``method`` of RecommendationService (e.g. "Recommend") with its request proto, on behalf of
+        a caller who presented ``authorization`` (their Authorization header, if any)."""
 
     async def ready(self) -> bool:
         """Whether the gateway answers (its health check says SERVING)."""
@@ -48,14 +50,17 @@ class Gateway(Protocol):
 
 
 class GrpcGateway:
-    def __init__(self, target: str) -> None:
-        self._channel = balanced_channel(target)
+    def __init__(self, target: str, security: Security = Security()) -> None:
+        self._channel = balanced_channel(target, security)
         self._stub = pb_grpc.RecommendationServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
-    async def call(self, method: str, request: object, timeout_s: float) -> object:
+    async def call(self, method: str, request: object, timeout_s: float, authorization: str | None = None) -> object:
+        metadata = outgoing_metadata()
+        if authorization is not None:
+            metadata = (metadata or []) + [("authorization", authorization)]
         try:
-            return await getattr(self._stub, method)(request, timeout=timeout_s, metadata=outgoing_metadata())
+            return await getattr(self._stub, method)(request, timeout=timeout_s, metadata=metadata)
         except grpc.aio.AioRpcError as error:
             raise GatewayError(error.code(), error.details() or error.code().name) from None
 
@@ -73,6 +78,12 @@ class GrpcGateway:
 class _Context:
     """What the servicer methods use of a gRPC context when called in-process."""
 
+    def __init__(self, authorization: str | None = None) -> None:
+        self._metadata = (("authorization", authorization),) if authorization is not None else ()
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._metadata
+
     async def abort(self, code: grpc.StatusCode, details: str = "") -> None:
         raise GatewayError(code, details)
 
@@ -81,9 +92,9 @@ class InProcessGateway:
     def __init__(self, servicer: pb_grpc.RecommendationServiceServicer) -> None:
         self.servicer = servicer
 
-    async def call(self, method: str, request: object, timeout_s: float) -> object:
+    async def call(self, method: str, request: object, timeout_s: float, authorization: str | None = None) -> object:
         try:
-            return await getattr(self.servicer, method)(request, _Context())
+            return await getattr(self.servicer, method)(request, _Context(authorization))
         except GatewayError:
             raise
         except Exception as error:

@@ -18,12 +18,12 @@ from telemetry.setup import configure_logging, start_metrics_server
 
 log = logging.getLogger(__name__)
 async def serve(settings: HttpSettings) -> None:
-    log.info("metrics on port %d", start_metrics_server(settings.metrics_port))
-    gateway = GrpcGateway(settings.gateway)
+    log.info("metrics on port %d", start_metrics_server(settings.metrics_port, tls=settings.security))
+    gateway = GrpcGateway(settings.gateway, settings.security)
     events: EventSink | None = KafkaSink(settings.kafka_bootstrap, settings.events_topic) \
         if settings.kafka_bootstrap else None
-    server = HttpServer(create_app(gateway, events, settings.timeout_s), settings.host, settings.port,
-                        settings.grace_seconds)
+    server = HttpServer(create_app(gateway, events, settings.timeout_s, settings.security), settings.host,
+                        settings.port, settings.grace_seconds, security=settings.security)
     await server.start()
     try:
         await wait_for_termination()

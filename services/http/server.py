@@ -14,6 +14,7 @@ from collections.abc import Generator
 import uvicorn
 
 from core.errors import PortInUse
+from core.security import Security
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,15 @@ class _Server(uvicorn.Server):
 
 
 class HttpServer:
-    def __init__(self, app, host: str, port: int, grace_s: float = 5.0, reuse_port: bool = False) -> None:
+    def __init__(self, app, host: str, port: int, grace_s: float = 5.0, reuse_port: bool = False,
+                 security: Security = Security()) -> None:
         self.host, self.requested_port, self.reuse_port = host, port, reuse_port
+        self.security = security
         self.port = 0
+        # HTTPS only, no client certificates: browsers call this port (mutual TLS is for gRPC hops)
+        tls = {"ssl_certfile": str(security.cert_file), "ssl_keyfile": str(security.key_file)} if security.tls else {}
         config = uvicorn.Config(app, http="httptools", lifespan="off", access_log=False, log_level="warning",
-                                timeout_graceful_shutdown=int(max(1, grace_s)), server_header=False)
+                                timeout_graceful_shutdown=int(max(1, grace_s)), server_header=False, **tls)
         self._server = _Server(config)
         self._task: asyncio.Task | None = None
 
@@ -58,8 +63,11 @@ class HttpServer:
                 self._task.result()  # raises what stopped it
                 raise RuntimeError("the HTTP server stopped while starting")
             await asyncio.sleep(0.01)
-        log.info("HTTP on port %d: the web interface at http://%s:%d/ and the API docs at /docs",
-                 self.port, "localhost" if self.host in ("0.0.0.0", "::") else self.host, self.port)
+        scheme = "https" if self.security.tls else "http"
+        log.info("HTTP on port %d: the web interface at %s://%s:%d/ and the API docs at /docs", self.port, scheme,
+                 "localhost" if self.host in ("0.0.0.0", "::") else self.host, self.port)
+        log.log(logging.INFO if self.security.tls and self.security.tokens else logging.WARNING,
+                "HTTP port %d: %s", self.port, self.security.describe())
         return self.port
 
     async def stop(self) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.env import env_int
+from core.security import SECURITY_SETTINGS, Security
 from core.settings import Setting
 from services.common.settings import trace_exporter
 
@@ -24,6 +25,7 @@ SETTINGS = (
     Setting("RECSYS_GRACE_SECONDS", "5", "how long SIGTERM waits for requests in flight"),
     Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
     Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
+    *SECURITY_SETTINGS,
 )
 
 
@@ -39,6 +41,7 @@ class HttpSettings:
     grace_seconds: float
     log_level: str
     traces: str
+    security: Security = Security()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HttpSettings:
@@ -50,4 +53,5 @@ class HttpSettings:
                    events_topic=env.get("RECSYS_EVENTS_TOPIC") or "recsys.user-events",
                    metrics_port=env_int(env, "RECSYS_METRICS_PORT", METRICS_PORT, minimum=0),
                    grace_seconds=float(env_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
-                   log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(), traces=trace_exporter(env))
+                   log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(), traces=trace_exporter(env),
+                   security=Security.from_env(env))

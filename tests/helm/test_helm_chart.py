@@ -3,6 +3,7 @@ kube-apiserver (server-side dry run), and a real `helm install` / `helm upgrade`
 
 from __future__ import annotations
 
+import base64
 import filecmp
 import json
 import re
@@ -193,10 +194,14 @@ def test_the_umbrella_chart_lints_with_the_application_chart_as_its_subchart(hel
     assert missing and set(missing.group(1).split(",")) == {"kafka", "postgresql", "kube-prometheus-stack"}
 
 
-def _objects(helm, *values: str) -> list[dict]:
+def _objects(helm, *values: str, sets: tuple[str, ...] = (), api_versions: tuple[str, ...] = ()) -> list[dict]:
     argv = [helm, "template", "shop", str(CHART), "--kube-version", KUBE_VERSION]
     for name in values:
         argv += ["-f", str(CHART / "ci" / name)]
+    for setting in sets:
+        argv += ["--set", setting]
+    for version in api_versions:
+        argv += ["--api-versions", version]
     rendered = _run(*argv)
     assert rendered.returncode == 0, rendered.stderr
     return [o for o in yaml.safe_load_all(rendered.stdout) if o]
@@ -256,3 +261,79 @@ def test_network_policies_let_only_the_gateway_call_the_backends(helm):
     assert [rule["ports"] for rule in stream] == [[{"port": "metrics", "protocol": "TCP"}]]
     gateway = _named(_objects(helm), "NetworkPolicy", "shop-recsys-gateway")
     assert "from" not in gateway["spec"]["ingress"][0]  # by default any client may call the gateway
+
+
+SERVING_DEPLOYMENTS = ("gateway", *(f"{component}-{track}" for component in ("retrieval", "scoring", "embedding")
+                                    for track in ("stable", "canary")))
+
+
+def _env(container: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def test_one_switch_puts_tls_and_tokens_on_every_container_probe_and_scrape(helm, tmp_path):
+    objects = _objects(helm, "secure-values.yaml", api_versions=("monitoring.coreos.com/v1/ServiceMonitor",))
+    secret = _named(objects, "Secret", "shop-recsys-tls")
+    assert secret["type"] == "kubernetes.io/tls" and set(secret["data"]) == {"tls.crt", "tls.key", "ca.crt"}
+    for name, value in secret["data"].items():
+        (tmp_path / name).write_bytes(base64.b64decode(value))
+    verified = _run("openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"), str(tmp_path / "tls.crt"))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    names = _run("openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", str(tmp_path / "tls.crt")).stdout
+    # every name a client dials: the Services (short and cluster names) and localhost (the HTTP container)
+    for expected in ("DNS:shop-recsys-gateway", "DNS:shop-recsys-embedding-canary", "DNS:localhost",
+                     "DNS:*.default.svc", "IP Address:127.0.0.1"):
+        assert expected in names, names
+    tokens = base64.b64decode(_named(objects, "Secret", "shop-recsys-auth")["data"]["tokens"])
+    assert len(tokens) == 40
+    for deployment in SERVING_DEPLOYMENTS:
+        pod = _named(objects, "Deployment", f"shop-recsys-{deployment}")["spec"]["template"]["spec"]
+        assert {"name": "tls", "secret": {"secretName": "shop-recsys-tls"}} in pod["volumes"]
+        for container in pod["containers"]:
+            env = _env(container)
+            assert env["RECSYS_TLS_DIR"]["value"] == "/etc/recsys/tls" and env["RECSYS_MTLS"]["value"] == "on"
+            assert env["RECSYS_AUTH_TOKENS"]["valueFrom"]["secretKeyRef"] == {"name": "shop-recsys-auth",
+                                                                            "key": "tokens"}
+            assert env["RECSYS_AUTH_READS"]["value"] == "token"
+            assert {"name": "tls", "mountPath": "/etc/recsys/tls", "readOnly": True} in container["volumeMounts"]
+            for probe in ("readinessProbe", "livenessProbe"):  # the kubelet's gRPC probe cannot speak TLS
+                assert container[probe]["httpGet"]["scheme"] == "HTTPS", (deployment, container["name"])
+        if deployment != "gateway":
+            assert pod["containers"][0]["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics",
+                                                                          "scheme": "HTTPS"}
+    for deployment in ("stream", "operator"):  # their metrics ports serve HTTPS too
+        pod = _named(objects, "Deployment", f"shop-recsys-{deployment}")["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert _env(container)["RECSYS_TLS_DIR"]["value"] == "/etc/recsys/tls"
+        assert "RECSYS_AUTH_TOKENS" not in _env(container)
+    endpoint = _named(objects, "ServiceMonitor", "shop-recsys")["spec"]["endpoints"][0]
+    assert endpoint["scheme"] == "https" and endpoint["tlsConfig"]["ca"] == {"secret": {"name": "shop-recsys-tls",
+                                                                                       "key": "ca.crt"}}
+    test_pod = next(o for o in objects if o["kind"] == "Pod")
+    assert "grpc.secure_channel" in test_pod["spec"]["containers"][0]["command"][-1]
+
+
+def test_plain_text_by_default_but_writes_need_the_chart_made_token(helm):
+    objects = _objects(helm)
+    assert not [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == "shop-recsys-tls"]
+    assert _named(objects, "Secret", "shop-recsys-auth")["data"]["tokens"]
+    for deployment in SERVING_DEPLOYMENTS:
+        pod = _named(objects, "Deployment", f"shop-recsys-{deployment}")["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            env = _env(container)
+            assert "RECSYS_TLS_DIR" not in env and env["RECSYS_AUTH_READS"]["value"] == "open"
+            assert env["RECSYS_AUTH_TOKENS"]["valueFrom"]["secretKeyRef"]["name"] == "shop-recsys-auth"
+        assert pod["containers"][0]["readinessProbe"]["grpc"]
+
+
+def test_existing_secrets_are_used_and_none_is_made(helm):
+    objects = _objects(helm, sets=("tls.enabled=true", "tls.existingSecret=shop-internal-tls",
+                                   "auth.existingSecret=shop-tokens"))
+    assert not [o for o in objects if o["kind"] == "Secret"]
+    pod = _named(objects, "Deployment", "shop-recsys-gateway")["spec"]["template"]["spec"]
+    assert {"name": "tls", "secret": {"secretName": "shop-internal-tls"}} in pod["volumes"]
+    assert _env(pod["containers"][0])["RECSYS_AUTH_TOKENS"]["valueFrom"]["secretKeyRef"]["name"] == "shop-tokens"
+    assert _env(pod["containers"][0])["RECSYS_MTLS"]["value"] == "off"
+    without = _objects(helm, sets=("auth.enabled=false",))
+    pod = _named(without, "Deployment", "shop-recsys-gateway")["spec"]["template"]["spec"]
+    assert "RECSYS_AUTH_TOKENS" not in _env(pod["containers"][0])

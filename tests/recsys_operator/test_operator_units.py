@@ -182,7 +182,7 @@ def test_settings_defaults_and_every_variable_from_the_environment():
            "RECSYS_OPERATOR_INTERVAL_SECONDS": "0.5",
            "RECSYS_OPERATOR_PEERING": "none", "RECSYS_OPERATOR_PRIORITY": "7",
            "RECSYS_OPERATOR_LIVENESS": "http://0.0.0.0:8080/healthz", "RECSYS_METRICS_PORT": "-1",
-           "RECSYS_LOG_LEVEL": "debug"}
+           "RECSYS_LOG_LEVEL": "debug", "RECSYS_TLS_DIR": "/etc/recsys/tls"}
     assert set(env) == {s.name for s in DECLARED}  # the test covers every declared setting
     settings = OperatorSettings.from_env(env)
     assert settings == OperatorSettings(
@@ -191,7 +191,8 @@ def test_settings_defaults_and_every_variable_from_the_environment():
         split_configmap="split-{model}", route_template="{service}-{track}.svc:{port}",
         database_url="postgresql://db/recsys", database_secret=("recsys-db", "url"), interval_s=0.5,
         namespaces=("shop", "staging"), peering="none",
-        priority=7, liveness="http://0.0.0.0:8080/healthz", metrics_port=-1, log_level="DEBUG")
+        priority=7, liveness="http://0.0.0.0:8080/healthz", metrics_port=-1, log_level="DEBUG",
+        metrics_tls_dir=Path("/etc/recsys/tls"))
     assert not settings.peering_mandatory and OperatorSettings().peering_mandatory
     assert settings.split_name("amazon") == "split-amazon"
     assert settings.route("v1", "canary", 1.0).scoring == "scoring-canary.svc:50053"
@@ -258,7 +259,7 @@ def test_the_startup_handler_tunes_kopf_from_memo_settings(monkeypatch):
 
     started = []
     monkeypatch.setattr(handlers, "_load_kube_credentials", lambda: None)
-    monkeypatch.setattr(telemetry.setup, "start_metrics_server", lambda port: started.append(port) or port)
+    monkeypatch.setattr(telemetry.setup, "start_metrics_server", lambda port, tls=None: started.append(port) or port)
     kopf_settings = kopf.OperatorSettings()
     ours = OperatorSettings(peering="replicas", priority=7, metrics_port=9196)
     handlers.configure(settings=kopf_settings, memo=kopf.Memo(settings=ours))

@@ -1,14 +1,15 @@
 """The product on the real single-node cluster (stack/cluster.py): the project's image and the
 PostgreSQL and Kafka images built with buildah and imported into the node, helm/recsys-local-deps
-and helm/recsys (helm/recsys/ci/node-values.yaml) installed with helm; every serving pod of the
-stable track Ready (the canary track's wait for a version, by design); `helm test` passes; Recommend
-answers through the gateway's Service with the version the artifacts volume holds; user events sent
-to the in-cluster Kafka reach PostgreSQL through the stream processor pod; the HTTP API (the
-container beside the gateway) answers through the same Service and an event posted to it shows in
-the user's history; a RecommenderModel trains in a Job on the node and its version is served; a
-second generation goes through a canary judged by online metrics (events attributed to each version,
-counted by the stream pod in PostgreSQL) and is promoted; `helm uninstall` leaves none of the
-releases' objects behind.
+and helm/recsys (helm/recsys/ci/node-values.yaml, plus tls.enabled and tls.mutual: mutual TLS on
+every hop with the chart-made certificate, and the chart-made write token) installed with helm;
+every serving pod of the stable track Ready (the canary track's wait for a version, by design);
+`helm test` passes; Recommend answers through the gateway's Service with the version the artifacts
+volume holds; user events sent to the in-cluster Kafka reach PostgreSQL through the stream processor
+pod; the HTTP API (the container beside the gateway) answers over HTTPS through the same Service,
+refuses an event without the token and shows one posted with it in the user's history; a
+RecommenderModel trains in a Job on the node and its version is served; a second generation goes
+through a canary judged by online metrics (events attributed to each version, counted by the stream
+pod in PostgreSQL) and is promoted; `helm uninstall` leaves none of the releases' objects behind.
 
 The artifacts come from a brief training run here (the `publish` fixture), copied into the node
 directory the chart mounts (artifacts.hostPath)."""
@@ -86,7 +87,9 @@ def installed(node):
     notes = _helm(node, "install", RELEASE, str(REPO / "helm" / "recsys"), "-n", NAMESPACE,
                   "-f", str(REPO / "helm" / "recsys" / "ci" / "node-values.yaml"),
                   "--set", f"image.repository={repository}", "--set", f"image.tag={tag}",
-                  "--set", f"artifacts.hostPath={node.artifacts}")
+                  "--set", f"artifacts.hostPath={node.artifacts}",
+                  # secure by the chart's single switch: mutual TLS on every hop, tokens for writes
+                  "--set", "tls.enabled=true", "--set", "tls.mutual=true")
     for deployment in ("recsys-postgresql", "recsys-kafka", *(f"{RELEASE}-recsys-{c}" for c in SERVING)):
         node.kubectl("rollout", "status", "-n", NAMESPACE, f"deployment/{deployment}", "--timeout=300s", timeout=330)
     return notes
@@ -120,10 +123,18 @@ def test_helm_test_passes(node, installed):
     assert "Phase:          Succeeded" in _helm(node, "test", RELEASE, "-n", NAMESPACE)
 
 
+# A client pod with the release's certificate (the chart-made Secret) and its write token.
+TLS_DIR = "/etc/recsys/tls"
+CLIENT = {"volumes": [{"name": "tls", "secret": {"secretName": f"{RELEASE}-recsys-tls"}}],
+          "volumeMounts": [{"name": "tls", "mountPath": TLS_DIR, "readOnly": True}],
+          "env": [{"name": "RECSYS_AUTH_TOKENS",
+                   "valueFrom": {"secretKeyRef": {"name": f"{RELEASE}-recsys-auth", "key": "tokens"}}}]}
+
 RECOMMEND = """
 import grpc
 from recsys.v1 import recommendation_service_pb2 as pb, recommendation_service_pb2_grpc as rpc
-channel = grpc.insecure_channel("{address}")
+tls = lambda name: open("/etc/recsys/tls/" + name, "rb").read()
+channel = grpc.secure_channel("{address}", grpc.ssl_channel_credentials(tls("ca.crt"), tls("tls.key"), tls("tls.crt")))
 reply = rpc.RecommendationServiceStub(channel).Recommend(pb.RecommendRequest(user_id="U0000042", k=5), timeout=30)
 print(len(reply.items), {{item.model_version for item in reply.items}}.pop())
 """
@@ -132,7 +143,7 @@ print(len(reply.items), {{item.model_version for item in reply.items}}.pop())
 def test_recommend_answers_through_the_gateway_service(node, installed):
     address = f"{RELEASE}-recsys-gateway.{NAMESPACE}.svc:50051"  # by name: cluster DNS, then kube-proxy
     log = run_pod(node, "recommend", f"python -c '{RECOMMEND.format(address=address)}'", node.image,
-                  namespace=NAMESPACE, timeout_s=180, securityContext=RESTRICTED)
+                  namespace=NAMESPACE, timeout_s=180, securityContext=RESTRICTED, **CLIENT)
     count, version = log.split()
     assert count == "5"
     manifest = json.loads((node.artifacts / "amazon-lightgcn" / "v1" / "manifest.json").read_text())
@@ -160,32 +171,41 @@ def test_events_reach_postgresql_through_kafka_and_the_stream_pod(node, installe
 
 
 HTTP_ROUND_TRIP = """
-import json, time, urllib.request
+import json, os, ssl, time, urllib.error, urllib.request
 base = "{base}"
-def call(method, path, body=None):
+context = ssl.create_default_context(cafile="/etc/recsys/tls/ca.crt")
+token = os.environ["RECSYS_AUTH_TOKENS"].split(",")[0]
+def call(method, path, body=None, authorization=None):
     data = json.dumps(body).encode() if body is not None else None
     headers = {{"Content-Type": "application/json"}}
+    if authorization:
+        headers["Authorization"] = authorization
     request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return answer.status, json.loads(answer.read())
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 status, reply = call("POST", "/recommendations", {{"userId": "U0000042", "k": 5}})
 item = reply["items"][0]["itemId"]
-status, accepted = call("POST", "/events", {{"userId": "U0000042", "itemId": item, "type": "purchase"}})
+event = {{"userId": "U0000042", "itemId": item, "type": "purchase"}}
+refused = call("POST", "/events", event)[0]
+status, accepted = call("POST", "/events", event, "Bearer " + token)
 deadline = time.time() + 120
 while time.time() < deadline:
     history = call("GET", "/users/U0000042/history?limit=5")[1]["interactions"]
     if history and history[0]["itemId"] == item:
         break
     time.sleep(1)
-print(len(reply["items"]), status, history[0]["itemId"] == item)
+print(len(reply["items"]), refused, status, history[0]["itemId"] == item)
 """
 
 
 def test_the_http_api_answers_and_takes_events_through_the_gateway_service(node, installed):
-    base = f"http://{RELEASE}-recsys-gateway.{NAMESPACE}.svc:8080"
+    base = f"https://{RELEASE}-recsys-gateway.{NAMESPACE}.svc:8080"
     log = run_pod(node, "http", f"python -c '{HTTP_ROUND_TRIP.format(base=base)}'", node.image,
-                  namespace=NAMESPACE, timeout_s=240, securityContext=RESTRICTED)
-    assert log.split()[-3:] == ["5", "202", "True"], log
+                  namespace=NAMESPACE, timeout_s=240, securityContext=RESTRICTED, **CLIENT)
+    assert log.split()[-4:] == ["5", "401", "202", "True"], log  # no token: refused; with it: stored
 
 
 # the example RecommenderModel, sized for a 2-core node without a GPU, promoted without a canary
@@ -227,7 +247,7 @@ def _wait_until_served(node: Cluster, version: str) -> None:
 
     def served() -> bool:
         log = run_pod(node, f"recommend-{next(_attempts)}", f"python -c '{RECOMMEND.format(address=address)}'",
-                      node.image, namespace=NAMESPACE, timeout_s=180, securityContext=RESTRICTED)
+                      node.image, namespace=NAMESPACE, timeout_s=180, securityContext=RESTRICTED, **CLIENT)
         return log.split()[1] == version
 
     eventually(served, 180, f"Recommend answering from {version}", interval_s=2)

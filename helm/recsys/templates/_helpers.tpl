@@ -52,23 +52,82 @@ recsys.dev/track: {{ . }}
 {{- end }}
 {{- end -}}
 
-{{/* Volumes every pod mounts: the artifacts, and a writable /tmp (the root filesystem is read-only). */}}
+{{/* Volumes every pod mounts: the artifacts, a writable /tmp (the root filesystem is read-only),
+and with tls.enabled the certificate Secret. */}}
 {{- define "recsys.volumes" -}}
 - name: artifacts
   persistentVolumeClaim: {claimName: {{ .Values.artifacts.claimName }}, readOnly: {{ .readOnly | default false }}}
 - name: tmp
   emptyDir: {}
+{{ include "recsys.tlsVolume" . }}
 {{- end -}}
 
 {{- define "recsys.volumeMounts" -}}
 - {name: artifacts, mountPath: {{ .Values.artifacts.mountPath }}}
 - {name: tmp, mountPath: /tmp}
+{{ include "recsys.tlsMount" . }}
+{{- end -}}
+
+{{/* The Secret with tls.crt, tls.key and ca.crt: the user's (e.g. cert-manager's) or the chart's own. */}}
+{{- define "recsys.tlsSecret" -}}
+{{ .Values.tls.existingSecret | default (printf "%s-tls" (include "recsys.fullname" .)) }}
+{{- end -}}
+
+{{- define "recsys.authSecret" -}}
+{{ .Values.auth.existingSecret | default (printf "%s-auth" (include "recsys.fullname" .)) }}
+{{- end -}}
+
+{{- define "recsys.tlsVolume" -}}
+{{- if .Values.tls.enabled -}}
+- name: tls
+  secret: {secretName: {{ include "recsys.tlsSecret" . }}}
+{{- end -}}
+{{- end -}}
+
+{{- define "recsys.tlsMount" -}}
+{{- if .Values.tls.enabled -}}
+- {name: tls, mountPath: /etc/recsys/tls, readOnly: true}
+{{- end -}}
+{{- end -}}
+
+{{/* RECSYS_TLS_DIR, RECSYS_MTLS and the bearer tokens for a serving container (core/security.py). */}}
+{{- define "recsys.securityEnv" -}}
+{{- if .Values.tls.enabled }}
+- {name: RECSYS_TLS_DIR, value: /etc/recsys/tls}
+- {name: RECSYS_MTLS, value: {{ ternary "on" "off" .Values.tls.mutual | quote }}}
+{{- end }}
+{{- if .Values.auth.enabled }}
+- name: RECSYS_AUTH_TOKENS
+  valueFrom:
+    secretKeyRef: {name: {{ include "recsys.authSecret" . }}, key: tokens}
+- {name: RECSYS_AUTH_READS, value: {{ ternary "token" "open" .Values.auth.protectReads | quote }}}
+{{- end }}
+{{- end -}}
+
+{{/* HTTP or HTTPS, for probes of an HTTP port. */}}
+{{- define "recsys.httpScheme" -}}
+{{ ternary "HTTPS" "HTTP" .Values.tls.enabled }}
 {{- end -}}
 
 {{/* gRPC health probes (Kubernetes' built-in gRPC probe against grpc.health.v1): ready once the
 model is loaded (""), alive while the process answers ("liveness"), so a canary-track pod waiting
-for a version is kept out of the Service without being restarted. */}}
+for a version is kept out of the Service without being restarted. The kubelet's gRPC probe cannot
+speak TLS: with tls.enabled the same two states come from /readyz and /livez on the metrics port
+(HTTPS; the kubelet does not verify a probe's certificate). */}}
 {{- define "recsys.grpcProbes" -}}
+{{- if .root.Values.tls.enabled -}}
+startupProbe:
+  httpGet: {path: /livez, port: metrics, scheme: HTTPS}
+  periodSeconds: 5
+  failureThreshold: 24
+readinessProbe:
+  httpGet: {path: /readyz, port: metrics, scheme: HTTPS}
+  periodSeconds: 5
+livenessProbe:
+  httpGet: {path: /livez, port: metrics, scheme: HTTPS}
+  periodSeconds: 10
+  failureThreshold: 3
+{{- else -}}
 startupProbe:
   grpc: {port: {{ .port }}, service: liveness}
   periodSeconds: 5
@@ -80,6 +139,7 @@ livenessProbe:
   grpc: {port: {{ .port }}, service: liveness}
   periodSeconds: 10
   failureThreshold: 3
+{{- end -}}
 {{- end -}}
 
 {{/* The operator's split ConfigMap name for the served model. */}}

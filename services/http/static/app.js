@@ -15,17 +15,38 @@ const TYPES = {
 };
 let lastAnswer = null;
 
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method, headers: body ? {"Content-Type": "application/json"} : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
+const TOKEN_KEY = "recsys-token";  // this tab only (sessionStorage), never sent anywhere but here
+
+async function api(method, path, body, retried = false) {
+  const headers = body ? {"Content-Type": "application/json"} : {};
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(path, {method, headers, body: body ? JSON.stringify(body) : undefined});
   const payload = await response.json().catch(() => ({}));
+  if (response.status === 401 && !retried && await askForToken(payload.detail)) {
+    return api(method, path, body, true);
+  }
   if (!response.ok) {
     // RFC 9457 problem details: `detail` says what was wrong in plain words
     throw new Error(payload.detail || `${response.status} ${response.statusText}`);
   }
   return payload;
+}
+
+// The server wants a bearer token (writes, or every call where reads are protected): ask once.
+function askForToken(reason) {
+  return new Promise((resolve) => {
+    const dialog = $("sign-in");
+    $("sign-in-reason").textContent = reason || "This server needs an access token.";
+    $("token").value = "";
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => {
+      const token = $("token").value.trim();
+      if (dialog.returnValue === "ok" && token) sessionStorage.setItem(TOKEN_KEY, token);
+      resolve(dialog.returnValue === "ok" && Boolean(token));
+    }, {once: true});
+    dialog.showModal();
+  });
 }
 
 function showError(error) {

@@ -25,7 +25,8 @@ class SlowGateway:
     def __init__(self, delay_s: float = 0.0) -> None:
         self.delay_s = delay_s
 
-    async def call(self, method: str, request_message: object, timeout_s: float) -> object:
+    async def call(self, method: str, request_message: object, timeout_s: float,
+                   authorization: str | None = None) -> object:
         await asyncio.sleep(self.delay_s)
         return pb.GetSystemInfoResponse(version="test", items=3)
 

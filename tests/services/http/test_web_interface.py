@@ -6,39 +6,15 @@ Screenshots go to test-output/web/ (RECSYS_TEST_OUTPUT overrides the folder)."""
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from stack.process import apt_install
-
 REPO = Path(__file__).resolve().parents[3]
 OUTPUT = Path(os.environ.get("RECSYS_TEST_OUTPUT", REPO / "test-output")) / "web"
 WAIT_S = 60  # generous: the machine may be busy
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        apt_install("chromium", "chromium-driver")
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download a browser
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1280,1000", "--no-first-run", "--disable-extensions"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _cards(driver) -> list:
