@@ -337,3 +337,21 @@ def test_existing_secrets_are_used_and_none_is_made(helm):
     without = _objects(helm, sets=("auth.enabled=false",))
     pod = _named(without, "Deployment", "shop-recsys-gateway")["spec"]["template"]["spec"]
     assert "RECSYS_AUTH_TOKENS" not in _env(pod["containers"][0])
+
+
+def test_the_operator_may_change_only_its_namespaces_models_and_their_split_configmaps(helm):
+    objects = _objects(helm, sets=("operator.extraModels[0]=books",))
+    cluster_rules = _named(objects, "ClusterRole", "shop-recsys-operator")["rules"]
+    assert not [r for r in cluster_rules if "recsys.dev" in r["apiGroups"]]  # no RecommenderModel outside it
+    assert all(set(r["verbs"]) <= {"list", "watch"} for r in cluster_rules)
+    rules = _named(objects, "Role", "shop-recsys-operator")["rules"]
+    assert {"apiGroups": ["recsys.dev"], "resources": ["recommendermodels"],
+            "verbs": ["list", "watch", "patch", "get"]} in rules
+    configmaps = [r for r in rules if r["resources"] == ["configmaps"]]
+    assert configmaps == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "update", "delete"],
+         "resourceNames": ["amazon-lightgcn-traffic-split", "books-traffic-split"]}]
+    # the gateway reads the first of them
+    split = _named(objects, "ConfigMap", "amazon-lightgcn-traffic-split")
+    assert split["metadata"]["labels"]["recsys.dev/model"] == "amazon-lightgcn"

@@ -266,6 +266,50 @@ def test_a_spec_change_while_training_supersedes_the_running_job(cluster):
     assert body["status"]["productionVersion"] == f"{name}-g2"
 
 
+def test_a_job_deleted_from_outside_gives_failed_with_the_reason(cluster):
+    name = "vanished"
+    cluster["kubelet"].paused.set()  # the Job stays unstarted, so it can be deleted mid-training
+    try:
+        assert _apply(cluster, _model(name)).returncode == 0
+        _wait_phase(cluster, name, ("Training",))
+        cluster["batch"].delete_namespaced_job(f"train-{name}-g1", NS, propagation_policy="Background")
+        body = _wait_phase(cluster, name, ("Failed", "Promoted", "RolledBack"))
+    finally:
+        cluster["kubelet"].paused.clear()
+    status = body["status"]
+    assert status["phase"] == "Failed" and "disappeared before finishing" in status["message"], status
+    trained = next(c for c in status["conditions"] if c["type"] == "Trained")
+    assert trained["status"] == "False" and trained["reason"] == "JobMissing"
+    # a new spec starts over: the resource is not stuck in Failed
+    assert _apply(cluster, _model(name, hyperparameters={"epochs": 3})).returncode == 0
+    body = _wait_phase(cluster, name, ("Promoted", "RolledBack"))
+    assert body["status"]["productionVersion"] == f"{name}-g2"
+
+
+def test_a_spec_change_during_a_canary_gives_production_all_traffic_back(cluster):
+    name = "recanary"
+    assert _apply(cluster, _model(name)).returncode == 0
+    _wait_phase(cluster, name, ("Promoted",))
+    assert _apply(cluster, _model(name, hyperparameters={"epochs": 3})).returncode == 0
+    _wait_phase(cluster, name, ("Canary",))
+    assert _split(cluster, name) == {f"{name}-g1": 0.5, f"{name}-g2": 0.5}
+    cluster["kubelet"].paused.set()  # hold generation 3 in Training to look at the split meanwhile
+    try:
+        assert _apply(cluster, _model(name, hyperparameters={"epochs": 4})).returncode == 0
+        body = _wait_phase(cluster, name, ("Training",))
+        # the canary being analysed is gone: production serves everyone while g3 trains
+        assert _split(cluster, name) == {f"{name}-g1": 1.0}
+        assert body["status"]["productionVersion"] == f"{name}-g1" and body["status"]["canaryWeight"] == 0
+    finally:
+        cluster["kubelet"].paused.clear()
+    _wait_phase(cluster, name, ("Canary",))
+    assert _split(cluster, name) == {f"{name}-g1": 0.5, f"{name}-g3": 0.5}
+    _online(cluster, f"{name}-g1", 1000, 100)
+    _online(cluster, f"{name}-g3", 1000, 100)
+    body = _wait_phase(cluster, name, ("Promoted", "RolledBack", "Failed"), timeout_s=60)
+    assert body["status"]["productionVersion"] == f"{name}-g3", body["status"]
+
+
 def test_a_second_replica_stands_by_and_takes_over(cluster):
     """Peering: a lower-priority replica stays paused while the first runs, then takes over."""
     standby = Operator({**cluster["operator"].env, "RECSYS_OPERATOR_PRIORITY": "10"}, cluster["root"] / "standby.log")
