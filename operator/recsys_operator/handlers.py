@@ -272,12 +272,7 @@ def _analyse_canary(res: Resource) -> None:
     window = dt.timedelta(seconds=int(rollout.get("analysisWindowSeconds", 300)))
     if dt.datetime.now(dt.UTC) - started < window:
         return
-    canary_counts, production_counts = _online_counts(res.settings, status["version"],
-                                                      status.get("productionVersion"), started)
-    if canary_counts is None:
-        verdict = gates.Verdict("pass", "no online metrics source (RECSYS_DATABASE_URL unset): advancing on schedule")
-    else:
-        verdict = gates.online_verdict(canary_counts, production_counts, rollout)
+    verdict = _online_verdict(res, started, rollout)
     if verdict.outcome == "wait":
         waited = (dt.datetime.now(dt.UTC) - started).total_seconds()
         if waited < int(rollout.get("maxWaitSeconds", 3600)):
@@ -304,6 +299,19 @@ def _analyse_canary(res: Resource) -> None:
         _promote(res, verdict.reason, conditions)
     else:
         _start_step(res, index, verdict.reason, conditions)
+
+
+def _online_verdict(res: Resource, started: dt.datetime, rollout: dict[str, Any]) -> gates.Verdict:
+    """Judge the canary on the online metrics since ``started``; the store being away is a wait
+    (shown in the status message), which rollout.maxWaitSeconds ends like any other."""
+    try:
+        canary_counts, production_counts = _online_counts(res.settings, res.status["version"],
+                                                          res.status.get("productionVersion"), started)
+    except StoreUnavailable as away:
+        return gates.Verdict("wait", str(away))
+    if canary_counts is None:
+        return gates.Verdict("pass", "no online metrics source (RECSYS_DATABASE_URL unset): advancing on schedule")
+    return gates.online_verdict(canary_counts, production_counts, rollout)
 
 
 def _promote(res: Resource, why: str, conditions: list[dict[str, Any]]) -> None:
@@ -341,6 +349,10 @@ def _engine(url: str):
     return make_engine(url)
 
 
+class StoreUnavailable(Exception):
+    """The online metrics could not be read: the canary waits (visibly), up to its deadline."""
+
+
 def _online_counts(settings: OperatorSettings, canary: str, production: str | None, since: dt.datetime):
     if not settings.database_url:
         return None, None
@@ -350,8 +362,9 @@ def _online_counts(settings: OperatorSettings, canary: str, production: str | No
         with _engine(settings.database_url).connect() as connection:
             canary_counts = repository.online_totals(connection, canary, since)
             production_counts = repository.online_totals(connection, production, since) if production else None
-    except Exception as exc:  # noqa: BLE001 - the database being away is a reason to retry, not to fail
-        raise kopf.TemporaryError(f"reading online metrics failed: {exc}", delay=10) from None
+    except Exception as exc:  # noqa: BLE001 - the database being away is a reason to wait, not to fail
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise StoreUnavailable(f"the store is unreachable ({type(exc).__name__}: {first_line})") from None
     return canary_counts, production_counts
 
 

@@ -310,6 +310,39 @@ def test_a_spec_change_during_a_canary_gives_production_all_traffic_back(cluster
     assert body["status"]["productionVersion"] == f"{name}-g3", body["status"]
 
 
+def test_the_store_away_during_a_canary_waits_visibly_then_rolls_back_at_the_deadline(cluster):
+    from stack.process import free_port
+
+    name = "storeless"
+    assert _apply(cluster, _model(name)).returncode == 0
+    _wait_phase(cluster, name, ("Promoted",))
+    # the operator loses its database (nothing listens at that port) while g2 is in its canary
+    cluster["operator"].stop()
+    away = Operator({**cluster["operator"].env,
+                     "RECSYS_DATABASE_URL": f"postgresql+psycopg://recsys@127.0.0.1:{free_port()}/recsys"},
+                    cluster["root"] / "store-away.log")
+    away.start()
+    try:
+        rollout = {"analysisWindowSeconds": 5, "maxWaitSeconds": 60}  # the schema's least
+        assert _apply(cluster, _model(name, hyperparameters={"epochs": 3}, rollout=rollout)).returncode == 0
+        deadline = time.monotonic() + 120
+        message = ""
+        while time.monotonic() < deadline and "the store is unreachable" not in message:
+            message = (_get(cluster, name).get("status") or {}).get("message", "")
+            time.sleep(0.5)
+        assert message.startswith("waiting: the store is unreachable (OperationalError"), message
+        assert _split(cluster, name) == {f"{name}-g1": 0.5, f"{name}-g2": 0.5}  # no verdict yet: no change
+        body = _wait_phase(cluster, name, ("RolledBack", "Promoted", "Failed"), timeout_s=180)
+        status = body["status"]
+        assert status["phase"] == "RolledBack" and "rollout.maxWaitSeconds" in status["message"], status
+        assert "the store is unreachable" in status["message"]
+        assert _split(cluster, name) == {f"{name}-g1": 1.0}  # production serves everyone again
+        assert "Traceback" not in away.output()
+    finally:
+        away.stop()
+        cluster["operator"].start()
+
+
 def test_a_second_replica_stands_by_and_takes_over(cluster):
     """Peering: a lower-priority replica stays paused while the first runs, then takes over."""
     standby = Operator({**cluster["operator"].env, "RECSYS_OPERATOR_PRIORITY": "10"}, cluster["root"] / "standby.log")
