@@ -139,6 +139,9 @@ def main(env: Mapping[str, str] | None = None) -> int:
     except JobSettingsError as exc:
         print(f"recsys job: error: {exc}", file=sys.stderr)
         return 2
+    from models.threads import configure_torch_threads
+
+    configure_torch_threads()  # the pod's CPU limit, not the node's cores
     try:
         result = run_job(settings)
     except Exception as exc:  # noqa: BLE001 - any failure must reach the operator as a reason

@@ -324,8 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose work runs torch kernels: their thread pool is sized from the CPUs this process has.
+TORCH_COMMANDS = {"train", "evaluate", "quickstart", "job", "serve"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in TORCH_COMMANDS and getattr(args, "service", None) not in ("http", "gateway"):
+        from models.threads import configure_torch_threads
+
+        configure_torch_threads()
     if os.environ.get("RECSYS_DEV_RELOAD", "").lower() in ("1", "on", "true", "yes"):
         from cli.devreload import watch_and_reexec
 

@@ -20,6 +20,7 @@ from models.lightgcn import LightGCN
 from models.ncf import GMF, MLP, NeuMF
 from models.popularity import Popularity
 from models.registry import build_model
+from models.threads import fit_threads_to_load
 from training import evaluation
 from training.config import TrainConfig
 from training.data.dataset import Dataset
@@ -211,9 +212,11 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
         optimizer = _optimizer(model, optimizer_name, config.lr, config.weight_decay)
         history_file = (out_dir / "history.jsonl").open("w") if out_dir else None
         for epoch in range(1, config.epochs + 1):
+            threads = fit_threads_to_load()  # other work may have taken cores since the last epoch
             started = time.perf_counter()
             row: dict[str, float] = {"epoch": epoch, "loss": _train_one_epoch(model, task, optimizer, epoch, config,
                                                                               progress)}
+            row["threads"] = threads
             row["epoch_seconds"] = time.perf_counter() - started
             train_seconds += row["epoch_seconds"]
             note = ""
