@@ -6,10 +6,17 @@ can start from trained GMF and MLP with the output layer mixed by ``alpha``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from models.base import Recommender
+
+# Full ranking scores the MLP tower in item chunks of at most this many first-layer activations
+# (4 MiB of float32): memory stays bounded whatever the catalogue size, and each chunk's passes
+# (add, ReLU, the smaller layers) stay in cache; 2^24 was 3.5x slower, 2^16 1.6x (19k x 12k, 2 cores).
+CHUNK_ELEMENTS = 1 << 20
 
 
 def _embedding(n: int, dim: int) -> nn.Embedding:
@@ -90,6 +97,28 @@ class MLP(Recommender):
     def score_pairs(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return self.out(self.features(users, items)).squeeze(-1)
 
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        weight = self.out.weight.squeeze(0)
+        return self.tower_all(users, lambda features: features @ weight) + self.out.bias
+
+    def tower_all(self, users: torch.Tensor, head: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """``head(tower features)`` for every (user, item): (B, n_items), in item chunks of bounded size.
+
+        The first layer of [p_u; q_i] is W_u p_u + W_i q_i + b, so both halves are projected once
+        (B + n_items rows) instead of once per pair; each chunk then only adds them and runs the
+        smaller layers above. No (user, item) pair's embeddings are ever gathered or concatenated.
+        """
+        first, half = self.tower[0], self.layers[0] // 2
+        user_part = self.user(users) @ first.weight[:, :half].T + first.bias  # (B, h1)
+        item_part = self.item.weight @ first.weight[:, half:].T  # (n_items, h1)
+        rest = self.tower[1:]  # ReLU, (Dropout,) then the smaller layers
+        chunk = max(1, CHUNK_ELEMENTS // max(1, len(users) * first.out_features))
+        scores = torch.empty(len(users), self.n_items, device=users.device, dtype=user_part.dtype)
+        for start in range(0, self.n_items, chunk):
+            hidden = user_part[:, None, :] + item_part[None, start:start + chunk, :]  # (B, c, h1)
+            scores[:, start:start + chunk] = head(rest(hidden))
+        return scores
+
 
 class NeuMF(Recommender):
     """GMF and MLP branches with separate embeddings, fused by one output layer."""
@@ -111,6 +140,12 @@ class NeuMF(Recommender):
     def score_pairs(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         fused = torch.cat([self.gmf.features(users, items), self.mlp.features(users, items)], dim=-1)
         return self.out(fused).squeeze(-1)
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        gmf_weight, mlp_weight = self.out.weight.squeeze(0).split([self.gmf.embedding_dim, self.mlp.layers[-1]])
+        # the GMF branch's share is one matmul (as in GMF.score_all); the MLP's goes through its tower
+        gmf = (self.gmf.user(users) * gmf_weight) @ self.gmf.item.weight.T
+        return self.mlp.tower_all(users, lambda features: features @ mlp_weight) + gmf + self.out.bias
 
     @torch.no_grad()
     def load_pretrained(self, gmf: GMF, mlp: MLP, alpha: float = 0.5) -> None:

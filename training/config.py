@@ -70,7 +70,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     eval_batch_users: int = 1024
-    time_budget_s: float | None = None  # stop after the epoch that crosses this much training time
+    time_budget_s: float | None = None  # stop after the epoch that crosses this much training + validation time
     pretrain: bool = False  # NeuMF: train GMF and MLP first and start from them (the paper's scheme)
     pretrain_alpha: float = 0.5
     pretrain_optimizer: str = "sgd"

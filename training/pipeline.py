@@ -63,17 +63,24 @@ def train_to_artifact(spec: DataSpec, config: TrainConfig, out_dir: Path, versio
         "data_read_at": data_read_at,
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
-        "train_seconds": round(result.train_seconds, 3),
+        "train_seconds": round(result.train_seconds, 3),  # the epochs' training steps only
         "seconds_per_epoch": round(result.seconds_per_epoch, 3),
         "valid_metrics": result.valid_metrics,
         "device": str(resolve_device(result.config.device)),
     }
+    saving = time.perf_counter()
+    # every second the run spent, broken down (the manifest is written with the total so far)
+    training["timings"] = timings = {"load_seconds": round(load_seconds, 3), **result.timings}
     manifest_path = save_artifact(out_dir, result.model, dataset, training, metrics, version)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    timings["save_seconds"] = round(time.perf_counter() - saving, 3)
+    timings["wall_seconds"] = round(time.perf_counter() - started, 3)
     echo("test: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "@" in k or k in ("rmse", "mae")))
+    parts = ("load", "setup", "train", "validation", "test", "save")
+    echo(f"time: {timings['wall_seconds']:.1f}s = " + " + ".join(f"{p} {timings[f'{p}_seconds']:.1f}" for p in parts))
     return {"artifact": str(out_dir), "manifest": str(manifest_path), "metrics": metrics,
             "best_epoch": result.best_epoch, "train_seconds": training["train_seconds"],
-            "seconds_per_epoch": training["seconds_per_epoch"]}
+            "seconds_per_epoch": training["seconds_per_epoch"], "timings": timings}
 
 
 def evaluate_artifact(model_dir: Path, data_override: dict[str, object] | None = None, protocol: str | None = None,

@@ -8,7 +8,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +39,11 @@ class TrainResult:
     best_epoch: int
     valid_metrics: dict[str, float]
     test_metrics: dict[str, float]
-    train_seconds: float
+    train_seconds: float  # the epochs' training steps only
     seconds_per_epoch: float
+    # where train() spent its time: setup (pre-training, model, evaluator), train, validation, test,
+    # and total (all of it, wall clock)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -187,6 +190,7 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
 
     Without a validation part the last epoch is the model. Test metrics are computed once, at the end.
     """
+    began = time.perf_counter()
     config = config.resolved()
     device = resolve_device(config.device)
     if out_dir is not None:
@@ -203,7 +207,8 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
     has_valid = dataset.valid is not None and len(dataset.valid) > 0
     best = BestEpoch(config.metric, config.patience)
     history: list[dict[str, float]] = []
-    train_seconds = 0.0
+    train_seconds = validation_seconds = 0.0
+    setup_seconds = time.perf_counter() - began
 
     if config.epochs > 0 and any(p.requires_grad for p in model.parameters()):
         task = make_task(config, dataset, device)
@@ -224,6 +229,7 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
                 started = time.perf_counter()
                 valid = evaluator.evaluate(model, "valid")
                 row["eval_seconds"] = time.perf_counter() - started
+                validation_seconds += row["eval_seconds"]
                 row.update({f"valid_{k}": v for k, v in valid.items()})
                 improved = best.update(epoch, valid, model)
                 if improved and out_dir:
@@ -238,7 +244,7 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
             if best.exhausted:
                 echo(f"early stop: no {config.metric} gain for {config.patience} evaluations; best epoch {best.epoch}")
                 break
-            if config.time_budget_s is not None and train_seconds >= config.time_budget_s:
+            if config.time_budget_s is not None and train_seconds + validation_seconds >= config.time_budget_s:
                 echo(f"time budget of {config.time_budget_s:.0f}s reached after epoch {epoch}")
                 break
         if history_file:
@@ -249,7 +255,14 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
             plot_training_curves(history, config.metric, out_dir / "training_curves.png",
                                  title=f"{config.model} on {dataset.source}")
     best_epoch = best.epoch if best.state is not None else len(history)
+    started = time.perf_counter()
     test = evaluator.evaluate(model, "test")
+    test_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     valid = best.metrics or (evaluator.evaluate(model, "valid") if has_valid else {})
+    validation_seconds += time.perf_counter() - started
+    total = time.perf_counter() - began
+    timings = {"setup_seconds": setup_seconds, "train_seconds": train_seconds,
+               "validation_seconds": validation_seconds, "test_seconds": test_seconds, "total_seconds": total}
     return TrainResult(model, config, history, best_epoch, valid, test, train_seconds,
-                       train_seconds / max(1, len(history)))
+                       train_seconds / max(1, len(history)), {k: round(v, 3) for k, v in timings.items()})

@@ -42,6 +42,26 @@ def test_train_then_evaluate_reproduces_metrics(tmp_path, capsys):
         assert evaluated[key] == pytest.approx(value, abs=1e-9)
 
 
+def test_a_time_budget_stops_training_and_every_second_is_accounted_for(tmp_path, capsys):
+    data = _write_csv(tmp_path / "ratings.csv")
+    out = tmp_path / "model"
+    assert main(["train", "--model", "neumf", "--data", str(data), "--out", str(out), "--epochs", "50", "--quiet",
+                 "--batch-size", "64", "--protocol", "full", "--metric", "recall@20", "--time-budget", "0.001"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads(printed[printed.index("{"):])
+    assert "time budget of 0s reached after epoch 1" in printed
+    timings = summary["timings"]
+    assert set(timings) == {"load_seconds", "setup_seconds", "train_seconds", "validation_seconds", "test_seconds",
+                            "total_seconds", "save_seconds", "wall_seconds"}
+    assert timings["validation_seconds"] > 0 and timings["test_seconds"] > 0  # evaluation counts, not only steps
+    parts = sum(timings[k] for k in ("load_seconds", "total_seconds", "save_seconds"))
+    assert parts <= timings["wall_seconds"] + 0.01 and timings["wall_seconds"] - parts < 1.0
+    inside = sum(timings[k] for k in ("setup_seconds", "train_seconds", "validation_seconds", "test_seconds"))
+    assert inside <= timings["total_seconds"] + 0.01
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["training"]["timings"]["validation_seconds"] == timings["validation_seconds"]
+
+
 def test_train_lightgcn_full_protocol_keys(tmp_path):
     data = _write_csv(tmp_path / "ratings.csv")
     out = tmp_path / "lgcn"
