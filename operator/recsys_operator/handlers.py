@@ -187,12 +187,26 @@ def advance(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Stat
     """The timer (every RECSYS_OPERATOR_INTERVAL_SECONDS): one step of the state machine."""
     res = Resource(body, spec, meta, status, namespace, patch, memo.settings)
     phase = status.get("phase")
-    if phase == "Training":
-        _check_training(res)
-    elif phase == "Evaluating":
-        _evaluate(res)
-    elif phase == "Canary":
-        _analyse_canary(res)
+    try:
+        if phase == "Training":
+            _check_training(res)
+        elif phase == "Evaluating":
+            _evaluate(res)
+        elif phase == "Canary":
+            _analyse_canary(res)
+    except kube.ApiRefused as refused:  # retried next tick; meanwhile the resource says why it is stuck
+        patch.status["conditions"] = _condition(status, "KubernetesApi", False, refused.reason, str(refused))
+        kopf.warn(body, reason=refused.reason, message=str(refused))
+        raise
+    _api_recovered(res)
+
+
+def _api_recovered(res: Resource) -> None:
+    """A KubernetesApi condition left False by a refused call turns True once a step went through."""
+    current = res.patch.status.get("conditions") or res.status.get("conditions") or []
+    if any(c.get("type") == "KubernetesApi" and c.get("status") == "False" for c in current):
+        res.patch.status["conditions"] = _condition({"conditions": current}, "KubernetesApi", True, "Reachable",
+                                                    "the API server accepts the operator's calls again")
 
 
 def _check_training(res: Resource) -> None:

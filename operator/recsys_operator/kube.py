@@ -78,5 +78,19 @@ def delete_configmap(namespace: str, name: str) -> None:
             raise _retryable(exc, f"deleting ConfigMap {name}") from None
 
 
+class ApiRefused(kopf.TemporaryError):
+    """The API server refused a call (403: the operator's RBAC) or failed it (5xx). Retried like any
+    temporary error, and shown on the resource as its KubernetesApi condition (handlers.py)."""
+
+    def __init__(self, message: str, reason: str, delay: float) -> None:
+        super().__init__(message, delay=delay)
+        self.reason = reason
+
+
 def _retryable(exc: ApiException, what: str) -> kopf.TemporaryError:
+    if exc.status == 403:
+        return ApiRefused(f"{what} was refused: 403 Forbidden (the operator's RBAC does not allow it)",
+                          "Forbidden", delay=10)
+    if exc.status is not None and exc.status >= 500:
+        return ApiRefused(f"{what} failed: {exc.status} {exc.reason} from the API server", "ServerError", delay=5)
     return kopf.TemporaryError(f"{what} failed: {exc.status} {exc.reason}", delay=5)

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -21,6 +22,7 @@ from store import repository
 from store.db import make_engine
 
 NS = "default"
+REPO = Path(__file__).resolve().parents[2]
 GROUP, VERSION, PLURAL = "recsys.dev", "v1alpha1", "recommendermodels"
 
 
@@ -341,6 +343,37 @@ def test_the_store_away_during_a_canary_waits_visibly_then_rolls_back_at_the_dea
     finally:
         away.stop()
         cluster["operator"].start()
+
+
+def test_a_forbidden_api_call_shows_as_a_condition_and_the_rollout_resumes_once_allowed(cluster):
+    name = "forbidden"
+    rbac = REPO / "operator" / "rbac.yaml"
+    role = next(d for d in yaml.safe_load_all(rbac.read_text()) if d and d["kind"] == "Role")
+    role["rules"] = [r for r in role["rules"] if "configmaps" not in r["resources"]]
+    assert _apply(cluster, role).returncode == 0  # an administrator narrows the operator's Role too far
+    try:
+        assert _apply(cluster, _model(name)).returncode == 0  # its promotion writes the split ConfigMap
+
+        def refused() -> dict | None:
+            status = _get(cluster, name).get("status") or {}
+            found = [c for c in status.get("conditions") or [] if c["type"] == "KubernetesApi"]
+            return found[0] if found and found[0]["status"] == "False" else None
+
+        deadline, condition = time.monotonic() + 120, None
+        while time.monotonic() < deadline and condition is None:
+            condition = refused()
+            time.sleep(0.5)
+        assert condition is not None, cluster["operator"].output()[-3000:]
+        assert condition["reason"] == "Forbidden" and "403 Forbidden" in condition["message"]
+        assert f"ConfigMap {name}-traffic-split" in condition["message"]
+        events = _kubectl(cluster, "get", "events", "--field-selector", f"involvedObject.name={name}").stdout
+        assert "Forbidden" in events
+    finally:
+        assert _kubectl(cluster, "apply", "-f", str(rbac)).returncode == 0
+    body = _wait_phase(cluster, name, ("Promoted", "Failed", "RolledBack"))
+    assert body["status"]["phase"] == "Promoted"
+    condition = next(c for c in body["status"]["conditions"] if c["type"] == "KubernetesApi")
+    assert condition["status"] == "True" and condition["reason"] == "Reachable"
 
 
 def test_a_second_replica_stands_by_and_takes_over(cluster):
