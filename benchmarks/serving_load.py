@@ -163,10 +163,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "serving_load.json")
+    parser.add_argument("--shared-cores", action="store_true",
+                        help="instead: gRPC at the first concurrency level, one worker, with 0 and 1 busy processes "
+                             "beside it, for each --threads value of RECSYS_THREADS")
+    parser.add_argument("--threads", action="append", help="RECSYS_THREADS values for --shared-cores (default 2, 1)")
     args = parser.parse_args()
     levels = args.concurrency or [16, 64]
     args.workers = args.workers or [1, 2]
     lightgcn, neumf = artifacts(REPO / "bench-results" / "serving-artifacts")
+    if args.shared_cores:
+        shared_cores(lightgcn, neumf, args.threads or ["2", "1"], levels[0], args)
+        return
     rows: list[dict[str, object]] = []
 
     # Echo ceiling: a bare grpc.aio server in a child process, so it has its own interpreter like the stack.
@@ -218,6 +225,33 @@ def main() -> None:
     write_json(args.out, {"catalogue": "synthetic 100k users x 50k items", "users_in_load": 100_000,
                           "grpc_client_connections": args.connections,
                           "http_client_connections": "one per concurrent caller (keep-alive)", "rows": rows})
+
+
+def shared_cores(lightgcn: Path, neumf: Path, thread_counts: list[str], level: int, args) -> None:
+    """Serving beside busy processes (other work on the same cores), per torch thread count."""
+    rows = []
+    for threads in thread_counts:
+        process, target = start_stack(lightgcn, neumf, extra_env={"RECSYS_THREADS": threads})
+        try:
+            for burners in (0, 1):
+                hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(burners)]
+                try:
+                    result = asyncio.run(run_load(target, args.duration, concurrency=level, warmup_s=args.warmup,
+                                                  connections=args.connections))
+                finally:
+                    for hog in hogs:
+                        hog.kill()
+                        hog.wait()
+                rows.append({"RECSYS_THREADS": threads, "busy processes": burners,
+                             "throughput_rps": result.throughput_rps, "p50_ms": result.p50_ms,
+                             "p99_ms": result.p99_ms, "errors": result.errors})
+                print(rows[-1], flush=True)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    print("\n" + markdown_table(rows))
+    write_json(args.out.with_name("serving_shared_cores.json"),
+               {"catalogue": "synthetic 100k users x 50k items", "concurrency": level, "rows": rows})
 
 
 def vegeta_load(base_url: str, concurrency: int, duration_s: float, warmup_s: float, users: int = 100_000,

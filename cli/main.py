@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in TORCH_COMMANDS and getattr(args, "service", None) not in ("http", "gateway"):
         from models.threads import configure_torch_threads
 
-        configure_torch_threads()
+        configure_torch_threads(serving=args.command == "serve")
     if os.environ.get("RECSYS_DEV_RELOAD", "").lower() in ("1", "on", "true", "yes"):
         from cli.devreload import watch_and_reexec
 

@@ -100,8 +100,7 @@ class GrpcServer:
         # restart a pod that is waiting for its artifact (readiness checks "" for that)
         await self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         log.info("listening on port %d: %s", self.port, ", ".join(b.name for b in self.bindings))
-        log.log(logging.INFO if self.security.tls and self.security.tokens else logging.WARNING,
-                "port %d: %s", self.port, self.security.describe())
+        say_security(self.security)
         return self.port
 
     async def mark_serving(self) -> None:
@@ -126,6 +125,18 @@ class GrpcServer:
             log.info("signal received: draining for up to %.0fs", self.grace_s)
         finally:
             await self.stop()
+
+
+_SAID: set[str] = set()
+
+
+def say_security(security: Security) -> None:
+    """What the listeners of this process protect, once per process (serve all has five of them):
+    INFO when encrypted and authenticated, WARNING otherwise."""
+    line = security.describe()
+    if line not in _SAID:
+        _SAID.add(line)
+        log.log(logging.INFO if security.tls and security.tokens else logging.WARNING, "listeners: %s", line)
 
 
 async def _wait_for_artifact(server: GrpcServer, artifact: Path, interval_s: float,

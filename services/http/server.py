@@ -15,6 +15,7 @@ import uvicorn
 
 from core.errors import PortInUse
 from core.security import Security
+from services.common.server import say_security
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,7 @@ class HttpServer:
         scheme = "https" if self.security.tls else "http"
         log.info("HTTP on port %d: the web interface at %s://%s:%d/ and the API docs at /docs", self.port, scheme,
                  "localhost" if self.host in ("0.0.0.0", "::") else self.host, self.port)
-        log.log(logging.INFO if self.security.tls and self.security.tokens else logging.WARNING,
-                "HTTP port %d: %s", self.port, self.security.describe())
+        say_security(self.security)
         return self.port
 
     async def stop(self) -> None:

@@ -22,6 +22,14 @@ def test_auto_uses_the_available_cpus(monkeypatch):
     assert threads.configure_torch_threads({}) == 3 and torch.get_num_threads() == 3
 
 
+def test_serving_uses_one_thread_unless_pinned(monkeypatch):
+    monkeypatch.setattr(threads, "available_cpus", lambda: 4)
+    assert threads.configure_torch_threads({}, serving=True) == 1 and torch.get_num_threads() == 1
+    monkeypatch.setattr(threads, "runnable_elsewhere", lambda: 0.0)
+    assert threads.fit_threads_to_load() == 1
+    assert threads.configure_torch_threads({"RECSYS_THREADS": "3"}, serving=True) == 3
+
+
 def test_a_pinned_count_is_used_and_never_adapted(monkeypatch):
     assert threads.configure_torch_threads({"RECSYS_THREADS": "1"}) == 1
     monkeypatch.setattr(threads, "runnable_elsewhere", lambda: 0.0)
