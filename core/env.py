@@ -19,3 +19,13 @@ def env_int(env: Mapping[str, str], name: str, default: int, minimum: int) -> in
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def env_switch(env: Mapping[str, str], name: str) -> bool:
+    """An on/off environment variable (on, 1, true, yes / off, 0, false, no; unset is off)."""
+    raw = env.get(name, "off").strip().lower()
+    if raw in ("on", "1", "true", "yes"):
+        return True
+    if raw in ("off", "0", "false", "no", ""):
+        return False
+    raise SettingsError(f"{name} must be on or off, got '{raw}'")

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.env import env_switch
 from core.errors import SettingsError
 from core.settings import Setting
 
@@ -93,7 +94,7 @@ class Security:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Security:
         tls_dir = Path(env["RECSYS_TLS_DIR"]) if env.get("RECSYS_TLS_DIR") else None
-        mutual = _switch(env, "RECSYS_MTLS")
+        mutual = env_switch(env, "RECSYS_MTLS")
         if tls_dir is not None:
             for name in (CERT_FILE, KEY_FILE, CA_FILE):
                 if not (tls_dir / name).is_file():
@@ -114,12 +115,3 @@ class Security:
         if reads == "token" and not tokens:
             raise SettingsError("RECSYS_AUTH_READS=token needs RECSYS_AUTH_TOKENS")
         return cls(tls_dir=tls_dir, mutual_tls=mutual, tokens=tokens, protect_reads=reads == "token")
-
-
-def _switch(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "off").strip().lower()
-    if raw in ("on", "1", "true", "yes"):
-        return True
-    if raw in ("off", "0", "false", "no", ""):
-        return False
-    raise SettingsError(f"{name} must be on or off, got '{raw}'")

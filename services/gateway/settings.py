@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.env import env_int
+from core.env import env_int, env_switch
 from core.errors import SettingsError
 from core.ports import GRPC_PORTS, METRICS_PORTS
 from core.security import Security
@@ -103,15 +103,6 @@ class GatewaySettings:
             split_reload_seconds=float(env_int(env, "RECSYS_SPLIT_RELOAD_SECONDS", 2, minimum=1)),
             database_url=env.get("RECSYS_DATABASE_URL") or None,
             traces=trace_exporter(env),
-            system_info_backends=_switch(env, "RECSYS_SYSTEM_INFO_BACKENDS"),
+            system_info_backends=env_switch(env, "RECSYS_SYSTEM_INFO_BACKENDS"),
             security=Security.from_env(env),
         )
-
-
-def _switch(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "off").strip().lower()
-    if raw in ("on", "1", "true", "yes"):
-        return True
-    if raw in ("off", "0", "false", "no", ""):
-        return False
-    raise SettingsError(f"{name} must be on or off, got '{raw}'")
