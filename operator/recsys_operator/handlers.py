@@ -198,15 +198,25 @@ def advance(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Stat
         patch.status["conditions"] = _condition(status, "KubernetesApi", False, refused.reason, str(refused))
         kopf.warn(body, reason=refused.reason, message=str(refused))
         raise
-    _api_recovered(res)
+    except OSError as exc:  # the artifacts volume: missing, read-only, full, or a track path in the way
+        message = f"the artifacts volume at {res.settings.artifacts_root} refused a change: {exc}"
+        patch.status["conditions"] = _condition(status, "Artifacts", False, "ArtifactsUnwritable", message)
+        kopf.warn(body, reason="ArtifactsUnwritable", message=message)
+        raise kopf.TemporaryError(message, delay=10) from None
+    _recovered(res)
 
 
-def _api_recovered(res: Resource) -> None:
-    """A KubernetesApi condition left False by a refused call turns True once a step went through."""
+# conditions a failed step leaves False, and what they say once a step goes through again
+RECOVERABLE = {"KubernetesApi": ("Reachable", "the API server accepts the operator's calls again"),
+               "Artifacts": ("Writable", "the artifacts volume accepts changes again")}
+
+
+def _recovered(res: Resource) -> None:
     current = res.patch.status.get("conditions") or res.status.get("conditions") or []
-    if any(c.get("type") == "KubernetesApi" and c.get("status") == "False" for c in current):
-        res.patch.status["conditions"] = _condition({"conditions": current}, "KubernetesApi", True, "Reachable",
-                                                    "the API server accepts the operator's calls again")
+    for kind, (reason, message) in RECOVERABLE.items():
+        if any(c.get("type") == kind and c.get("status") == "False" for c in current):
+            current = _condition({"conditions": current}, kind, True, reason, message)
+            res.patch.status["conditions"] = current
 
 
 def _check_training(res: Resource) -> None:

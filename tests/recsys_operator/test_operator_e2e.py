@@ -376,6 +376,31 @@ def test_a_forbidden_api_call_shows_as_a_condition_and_the_rollout_resumes_once_
     assert condition["status"] == "True" and condition["reason"] == "Reachable"
 
 
+def test_an_artifacts_volume_that_refuses_a_change_shows_as_a_condition_until_it_accepts(cluster):
+    name = "blocked"
+    in_the_way = cluster["root"] / "artifacts" / name / "stable"
+    in_the_way.mkdir(parents=True)  # a directory where the stable track's link must go: the promotion fails
+    (in_the_way / "someone's file").write_text("not the operator's")
+    try:
+        assert _apply(cluster, _model(name)).returncode == 0
+        deadline, condition = time.monotonic() + 120, None
+        while time.monotonic() < deadline and condition is None:
+            status = _get(cluster, name).get("status") or {}
+            condition = next((c for c in status.get("conditions") or []
+                              if c["type"] == "Artifacts" and c["status"] == "False"), None)
+            time.sleep(0.5)
+        assert condition is not None, cluster["operator"].output()[-3000:]
+        assert condition["reason"] == "ArtifactsUnwritable" and str(in_the_way) in condition["message"]
+        assert _get(cluster, name)["status"]["phase"] == "Evaluating"  # stuck, saying why; not Failed
+    finally:
+        (in_the_way / "someone's file").unlink()
+        in_the_way.rmdir()
+    body = _wait_phase(cluster, name, ("Promoted", "Failed", "RolledBack"))
+    assert body["status"]["phase"] == "Promoted"
+    condition = next(c for c in body["status"]["conditions"] if c["type"] == "Artifacts")
+    assert condition["status"] == "True" and condition["reason"] == "Writable"
+
+
 def test_a_second_replica_stands_by_and_takes_over(cluster):
     """Peering: a lower-priority replica stays paused while the first runs, then takes over."""
     standby = Operator({**cluster["operator"].env, "RECSYS_OPERATOR_PRIORITY": "10"}, cluster["root"] / "standby.log")
