@@ -97,6 +97,27 @@ def _wait_phase(cluster, name: str, phases: tuple[str, ...], timeout_s: float = 
                          f"operator log:\n{cluster['operator'].output()[-4000:]}")
 
 
+def _wait_condition(cluster, name: str, kind: str, state: str, timeout_s: float = 120) -> dict:
+    """The resource's condition ``kind`` once its status is ``state``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        conditions = (_get(cluster, name).get("status") or {}).get("conditions") or []
+        found = next((c for c in conditions if c["type"] == kind and c["status"] == state), None)
+        if found is not None:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"{name} never had condition {kind}={state}; operator log:\n"
+                         f"{cluster['operator'].output()[-4000:]}")
+
+
+def _into_canary(cluster, name: str) -> None:
+    """Generation 1 trained and promoted, generation 2 in its canary."""
+    assert _apply(cluster, _model(name)).returncode == 0
+    _wait_phase(cluster, name, ("Promoted",))
+    assert _apply(cluster, _model(name, hyperparameters={"epochs": 3})).returncode == 0
+    _wait_phase(cluster, name, ("Canary",))
+
+
 def _split(cluster, model: str) -> dict:
     data = cluster["core"].read_namespaced_config_map(f"{model}-traffic-split", NS).data
     return {r["name"]: r["weight"] for r in json.loads(data["routes.json"])["routes"]}
@@ -183,10 +204,7 @@ def test_happy_path_trains_promotes_then_canaries_a_new_version(cluster):
 
 def test_an_online_regression_rolls_the_canary_back(cluster):
     name = "regress"
-    assert _apply(cluster, _model(name)).returncode == 0
-    _wait_phase(cluster, name, ("Promoted",))
-    assert _apply(cluster, _model(name, hyperparameters={"epochs": 3})).returncode == 0
-    _wait_phase(cluster, name, ("Canary",))
+    _into_canary(cluster, name)
     _online(cluster, f"{name}-g1", 1000, 100)
     _online(cluster, f"{name}-g2", 1000, 50)  # CTR halves
     body = _wait_phase(cluster, name, ("RolledBack", "Promoted"), timeout_s=60)
@@ -290,10 +308,7 @@ def test_a_job_deleted_from_outside_gives_failed_with_the_reason(cluster):
 
 def test_a_spec_change_during_a_canary_gives_production_all_traffic_back(cluster):
     name = "recanary"
-    assert _apply(cluster, _model(name)).returncode == 0
-    _wait_phase(cluster, name, ("Promoted",))
-    assert _apply(cluster, _model(name, hyperparameters={"epochs": 3})).returncode == 0
-    _wait_phase(cluster, name, ("Canary",))
+    _into_canary(cluster, name)
     assert _split(cluster, name) == {f"{name}-g1": 0.5, f"{name}-g2": 0.5}
     cluster["kubelet"].paused.set()  # hold generation 3 in Training to look at the split meanwhile
     try:
@@ -353,17 +368,7 @@ def test_a_forbidden_api_call_shows_as_a_condition_and_the_rollout_resumes_once_
     assert _apply(cluster, role).returncode == 0  # an administrator narrows the operator's Role too far
     try:
         assert _apply(cluster, _model(name)).returncode == 0  # its promotion writes the split ConfigMap
-
-        def refused() -> dict | None:
-            status = _get(cluster, name).get("status") or {}
-            found = [c for c in status.get("conditions") or [] if c["type"] == "KubernetesApi"]
-            return found[0] if found and found[0]["status"] == "False" else None
-
-        deadline, condition = time.monotonic() + 120, None
-        while time.monotonic() < deadline and condition is None:
-            condition = refused()
-            time.sleep(0.5)
-        assert condition is not None, cluster["operator"].output()[-3000:]
+        condition = _wait_condition(cluster, name, "KubernetesApi", "False")
         assert condition["reason"] == "Forbidden" and "403 Forbidden" in condition["message"]
         assert f"ConfigMap {name}-traffic-split" in condition["message"]
         events = _kubectl(cluster, "get", "events", "--field-selector", f"involvedObject.name={name}").stdout
@@ -383,13 +388,7 @@ def test_an_artifacts_volume_that_refuses_a_change_shows_as_a_condition_until_it
     (in_the_way / "someone's file").write_text("not the operator's")
     try:
         assert _apply(cluster, _model(name)).returncode == 0
-        deadline, condition = time.monotonic() + 120, None
-        while time.monotonic() < deadline and condition is None:
-            status = _get(cluster, name).get("status") or {}
-            condition = next((c for c in status.get("conditions") or []
-                              if c["type"] == "Artifacts" and c["status"] == "False"), None)
-            time.sleep(0.5)
-        assert condition is not None, cluster["operator"].output()[-3000:]
+        condition = _wait_condition(cluster, name, "Artifacts", "False")
         assert condition["reason"] == "ArtifactsUnwritable" and str(in_the_way) in condition["message"]
         assert _get(cluster, name)["status"]["phase"] == "Evaluating"  # stuck, saying why; not Failed
     finally:
