@@ -170,18 +170,23 @@ def run_workers(count: int, env: Mapping[str, str]) -> int:
     each drains its calls); the first to die on its own stops the others, and its exit code is
     returned, so a supervisor restarts the whole set."""
     command = [sys.executable, "-m", "cli.main", "serve", "all"]
-    workers = [subprocess.Popen(command, env={**env, WORKER_INDEX: str(i)}) for i in range(count)]
+    workers: list[subprocess.Popen] = []
     stopping = False
+    forwarded: set[int] = set()
 
     def forward(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
+        forwarded.add(signum)
         for worker in workers:
             if worker.poll() is None:
                 worker.send_signal(signum)
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT):  # before the workers exist: no stop request is lost
         signal.signal(sig, forward)
+    for i in range(count):
+        if not stopping:
+            workers.append(subprocess.Popen(command, env={**env, WORKER_INDEX: str(i)}))
     log.info("%d workers: pids %s", count, ", ".join(str(w.pid) for w in workers))
     while not stopping:
         exited = [w for w in workers if w.poll() is not None]
@@ -191,7 +196,9 @@ def run_workers(count: int, env: Mapping[str, str]) -> int:
             break
         time.sleep(0.2)
     codes = [worker.wait() for worker in workers]
-    failed = [code for code in codes if code != 0]
+    # a worker still starting when the stop came ends by that very signal (its handlers are not
+    # installed yet, and it has no calls in flight): a clean stop, not a failure
+    failed = [code for code in codes if code != 0 and -code not in forwarded]
     return failed[0] if failed else 0
 
 

@@ -128,3 +128,17 @@ def test_a_worker_that_dies_takes_the_set_down_for_the_supervisor(artifacts):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_a_stop_while_the_workers_are_still_starting_is_a_clean_stop(artifacts):
+    process, _address, _metrics = _start_workers(artifacts, 2)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(_children(process.pid)) < 2:  # both spawned, neither ready
+            time.sleep(0.05)
+        assert len(_children(process.pid)) == 2
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0  # a worker that ends by the forwarded signal is not a failure
+    finally:
+        if process.poll() is None:
+            process.kill()
