@@ -9,7 +9,7 @@ UV_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-
 
 PROTOS := $(wildcard proto/recsys/v1/*.proto)
 
-.PHONY: venv quickstart test test-unit lint lock clean proto proto-check stack-up stack-down cluster-up cluster-down image
+.PHONY: venv quickstart test test-unit lint lock clean proto proto-check stack-up stack-down cluster-up cluster-down image stack-chart
 
 # Exact versions from the lock file (requirements/dev.lock: every extra plus test and dev tools).
 $(STAMP): pyproject.toml requirements/dev.lock
@@ -75,6 +75,11 @@ cluster-down: venv
 EXTRA ?= all
 image: venv
 	$(PY) -m stack image --extra $(EXTRA)
+
+# helm/recsys-stack with its local subcharts packaged into build/charts/recsys-stack, for a cluster
+# where the chart repositories cannot be reached (kube-prometheus-stack then stays off).
+stack-chart: venv
+	$(PY) -m stack chart build/charts
 
 clean:
 	rm -rf artifacts build *.egg-info .pytest_cache

@@ -2,7 +2,9 @@
 `python -m stack cluster up|down|env|status`: a real single-node Kubernetes cluster
 (`make cluster-up` / `make cluster-down`; stack/cluster.py; its directory: RECSYS_CLUSTER_DIR,
 default /tmp/recsys-cluster), and `python -m stack image [--extra E]`: the Dockerfile built with
-buildah and loaded into that cluster when it runs (`make image`; stack/image.py).
+buildah and loaded into that cluster when it runs (`make image`; stack/image.py), and
+`python -m stack chart [DIR]`: helm/recsys-stack with its local subcharts in charts/, for installs
+where the chart repositories cannot be reached (`make stack-chart`; its monitoring dependency off).
 
 Ports and the data directory come from the environment so several stacks can coexist:
 RECSYS_STACK_DIR (default /tmp/recsys-stack; PostgreSQL's own user must be able to reach it),
@@ -76,10 +78,31 @@ def cluster_main(argv: list[str]) -> int:
     return 0
 
 
+def chart_main(argv: list[str]) -> int:
+    from stack.helm import offline_stack_chart
+
+    parser = argparse.ArgumentParser(prog="python -m stack chart",
+                                     description="helm/recsys-stack ready to install without chart repositories")
+    parser.add_argument("directory", nargs="?", default="build/charts", type=Path,
+                        help="where the chart is written (default build/charts)")
+    args = parser.parse_args(argv)
+    try:
+        chart = offline_stack_chart(args.directory)
+    except StackError as exc:
+        print(f"stack chart: {exc}", file=sys.stderr)
+        return 1
+    print(f"{chart} (kube-prometheus-stack not downloaded: install with kube-prometheus-stack.enabled=false)",
+          file=sys.stderr)
+    print(chart)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["cluster"]:
         return cluster_main(argv[1:])
+    if argv[:1] == ["chart"]:
+        return chart_main(argv[1:])
     if argv[:1] == ["image"]:
         from stack.image import main as image_main
 

@@ -313,7 +313,17 @@ state = "{containerd / 'state'}"
         self.import_archive(archive)
 
     def import_archive(self, archive: Path) -> None:
-        _run("ctr", "--address", str(self.containerd_socket), "-n", "k8s.io", "images", "import", str(archive))
+        self._ctr("images", "import", str(archive))
+
+    def has_image(self, reference: str) -> bool:
+        return reference in self._ctr("images", "ls", "-q").stdout.split()
+
+    def tag_image(self, source: str, target: str) -> None:
+        """A second name for an imported image (no copy: the same content)."""
+        self._ctr("images", "tag", "--force", source, target)
+
+    def _ctr(self, *args: str) -> subprocess.CompletedProcess:
+        return _run("ctr", "--address", str(self.containerd_socket), "-n", "k8s.io", *args)
 
     # ------------------------------------------------------------------ down
 

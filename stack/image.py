@@ -28,7 +28,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack.cluster import default_cluster
+from stack.cluster import Cluster, default_cluster
 from stack.kafka import KAFKA_VERSION, kafka_libs
 from stack.process import CACHE_DIR, StackError, apt_install
 
@@ -188,7 +188,8 @@ LOCAL_DEPS = {"postgresql": "15", "kafka": KAFKA_VERSION}
 
 
 def build_local_deps() -> dict[str, BuiltImage]:
-    """PostgreSQL and Kafka images for a one-node cluster (stack/images/, helm/recsys-local-deps)."""
+    """Stand-ins for the postgres and apache/kafka images on a one-node cluster without a registry
+    (stack/images/; helm/recsys-deps/ci/node-values.yaml names them)."""
     base = base_image()
     built = {}
     for name, version in LOCAL_DEPS.items():
@@ -202,7 +203,7 @@ def build_local_deps() -> dict[str, BuiltImage]:
                 shutil.copytree(kafka_libs(), context / "libs")
                 shutil.copy2(HERE / "log4j2.yaml", context / "log4j2.yaml")
             image_id = _bud(context / "Dockerfile", context, tag, {"BASE_IMAGE": base})
-        # a fixed tag: the local-deps chart names it, and an import replaces the previous build
+        # a fixed tag: the node values name it, and an import replaces the previous build
         built[name] = BuiltImage(tag, _archive(tag, image_id, f"{name}-{version}-"), _unpacked_size(tag),
                                  time.monotonic() - started)
     return built
@@ -236,24 +237,51 @@ def _parse_size(text: str) -> int:
     return int(float(number) * scale)
 
 
+def qualified(reference: str) -> str:
+    """``reference`` as containerd names it: a name without a registry is Docker Hub's
+    (``recsys:tilt-1`` -> ``docker.io/library/recsys:tilt-1``), which is how the kubelet looks it up."""
+    first, _, rest = reference.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return reference
+    return f"docker.io/{reference}" if rest else f"docker.io/library/{reference}"
+
+
+def load_as(image: BuiltImage, reference: str, cluster: Cluster) -> None:
+    """``image`` in the cluster's containerd under ``reference`` too (Tilt's $EXPECTED_REF), imported
+    only when the node does not hold it yet: an unchanged build is renamed in a moment."""
+    if not cluster.has_image(image.reference):
+        cluster.import_archive(image.archive)
+    cluster.tag_image(image.reference, qualified(reference))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack image", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--extra", default=os.environ.get("EXTRA", "all"), choices=EXTRAS,
                         help="which extra the image carries (serve: serving and stream only)")
     parser.add_argument("--local-deps", action="store_true",
-                        help="build the PostgreSQL and Kafka images of helm/recsys-local-deps instead")
+                        help="build the PostgreSQL and Kafka stand-in images of helm/recsys-deps/ci/node-values.yaml")
+    parser.add_argument("--tilt-ref", metavar="REF",
+                        help="also name the image REF in the running cluster (Tilt's custom_build sets $EXPECTED_REF)")
     args = parser.parse_args(argv)
+    if args.tilt_ref and args.local_deps:
+        parser.error("--tilt-ref names the project's image; it does not go with --local-deps")
+    cluster = default_cluster()
+    if args.tilt_ref and not cluster.running():
+        print(f"stack image: --tilt-ref needs the running cluster (RECSYS_CLUSTER_DIR={cluster.root})", file=sys.stderr)
+        return 1
     try:
         images = list(build_local_deps().values()) if args.local_deps else [build(args.extra)]
     except StackError as exc:
         print(f"stack image: {exc}", file=sys.stderr)
         return 1
-    cluster = default_cluster()
     for image in images:
         _progress(f"{image.reference}: built in {image.seconds:.0f} s; {image.size_bytes / 1e9:.2f} GB unpacked; "
                   f"archive {image.archive}")
-        if cluster.running():
+        if args.tilt_ref:
+            load_as(image, args.tilt_ref, cluster)
+            _progress(f"in the cluster's containerd as {qualified(args.tilt_ref)}")
+        elif cluster.running():
             started = time.monotonic()
             cluster.import_archive(image.archive)
             _progress(f"imported into the cluster's containerd ({cluster.root}) in {time.monotonic() - started:.0f} s")

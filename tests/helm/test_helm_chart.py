@@ -122,48 +122,6 @@ def test_helm_install_creates_every_object_and_upgrade_keeps_the_operators_split
     assert uninstalled.returncode == 0, uninstalled.stderr
 
 
-STACK = REPO / "helm" / "recsys-stack"
-
-
-def test_the_umbrella_chart_pins_each_dependency_behind_a_condition():
-    chart = yaml.safe_load((STACK / "Chart.yaml").read_text())
-    dependencies = {d["name"]: d for d in chart["dependencies"]}
-    assert set(dependencies) == {"recsys", "kafka", "postgresql", "kube-prometheus-stack"}
-    assert dependencies["recsys"]["repository"] == "file://../recsys"
-    assert dependencies["recsys"]["version"] == yaml.safe_load((CHART / "Chart.yaml").read_text())["version"]
-    for name in ("kafka", "postgresql", "kube-prometheus-stack"):
-        assert re.fullmatch(r"\d+\.\d+\.\d+", dependencies[name]["version"]), f"{name} is not pinned"
-        assert dependencies[name]["condition"] == f"{name}.enabled"
-
-
-def test_the_umbrella_values_wire_the_application_to_its_dependencies():
-    values = yaml.safe_load((STACK / "values.yaml").read_text())
-    kafka_host, kafka_port = values["recsys"]["kafka"]["bootstrap"].split(":")
-    assert kafka_host == values["kafka"]["fullnameOverride"] and kafka_port == "9092"
-    assert values["kafka"]["listeners"]["client"]["protocol"] == "PLAINTEXT"
-    topics = {t["name"] for t in values["kafka"]["provisioning"]["topics"]}
-    app_topics = yaml.safe_load((CHART / "values.yaml").read_text())["kafka"]["topics"]
-    assert topics == set(app_topics.values())
-    assert values["recsys"]["database"]["existingSecret"]
-    sidecar = values["kube-prometheus-stack"]["grafana"]["sidecar"]["dashboards"]
-    assert sidecar["label"] == values["recsys"]["monitoring"]["dashboards"]["label"] and sidecar["labelValue"] == "1"
-    spec = values["kube-prometheus-stack"]["prometheus"]["prometheusSpec"]
-    assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False and spec["ruleSelectorNilUsesHelmValues"] is False
-
-
-def test_the_application_chart_with_the_umbrella_values_passes_a_server_side_dry_run(helm, kube_apiserver, tmp_path):
-    values = tmp_path / "recsys-values.yaml"
-    values.write_text(yaml.safe_dump(yaml.safe_load((STACK / "values.yaml").read_text())["recsys"]))
-    namespace = _namespace(kube_apiserver, f"stack-{uuid.uuid4().hex[:6]}")
-    rendered = _run(helm, "template", "shop", str(CHART), "-f", str(values), "--namespace", namespace,
-                    "--kube-version", KUBE_VERSION)
-    assert rendered.returncode == 0, rendered.stderr
-    assert "recsys-kafka:9092" in rendered.stdout and "secretKeyRef" in rendered.stdout
-    applied = _run("kubectl", "--kubeconfig", str(kube_apiserver.kubeconfig), "apply", "--dry-run=server",
-                   "-n", namespace, "-f", "-", stdin=rendered.stdout)
-    assert applied.returncode == 0, applied.stderr
-
-
 def test_the_dockerfile_builds_every_entrypoint_as_non_root():
     dockerfile = (REPO / "Dockerfile").read_text()
     stages = re.findall(r"^FROM\s+\S+\s+AS\s+(\w+)", dockerfile, flags=re.M)
@@ -177,21 +135,6 @@ def test_the_dockerfile_builds_every_entrypoint_as_non_root():
     # the chart runs the image as the same user
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert values["podSecurityContext"]["runAsUser"] == 10001
-
-
-def test_the_umbrella_chart_lints_with_the_application_chart_as_its_subchart(helm, tmp_path):
-    """The remote charts cannot be downloaded here; the local one is packaged in, as
-    `helm dependency build` would, and helm lint runs on the umbrella with it."""
-    import shutil
-
-    umbrella = tmp_path / "recsys-stack"
-    shutil.copytree(STACK, umbrella)
-    packaged = _run(helm, "package", str(CHART), "-d", str(umbrella / "charts"))
-    assert packaged.returncode == 0, packaged.stderr
-    linted = _run(helm, "lint", str(umbrella))
-    assert linted.returncode == 0, linted.stdout + linted.stderr
-    missing = re.search(r"missing these dependencies: (\S+)", linted.stdout)
-    assert missing and set(missing.group(1).split(",")) == {"kafka", "postgresql", "kube-prometheus-stack"}
 
 
 def _objects(helm, *values: str, sets: tuple[str, ...] = (), api_versions: tuple[str, ...] = ()) -> list[dict]:

@@ -1,35 +1,43 @@
 """The product on the real single-node cluster (stack/cluster.py): the project's image and the
-PostgreSQL and Kafka images built with buildah and imported into the node, helm/recsys-local-deps
-and helm/recsys (helm/recsys/ci/node-values.yaml, plus tls.enabled and tls.mutual: mutual TLS on
-every hop with the chart-made certificate, and the chart-made write token) installed with helm;
-every serving pod of the stable track Ready (the canary track's wait for a version, by design);
-`helm test` passes; Recommend answers through the gateway's Service with the version the artifacts
-volume holds; user events sent to the in-cluster Kafka reach PostgreSQL through the stream processor
-pod; the HTTP API (the container beside the gateway) answers over HTTPS through the same Service,
-refuses an event without the token and shows one posted with it in the user's history; a
-RecommenderModel trains in a Job on the node and its version is served; a second generation goes
-through a canary judged by online metrics (events attributed to each version, counted by the stream
-pod in PostgreSQL) and is promoted; `helm uninstall` leaves none of the releases' objects behind.
+PostgreSQL and Kafka stand-in images (the official images' start-up contract, stack/images/) built
+with buildah and imported into the node; the whole stack installed with one `helm install` of the
+umbrella chart helm/recsys-stack (assembled offline by `python -m stack chart`: the application chart
+and helm/recsys-deps, kube-prometheus-stack off; helm/recsys-stack/ci/node-values.yaml, plus
+recsys.tls.enabled and recsys.tls.mutual: mutual TLS on every hop with the chart-made certificate, and
+the chart-made write token); every serving pod of the stable track Ready (the canary track's wait
+for a version, by design); `helm test` passes; Recommend answers through the gateway's Service with
+the version the artifacts volume holds; user events sent to the in-cluster Kafka reach PostgreSQL
+through the stream processor pod; the HTTP API (the container beside the gateway) answers over HTTPS
+through the same Service, refuses an event without the token and shows one posted with it in the
+user's history; a RecommenderModel trains in a Job on the node and its version is served; a second
+generation goes through a canary judged by online metrics (events attributed to each version,
+counted by the stream pod in PostgreSQL) and is promoted; `helm uninstall` leaves none of the
+release's objects behind.
 
 The artifacts come from a brief training run here (the `publish` fixture), copied into the node
-directory the chart mounts (artifacts.hostPath)."""
+directory the chart mounts (recsys.artifacts.hostPath)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from node_pods import RESTRICTED, TEST_POD, apply, pod_spec, run_pod
 from servers import eventually
 
 from stack.cluster import NETNS, Cluster, install_packages
-from stack.helm import helm_binary
+from stack.helm import helm_binary, offline_stack_chart
 from stack.image import build as build_image
 from stack.image import build_local_deps
+from stack.tilt import tilt_binary
 
 pytestmark = pytest.mark.integration  # a whole Kubernetes node and the product's images on it
 
@@ -83,22 +91,23 @@ def _helm(node: ProductNode, *args: str, timeout: float = 300) -> str:
 @pytest.fixture(scope="module")
 def installed(node):
     repository, tag = node.image.rsplit(":", 1)
-    _helm(node, "install", "deps", str(REPO / "helm" / "recsys-local-deps"), "-n", NAMESPACE, "--create-namespace")
-    notes = _helm(node, "install", RELEASE, str(REPO / "helm" / "recsys"), "-n", NAMESPACE,
-                  "-f", str(REPO / "helm" / "recsys" / "ci" / "node-values.yaml"),
-                  "--set", f"image.repository={repository}", "--set", f"image.tag={tag}",
-                  "--set", f"artifacts.hostPath={node.artifacts}",
+    chart = offline_stack_chart(node.root / "charts")
+    notes = _helm(node, "install", RELEASE, str(chart), "-n", NAMESPACE, "--create-namespace",
+                  "-f", str(REPO / "helm" / "recsys-stack" / "ci" / "node-values.yaml"),
+                  "--set", f"recsys.image.repository={repository}", "--set", f"recsys.image.tag={tag}",
+                  "--set", f"recsys.artifacts.hostPath={node.artifacts}",
                   # secure by the chart's single switch: mutual TLS on every hop, tokens for writes
-                  "--set", "tls.enabled=true", "--set", "tls.mutual=true")
-    for deployment in ("recsys-postgresql", "recsys-kafka", *(f"{RELEASE}-recsys-{c}" for c in SERVING)):
-        node.kubectl("rollout", "status", "-n", NAMESPACE, f"deployment/{deployment}", "--timeout=300s", timeout=330)
+                  "--set", "recsys.tls.enabled=true", "--set", "recsys.tls.mutual=true")
+    for workload in ("statefulset/recsys-postgresql", "statefulset/recsys-kafka",
+                     *(f"deployment/{RELEASE}-recsys-{c}" for c in SERVING)):
+        node.kubectl("rollout", "status", "-n", NAMESPACE, workload, "--timeout=300s", timeout=330)
     return notes
 
 
-def _readiness(node: Cluster) -> dict[tuple[str, str], bool]:
+def _readiness(node: Cluster, namespace: str = NAMESPACE) -> dict[tuple[str, str], bool]:
     """(component or name, track) -> every container ready, for each pod in the namespace."""
     readiness = {}
-    for pod in json.loads(node.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json").stdout)["items"]:
+    for pod in json.loads(node.kubectl("get", "pods", "-n", namespace, "-o", "json").stdout)["items"]:
         labels = pod["metadata"]["labels"]
         key = (labels.get("app.kubernetes.io/component", labels.get("app.kubernetes.io/name", "")),
                labels.get("recsys.dev/track", ""))
@@ -151,7 +160,7 @@ def test_recommend_answers_through_the_gateway_service(node, installed):
 
 
 def _stored_interactions(node: Cluster) -> int:
-    out = node.kubectl("exec", "-n", NAMESPACE, "deploy/recsys-postgresql", "--", "psql", "-h", "/tmp", "-U", "recsys",
+    out = node.kubectl("exec", "-n", NAMESPACE, "pod/recsys-postgresql-0", "--", "psql", "-h", "/tmp", "-U", "recsys",
                        "-d", "recsys", "-tAc", "select count(*) from interactions", check=False).stdout
     return int(out.strip()) if out.strip().isdigit() else -1
 
@@ -208,14 +217,8 @@ def test_the_http_api_answers_and_takes_events_through_the_gateway_service(node,
     assert log.split()[-4:] == ["5", "401", "202", "True"], log  # no token: refused; with it: stored
 
 
-# the example RecommenderModel, sized for a 2-core node without a GPU, promoted without a canary
-MODEL = {"apiVersion": "recsys.dev/v1alpha1", "kind": "RecommenderModel", "metadata": {"name": "amazon-lightgcn"},
-         "spec": {"algorithm": "lightgcn",
-                  "dataset": {"uri": "synthetic", "syntheticUsers": 1500, "syntheticItems": 800},
-                  "hyperparameters": {"epochs": 2, "batchSize": 1024},
-                  "training": {"gpus": 0, "cpu": "500m", "memory": "1536Mi"},
-                  "evaluation": {"metric": "recall", "k": 20},
-                  "rollout": {"strategy": "direct"}}}
+# the CPU example: sized for a 2-core node without a GPU, promoted without a canary
+MODEL = yaml.safe_load((REPO / "operator" / "examples" / "recommendermodel-cpu.yaml").read_text())
 
 
 def test_a_recommendermodel_trains_in_a_job_on_the_node_and_its_version_is_served(node, installed):
@@ -323,11 +326,10 @@ def test_a_second_generation_goes_through_a_canary_judged_by_online_metrics(node
 
 
 def test_helm_uninstall_leaves_nothing_behind(node, installed):
-    """Runs last in this module."""
+    """Runs after the tests of the installed release (the Tilt test below uses the emptied node)."""
     node.kubectl("delete", "pod", "-n", NAMESPACE, "-l", TEST_POD)  # the tests' own pods
     node.kubectl("delete", "recommendermodels", "--all", "-n", NAMESPACE, "--wait", timeout=180)  # its Jobs go too
     _helm(node, "uninstall", RELEASE, "-n", NAMESPACE, "--wait")
-    _helm(node, "uninstall", "deps", "-n", NAMESPACE, "--wait")
 
     def empty() -> bool:
         left = node.kubectl("get", "all,cm,secret,pvc,role,rolebinding,sa,kopfpeering", "-n", NAMESPACE,
@@ -341,3 +343,46 @@ def test_helm_uninstall_leaves_nothing_behind(node, installed):
     eventually(empty, 120, "the namespace emptied by helm uninstall")
     # the artifacts are the installer's directory: uninstall keeps them
     assert (node.artifacts / "amazon-lightgcn" / "stable").is_symlink()
+
+
+TILT_NAMESPACE = "dev"
+
+
+def _tilt(node: ProductNode, settings: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KUBECONFIG": str(node.kubeconfig), "TILT_SETTINGS": str(settings),
+           "TILT_DISABLE_ANALYTICS": "1", "RECSYS_CLUSTER_DIR": str(node.root),  # the node the image goes to
+           "PATH": f"{Path(node.helm).parent}:{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    return subprocess.run([str(tilt_binary()), *args, "-f", "Tiltfile"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_tilt_ci_builds_with_buildah_and_brings_the_app_up_on_the_node(node, installed, tmp_path):
+    """`tilt ci` as a developer without docker runs it against this node: the image built by buildah
+    and named in the node's containerd (no registry), helm/recsys-deps and the application chart
+    with the node values, every resource ready except the canary track (which waits for a version by
+    design); `tilt down` takes it all away again."""
+    settings = tmp_path / "tilt-settings.json"
+    settings.write_text(json.dumps({
+        "allow_k8s_contexts": ["recsys-node"], "namespace": TILT_NAMESPACE, "builder": "buildah",
+        "python": sys.executable, "values": ["helm/recsys/ci/node-values.yaml"],
+        "set": [f"artifacts.hostPath={node.artifacts}"],
+        "deps_values": ["helm/recsys-deps/ci/node-values.yaml"], "monitoring": False, "dev_resources": False}))
+    node.kubectl("create", "namespace", TILT_NAMESPACE)
+    try:
+        with socket.socket() as probe:  # tilt's own web server: a free loopback port
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        run = _tilt(node, settings, "ci", "--timeout", "12m", "--port", str(port), timeout=900)
+        assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+        pods = json.loads(node.kubectl("get", "pods", "-n", TILT_NAMESPACE, "-o", "json").stdout)["items"]
+        images = {pod["metadata"]["labels"].get("app.kubernetes.io/component", pod["metadata"]["name"]):
+                  pod["spec"]["containers"][0]["image"] for pod in pods}
+        assert images["gateway"].startswith("recsys:tilt-"), images  # the reference Tilt built and injected
+        ready = _readiness(node, TILT_NAMESPACE)
+        for component in ("gateway", "stream", "operator", "recsys-postgresql", "recsys-kafka"):
+            assert ready[(component, "")] is True, ready
+    finally:
+        down = _tilt(node, settings, "down", timeout=300)
+    assert down.returncode == 0, (down.stdout + down.stderr)[-3000:]
+    eventually(lambda: not node.kubectl("get", "pods", "-n", TILT_NAMESPACE, "-o", "name").stdout.split(), 180,
+               "the pods removed by tilt down")

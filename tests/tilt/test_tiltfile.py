@@ -1,8 +1,9 @@
 """The Tiltfile evaluates with a real tilt (built from its Go module) against the stack's API
-server: the image build with live updates, the application chart's objects, port forwards,
-labels and the local resources. No cluster here can run images, so nothing is deployed; the
-infrastructure file (tilt/infra.Tiltfile) needs tilt's extension repository from GitHub and is
-not evaluated here."""
+server: the image build with live updates (docker, or buildah through stack/image.py), the
+application chart's objects, PostgreSQL and Kafka from helm/recsys-deps, port forwards, labels and
+the local resources. Nothing is deployed here; `tilt ci` on the real node, which builds, deploys and
+waits for every resource: tests/stack/test_product_on_node.py. The monitoring file
+(tilt/monitoring.Tiltfile) needs tilt's extension repository from GitHub and is not evaluated."""
 
 from __future__ import annotations
 
@@ -21,16 +22,20 @@ pytestmark = pytest.mark.integration  # tilt built from its Go module, against t
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def tiltfile_result(kube_apiserver, tmp_path_factory):
-    settings = tmp_path_factory.mktemp("tilt") / "tilt-settings.json"
-    settings.write_text(json.dumps({"allow_k8s_contexts": ["stack"], "infrastructure": False, "namespace": "dev"}))
-    env = {**os.environ, "KUBECONFIG": str(kube_apiserver.kubeconfig), "TILT_SETTINGS": str(settings),
+def _evaluate(kube_apiserver, directory, **settings) -> dict:
+    path = directory / "tilt-settings.json"
+    path.write_text(json.dumps({"allow_k8s_contexts": ["stack"], "monitoring": False, "namespace": "dev", **settings}))
+    env = {**os.environ, "KUBECONFIG": str(kube_apiserver.kubeconfig), "TILT_SETTINGS": str(path),
            "PATH": f"{helm_binary().parent}:{os.environ['PATH']}", "TILT_DISABLE_ANALYTICS": "1"}
     result = subprocess.run([str(tilt_binary()), "alpha", "tiltfile-result", "-f", "Tiltfile"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def tiltfile_result(kube_apiserver, tmp_path_factory):
+    return _evaluate(kube_apiserver, tmp_path_factory.mktemp("tilt"))
 
 
 def _manifest(result: dict, name: str) -> dict:
@@ -60,3 +65,31 @@ def test_the_tiltfile_deploys_the_chart_with_port_forwards_and_labels(tiltfile_r
     operator_yaml = _manifest(tiltfile_result, "shop-recsys-operator")["DeployTarget"]["yaml"]
     assert "kind: CustomResourceDefinition" in operator_yaml
     assert _manifest(tiltfile_result, "proto")["Labels"] == {"dev": "dev"}
+
+
+def test_the_infrastructure_comes_from_the_repositorys_data_store_chart(tiltfile_result):
+    for name in ("recsys-postgresql", "recsys-kafka"):
+        manifest = _manifest(tiltfile_result, name)
+        assert "kind: StatefulSet" in manifest["DeployTarget"]["yaml"] and manifest["Labels"] == {"infra": "infra"}
+    gateway = _manifest(tiltfile_result, "shop-recsys-gateway")
+    assert set(gateway["ResourceDependencies"]) == {"recsys-kafka", "recsys-postgresql"}
+    assert "recsys-database" in gateway["DeployTarget"]["yaml"]  # the URL from the chart's Secret
+
+
+def test_tilt_does_not_wait_for_the_canary_track(tiltfile_result):
+    for component in ("retrieval", "scoring", "embedding"):
+        canary = _manifest(tiltfile_result, f"shop-recsys-{component}-canary")["DeployTarget"]
+        stable = _manifest(tiltfile_result, f"shop-recsys-{component}-stable")["DeployTarget"]
+        assert canary["PodReadinessMode"] == "ignore" and stable["PodReadinessMode"] != "ignore"
+
+
+def test_without_docker_the_image_is_built_with_buildah_and_never_pushed(kube_apiserver, tmp_path):
+    result = _evaluate(kube_apiserver, tmp_path, builder="buildah", python="/venv/bin/python",
+                       infrastructure=False, dev_resources=False)
+    image = _manifest(result, "shop-recsys-gateway")["ImageTargets"][0]
+    build = image["BuildDetails"]
+    assert build["args"][-1] == "/venv/bin/python -m stack image --tilt-ref $EXPECTED_REF"
+    assert build["outputMode"] == "remote"  # not in the local docker: the command puts it where the node finds it
+    assert {"/Dockerfile", "/requirements", "/services"} <= {path.removeprefix(str(REPO)) for path in build["Deps"]}
+    assert {s["localPath"] for s in image["LiveUpdateSpec"]["syncs"]} >= {"core", "services"}
+    assert not {"proto", "unit-tests"} & {m["Name"] for m in result["Manifests"]}

@@ -1,6 +1,7 @@
 #!/bin/sh
-# First start: a cluster with POSTGRES_USER (password POSTGRES_PASSWORD, scram-sha-256 over TCP)
-# owning POSTGRES_DB. Then PostgreSQL in the foreground, listening on every address of the pod.
+# The postgres image's first start, for this stand-in: a cluster in PGDATA with POSTGRES_USER (password
+# POSTGRES_PASSWORD, scram-sha-256 over TCP) owning POSTGRES_DB. Then PostgreSQL in the foreground,
+# listening on every address of the pod.
 set -eu
 : "${POSTGRES_USER:?}" "${POSTGRES_PASSWORD:?}" "${POSTGRES_DB:?}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then

@@ -1,0 +1,205 @@
+"""The umbrella chart (helm/recsys-stack) and its data stores (helm/recsys-deps): maintained sources
+only, the application wired to the data stores' fixed names, the umbrella assembled offline by
+`python -m stack chart` linted and rendered with each of its ci/*-values.yaml into a server-side dry
+run on a real kube-apiserver, and the Kafka stand-in image reading the chart's settings exactly as
+the official image's contract says. The whole stack installed on the real node:
+tests/stack/test_product_on_node.py."""
+
+from __future__ import annotations
+
+import re
+import stat
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stack.helm import helm_binary, offline_stack_chart
+from stack.kube import KUBE_VERSION
+
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "helm" / "recsys"
+DEPS = REPO / "helm" / "recsys-deps"
+STACK = REPO / "helm" / "recsys-stack"
+STACK_CI_VALUES = sorted((STACK / "ci").glob("*-values.yaml"))
+NO_MONITORING = "kube-prometheus-stack.enabled=false"
+
+
+@pytest.fixture(scope="module")
+def helm() -> str:
+    return str(helm_binary())
+
+
+@pytest.fixture(scope="module")
+def umbrella(tmp_path_factory) -> Path:
+    return offline_stack_chart(tmp_path_factory.mktemp("charts"))
+
+
+def _run(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(argv), input=stdin, capture_output=True, text=True)
+
+
+def _render(helm: str, chart: Path, *args: str, namespace: str = "recsys") -> list[dict]:
+    rendered = _run(helm, "template", "shop", str(chart), "--namespace", namespace, "--kube-version", KUBE_VERSION,
+                    *args)
+    assert rendered.returncode == 0, rendered.stderr
+    return [o for o in yaml.safe_load_all(rendered.stdout) if o]
+
+
+def _named(objects: list[dict], kind: str, name: str) -> dict:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def _version(chart: Path) -> str:
+    return yaml.safe_load((chart / "Chart.yaml").read_text())["version"]
+
+
+def test_the_umbrella_pins_each_dependency_and_takes_none_from_bitnami():
+    dependencies = {d["name"]: d for d in yaml.safe_load((STACK / "Chart.yaml").read_text())["dependencies"]}
+    assert set(dependencies) == {"recsys", "recsys-deps", "kube-prometheus-stack"}
+    for name, chart in (("recsys", APP), ("recsys-deps", DEPS)):
+        assert dependencies[name]["repository"] == f"file://../{chart.name}"
+        assert dependencies[name]["version"] == _version(chart), f"{name}'s pin is behind its chart"
+    monitoring = dependencies["kube-prometheus-stack"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", monitoring["version"])
+    assert monitoring["repository"] == "https://prometheus-community.github.io/helm-charts"
+    for name in ("recsys-deps", "kube-prometheus-stack"):
+        assert dependencies[name]["condition"] == f"{name}.enabled"
+    charts = "".join(path.read_text() for path in (REPO / "helm").rglob("*.yaml"))
+    assert "bitnami" not in charts.lower()
+    deps = yaml.safe_load((DEPS / "values.yaml").read_text())
+    # the images their own projects publish
+    assert deps["postgresql"]["image"]["repository"] == "docker.io/library/postgres"
+    assert deps["kafka"]["image"]["repository"] == "docker.io/apache/kafka"
+
+
+def test_the_umbrella_values_wire_the_application_to_its_data_stores(helm):
+    values = yaml.safe_load((STACK / "values.yaml").read_text())
+    app = values["recsys"]
+    deps = _render(helm, DEPS)
+    kafka_host, kafka_port = app["kafka"]["bootstrap"].split(":")
+    kafka = _named(deps, "Service", kafka_host)
+    assert [p["port"] for p in kafka["spec"]["ports"]] == [int(kafka_port)]
+    assert _named(deps, "Secret", app["database"]["existingSecret"])["data"]["url"]
+    # one Kafka broker: the stream processor creates the topics with one copy each
+    assert app["kafka"]["createTopics"]["enabled"] is True and app["kafka"]["createTopics"]["replicationFactor"] == 1
+    sidecar = values["kube-prometheus-stack"]["grafana"]["sidecar"]["dashboards"]
+    assert sidecar["label"] == app["monitoring"]["dashboards"]["label"] and sidecar["labelValue"] == "1"
+    spec = values["kube-prometheus-stack"]["prometheus"]["prometheusSpec"]
+    assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False and spec["ruleSelectorNilUsesHelmValues"] is False
+
+
+def test_the_data_stores_are_statefulsets_with_claims_unless_persistence_is_off(helm):
+    objects = _render(helm, DEPS)
+    for name, mount in (("recsys-postgresql", "/var/lib/postgresql/data"), ("recsys-kafka", "/var/lib/kafka/data")):
+        workload = _named(objects, "StatefulSet", name)
+        assert workload["spec"]["serviceName"] == f"{name}-headless"
+        assert _named(objects, "Service", f"{name}-headless")["spec"]["clusterIP"] == "None"
+        claim = workload["spec"]["volumeClaimTemplates"][0]
+        assert claim["metadata"]["name"] == "data" and claim["spec"]["resources"]["requests"]["storage"] == "8Gi"
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False and pod["securityContext"]["runAsNonRoot"] is True
+        assert {"name": "data", "mountPath": mount} in pod["containers"][0]["volumeMounts"]
+        assert all(v["name"] != "data" for v in pod["volumes"])
+    ephemeral = _render(helm, DEPS, "--set", "postgresql.persistence.enabled=false",
+                        "--set", "kafka.persistence.enabled=false", "--set", "postgresql.persistence.storageClass=x")
+    for name in ("recsys-postgresql", "recsys-kafka"):
+        workload = _named(ephemeral, "StatefulSet", name)
+        assert "volumeClaimTemplates" not in workload["spec"]
+        assert {"name": "data", "emptyDir": {}} in workload["spec"]["template"]["spec"]["volumes"]
+
+
+def test_the_offline_umbrella_lints_and_each_ci_values_file_passes_a_server_side_dry_run(
+        helm, umbrella, kube_apiserver):
+    assert STACK_CI_VALUES, "no helm/recsys-stack/ci/*-values.yaml"
+    linted = _run(helm, "lint", str(umbrella), "--set", NO_MONITORING)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    kubectl = ("kubectl", "--kubeconfig", str(kube_apiserver.kubeconfig))
+    for values in [None, *STACK_CI_VALUES]:
+        namespace = f"stack-{uuid.uuid4().hex[:6]}"
+        assert _run(*kubectl, "create", "namespace", namespace).returncode == 0
+        args = ["-f", str(values)] if values else ["--set", NO_MONITORING]
+        objects = _render(helm, umbrella, *args, namespace=namespace)
+        kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
+        assert {("StatefulSet", "recsys-postgresql"), ("StatefulSet", "recsys-kafka"),
+                ("Deployment", "shop-recsys-gateway"), ("Secret", "recsys-database")} <= kinds, values
+        applied = _run(*kubectl, "apply", "--dry-run=server", "-n", namespace, "-f", "-",
+                       stdin=yaml.safe_dump_all(objects))
+        assert applied.returncode == 0, f"{values}: {applied.stderr}"
+
+
+def test_the_offline_umbrella_says_why_it_cannot_install_the_monitoring_stack(helm, umbrella):
+    rendered = _run(helm, "template", "shop", str(umbrella))
+    assert rendered.returncode != 0
+    assert "kube-prometheus-stack was not downloaded" in rendered.stderr
+    assert "kube-prometheus-stack.enabled=false" in rendered.stderr
+
+
+def test_the_umbrella_notes_name_the_release_and_its_parts(helm, umbrella, kube_apiserver):
+    notes = _run(helm, "install", "shop", str(umbrella), "--dry-run=client", "--namespace", "recsys",
+                 "--kubeconfig", str(kube_apiserver.kubeconfig), "--set", NO_MONITORING)
+    assert notes.returncode == 0, notes.stderr
+    text = notes.stdout[notes.stdout.index("NOTES:"):]
+    assert "port-forward svc/shop-recsys-gateway 50051 8080" in text
+    assert "recsys-postgresql" in text and "helm test shop -n recsys" in text
+    assert "Prometheus, Alertmanager" not in text
+
+
+def _fake_java(directory: Path) -> Path:
+    """A `java` that records its arguments: the entrypoint's last steps, without a JVM."""
+    log = directory / "java.log"
+    java = directory / "java"
+    java.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    java.chmod(java.stat().st_mode | stat.S_IEXEC)
+    return log
+
+
+def test_the_kafka_stand_in_reads_the_charts_settings_as_the_official_image_does(helm, tmp_path):
+    """The chart's KAFKA_* variables become the same broker properties in the stand-in's
+    server.properties (KAFKA_LOG_DIRS -> log.dirs, `__` -> `_`, `___` -> `-`), *_OPTS stay JVM options."""
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump({"kafka": {"config": {"log.retention.hours": 168, "a_b-c.d": "x"}}}))
+    workload = _named(_render(helm, DEPS, "-f", str(values), namespace="shop-ns"), "StatefulSet", "recsys-kafka")
+    env = {e["name"]: e["value"] for e in workload["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["KAFKA_LOG_RETENTION_HOURS"] == "168" and env["KAFKA_A__B___C_D"] == "x"
+    java_log = _fake_java(tmp_path)
+    clean = {"PATH": f"{tmp_path}:/usr/bin:/bin", "SERVER_CONFIG_DIR": str(tmp_path)}
+    started = _run("env", "-i", *(f"{k}={v}" for k, v in {**clean, **env}.items()),
+                   str(REPO / "stack" / "images" / "kafka" / "entrypoint.sh"))
+    assert started.returncode == 0, started.stderr
+    properties = dict(line.split("=", 1) for line in (tmp_path / "server.properties").read_text().splitlines())
+    assert properties["advertised.listeners"] == "PLAINTEXT://recsys-kafka.shop-ns.svc:9092"
+    assert properties["log.dirs"] == "/var/lib/kafka/data/logs"
+    assert properties["process.roles"] == "broker,controller" and properties["node.id"] == "1"
+    assert properties["controller.quorum.voters"] == "1@127.0.0.1:9093"
+    assert properties["auto.create.topics.enable"] == "false" and properties["log.retention.hours"] == "168"
+    assert properties["a_b-c.d"] == "x"
+    assert not any(name.endswith("opts") for name in properties)  # KAFKA_HEAP_OPTS is for the JVM
+    format_call, start_call = java_log.read_text().splitlines()
+    assert f"StorageTool format --ignore-formatted -t {env['CLUSTER_ID']}" in format_call
+    assert start_call.startswith(env["KAFKA_HEAP_OPTS"]) and start_call.endswith("kafka.Kafka "
+                                                                               f"{tmp_path}/server.properties")
+    without_id = _run("env", "-i", *(f"{k}={v}" for k, v in {**clean, **env}.items() if k != "CLUSTER_ID"),
+                      str(REPO / "stack" / "images" / "kafka" / "entrypoint.sh"))
+    assert without_id.returncode != 0 and "CLUSTER_ID environment variable not set" in without_id.stderr
+
+
+def test_the_umbrellas_node_values_are_its_charts_node_values():
+    """One install (helm/recsys-stack) or two (helm/recsys-deps, then helm/recsys, as Tilt does) put
+    the same settings on a one-node cluster."""
+    umbrella = yaml.safe_load((STACK / "ci" / "node-values.yaml").read_text())
+    assert umbrella["recsys"] == yaml.safe_load((APP / "ci" / "node-values.yaml").read_text())
+    assert umbrella["recsys-deps"] == yaml.safe_load((DEPS / "ci" / "node-values.yaml").read_text())
+    assert umbrella["kube-prometheus-stack"] == {"enabled": False}
+
+
+def test_every_example_recommendermodel_passes_the_crds_validation(kube_apiserver):
+    """What README and NOTES tell users to apply (the CPU example is the one the node test trains)."""
+    examples = sorted((REPO / "operator" / "examples").glob("recommendermodel*.yaml"))
+    assert len(examples) >= 2
+    for example in examples:
+        applied = _run("kubectl", "--kubeconfig", str(kube_apiserver.kubeconfig), "apply", "--dry-run=server",
+                       "-n", "default", "-f", str(example))
+        assert applied.returncode == 0, f"{example.name}: {applied.stderr}"
