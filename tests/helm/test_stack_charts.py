@@ -203,3 +203,15 @@ def test_every_example_recommendermodel_passes_the_crds_validation(kube_apiserve
         applied = _run("kubectl", "--kubeconfig", str(kube_apiserver.kubeconfig), "apply", "--dry-run=server",
                        "-n", "default", "-f", str(example))
         assert applied.returncode == 0, f"{example.name}: {applied.stderr}"
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("kafka.clusterId=short", "/kafka/clusterId"),
+    ("postgresql.persistence.size=lots", "/postgresql/persistence/size"),
+    ("postgresql.image.pullPolicy=Sometimes", "value must be one of 'Always', 'IfNotPresent', 'Never'"),
+    ("kafka.config.Log_Dirs=/x", "does not match pattern"),
+    ("postgresql.databse=typo", "additional properties 'databse' not allowed"),
+])
+def test_bad_data_store_values_are_rejected_by_the_schema(helm, setting, message):
+    result = _run(helm, "template", "r", str(DEPS), "--set", setting)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
