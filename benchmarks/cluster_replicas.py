@@ -9,9 +9,10 @@ For each replica count, from a client inside the node's network (all on this mac
 - freshness on every replica: a click posted to the HTTP API (POST /events, through the gateway to
   the in-cluster Kafka); each embedding pod is asked GetUserEmbedding every 5 ms until it has the
   item; the probe's time is the slowest replica's.
-Then, with 2 replicas, a pod deleted under load: the same load for 50 s, one embedding pod deleted
-at 10 s and one gateway pod at 25 s (a normal `kubectl delete pod`: SIGTERM, drain), failed calls
-counted by status code.
+Then, with 2 replicas, a pod deleted under load, once an embedding pod and once a gateway pod (each
+run on its own, so failures are attributed): the same load for 70 s, the pod deleted at 10 s (a
+normal `kubectl delete pod`: SIGTERM, drain until the clients have left, stop), failed calls counted
+by status code, and how long the pod took to go.
 
 Catalogue: synthetic 20k users x 10k items (seed 0), LightGCN 5 epochs and NeuMF 2, cached.
 
@@ -41,6 +42,8 @@ NAMESPACE = "recsys"
 RELEASE = "shop"
 SERVING = ("gateway", "retrieval", "scoring", "embedding")
 CONCURRENCY = 16
+DELETE_AT_S = 10
+DISRUPTION_S = 70  # a deleted pod drains for at most ~39 s under load, then 5 s grace
 
 
 def neumf_artifact(cache: Path) -> Path:
@@ -91,13 +94,13 @@ class Stack:
                    "-f", str(REPO / "helm" / "recsys-stack" / "ci" / "node-values.yaml"),
                    "--set", f"recsys.image.repository={repository}", "--set", f"recsys.image.tag={tag}",
                    "--set", f"recsys.artifacts.hostPath={artifacts}")
-        self._wait_rolled_out()
+        self.wait_rolled_out()
 
     def _helm(self, *args: str) -> None:
         subprocess.run([self.helm, "--kubeconfig", str(self.cluster.kubeconfig), *args], check=True,
                        capture_output=True, text=True, timeout=600)
 
-    def _wait_rolled_out(self) -> None:
+    def wait_rolled_out(self) -> None:
         workloads = ["statefulset/recsys-postgresql", "statefulset/recsys-kafka",
                      f"deployment/{RELEASE}-recsys-gateway", f"deployment/{RELEASE}-recsys-stream",
                      *(f"deployment/{RELEASE}-recsys-{c}-stable" for c in SERVING[1:])]
@@ -108,7 +111,7 @@ class Stack:
         sets = [f"recsys.services.{name}.replicas={replicas}" for name in SERVING]
         self._helm("upgrade", RELEASE, str(self.chart), "-n", NAMESPACE, "--reuse-values",
                    *(arg for setting in sets for arg in ("--set", setting)))
-        self._wait_rolled_out()
+        self.wait_rolled_out()
 
     def probe(self, *args: str) -> dict:
         """This module's probe side, run inside the node's network namespace (pod and Service
@@ -165,6 +168,9 @@ class Probe:
 
     def delete_pod(self, name: str) -> None:
         subprocess.run([*self.kubectl, "delete", "pod", name, "--wait=false"], check=True, capture_output=True)
+
+    def gone(self, name: str) -> bool:
+        return subprocess.run([*self.kubectl, "get", "pod", name], capture_output=True).returncode != 0
 
 
 def handled_calls(pod: dict) -> float:
@@ -232,25 +238,27 @@ def probe_main(argv: list[str]) -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--probes", type=int, default=100)
-    parser.add_argument("--disrupt", action="store_true", help="delete an embedding and a gateway pod under load")
+    parser.add_argument("--disrupt", choices=SERVING, help="delete a pod of this service under load")
     args = parser.parse_args(argv)
     probe = Probe(args.kubeconfig)
     pods = probe.pods()
     if args.disrupt:
-        deleted: list[dict] = []
+        deleted: dict = {}
 
         def delete_later() -> None:
-            for at, component in ((10, "embedding"), (25, "gateway")):
-                time.sleep(max(0.0, at - (time.monotonic() - started)))
-                victim = next(pod for pod in probe.pods() if pod["component"] == component)
-                probe.delete_pod(victim["name"])
-                deleted.append({"at_s": at, "pod": victim["name"]})
+            time.sleep(DELETE_AT_S + 2)  # the load generator's warm-up comes first
+            victim = next(pod for pod in probe.pods() if pod["component"] == args.disrupt)
+            probe.delete_pod(victim["name"])
+            deleted_at = time.monotonic()
+            deleted.update(at_s=DELETE_AT_S, pod=victim["name"])
+            while not probe.gone(victim["name"]) and time.monotonic() - deleted_at < 120:
+                time.sleep(0.5)
+            deleted["gone_after_s"] = round(time.monotonic() - deleted_at, 1)
 
-        started = time.monotonic() + 2  # the load generator's warm-up comes first
         deleter = threading.Thread(target=delete_later, daemon=True)
         deleter.start()
         load = run_load(probe, args.seconds)
-        deleter.join(60)
+        deleter.join(130)
         args.out.write_text(json.dumps({"load": load, "deleted": deleted}))
         return
     before = {pod["name"]: handled_calls(pod) for pod in pods}
@@ -277,7 +285,7 @@ def main() -> None:
     stack = None
     try:
         stack = Stack(root, REPO / "bench-results" / "replica-artifacts")
-        rows, disruption = [], {}
+        rows = []
         for replicas in (1, 2):
             if replicas > 1:
                 stack.scale(replicas)
@@ -286,17 +294,22 @@ def main() -> None:
                          "calls_per_pod": measured["calls_per_pod"],
                          **{f"fresh_{k}": v for k, v in measured["freshness"].items()}})
             print(json.dumps(rows[-1]), flush=True)
-        disruption = stack.probe("--seconds", "50", "--disrupt")
-        print(json.dumps(disruption), flush=True)
+        disruption = {}
+        for component in ("embedding", "gateway"):
+            stack.wait_rolled_out()  # the deleted pod's replacement is ready
+            disruption[component] = stack.probe("--seconds", str(DISRUPTION_S), "--disrupt", component)
+            print(json.dumps(disruption[component]), flush=True)
         print("\nthe stack on the node, 1 vs 2 replicas of each serving service (concurrency 16):")
         print(markdown_table([{k: v for k, v in row.items() if k not in ("calls_per_pod", "load_errors")}
                               for row in rows]))
         print("\ncalls per serving pod during the load:")
         for row in rows:
             print(f"  {row['replicas']} replica(s): {row['calls_per_pod']}")
-        print(f"\npods deleted under load (2 replicas): {disruption['deleted']}; "
-              f"{disruption['load']['ok']:,} ok of {disruption['load']['requests']:,}, "
-              f"errors {disruption['load']['errors'] or 'none'}")
+        print("\na pod deleted under load (2 replicas, deleted at 10 s of 70):")
+        print(markdown_table([{"deleted": component, "pod_gone_after_s": run["deleted"].get("gone_after_s"),
+                               "requests": run["load"]["requests"], "ok": run["load"]["ok"],
+                               "failed": run["load"]["errors"] or "none", "p99_ms": run["load"]["p99_ms"]}
+                              for component, run in disruption.items()]))
         write_json(args.out, {"catalogue": f"synthetic {USERS} users x {ITEMS} items",
                               "node": "stack/cluster.py single node on this machine's 2 cores", "rows": rows,
                               "pod_deleted_under_load": disruption})

@@ -1,6 +1,7 @@
 """Server bootstrap shared by every service: grpc.aio server with the error interceptor, the
 standard health service (SERVING only once the model is loaded), server reflection (so grpcurl
-works), and graceful shutdown on SIGTERM (NOT_SERVING, drain in-flight calls, exit)."""
+works), and graceful shutdown on SIGTERM (NOT_SERVING, serve until the clients have left, finish the
+calls in flight, exit)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from core.artifact import artifact_version
 from core.errors import PortInUse
 from core.security import Security
 from services.common.auth import AuthInterceptor
+from services.common.drain import CallActivity, DrainingHealthServicer, wait_for_clients_to_leave
 from services.common.errors import ErrorMappingInterceptor
 from services.common.metrics import MetricsInterceptor
 from services.common.reload import watch_artifact
@@ -39,10 +40,11 @@ class ServiceBinding:
 
 
 LIVENESS = "liveness"
-# Connections are closed after this age (plus a grace for calls in flight), so clients resolve the
-# service's name again and spread over pods that appeared since (services/common/channels.py).
-MAX_CONNECTION_AGE_MS = 120_000
-MAX_CONNECTION_AGE_GRACE_MS = 10_000
+# Connections are closed after an age (RECSYS_MAX_CONNECTION_AGE_SECONDS, plus this grace for calls
+# in flight), so clients resolve the service's name again and spread over pods that appeared since
+# (services/common/channels.py), and leave a terminating pod (services/common/drain.py).
+MAX_CONNECTION_AGE_S = 30.0
+MAX_CONNECTION_AGE_GRACE_S = 5.0
 # clients ping every 30 s (channels.py); gRPC servers otherwise answer pings more often than every
 # 5 minutes with GOAWAY "too_many_pings"
 MIN_PING_INTERVAL_MS = 10_000
@@ -51,30 +53,38 @@ MIN_PING_INTERVAL_MS = 10_000
 class GrpcServer:
     """Owns one grpc.aio server and its health state. ``reuse_port``: share the port with other
     processes (SO_REUSEPORT), only for the workers of one `serve all` (RECSYS_WORKERS > 1); otherwise
-    a port in use is a startup error, not a second server silently answering half the connections."""
+    a port in use is a startup error, not a second server silently answering half the connections.
+    ``drain_delay_s``: after SIGTERM, how long at least health says NOT_SERVING while calls are still
+    answered (0: stop at once); the drain then lasts until the clients have left, at most until every
+    connection has reached ``max_connection_age_s``."""
 
     def __init__(self, bindings: Sequence[ServiceBinding], address: str, grace_s: float = 5.0,
-                 drain_delay_s: float = 0.0, reuse_port: bool = False, security: Security = Security()) -> None:
+                 drain_delay_s: float = 0.0, reuse_port: bool = False, security: Security = Security(),
+                 max_connection_age_s: float = MAX_CONNECTION_AGE_S) -> None:
         self.bindings = list(bindings)
         self.security = security
         self.address = address
         self.grace_s = grace_s
         self.drain_delay_s = drain_delay_s
+        self.max_connection_age_s = max_connection_age_s
+        self.activity = CallActivity()
         self.reuse_port = reuse_port
         self.port = 0
         # grpc.aio objects bind to the running event loop, so they are made in start().
-        self.health: HealthServicer | None = None
+        self.health: DrainingHealthServicer | None = None
         self.server: grpc.aio.Server | None = None
 
     async def start(self) -> int:
-        self.health = HealthServicer()
+        self.health = DrainingHealthServicer()
         # gRPC turns SO_REUSEPORT on by default
         # metrics outside auth: refused calls are counted (UNAUTHENTICATED) like any other status
-        self.server = grpc.aio.server(interceptors=[TracingInterceptor(), MetricsInterceptor(),
-                                                   AuthInterceptor(self.security), ErrorMappingInterceptor()],
+        interceptors = [self.activity, TracingInterceptor(), MetricsInterceptor(), AuthInterceptor(self.security),
+                        ErrorMappingInterceptor()]
+        self.server = grpc.aio.server(interceptors=interceptors,
                                       options=[("grpc.so_reuseport", 1 if self.reuse_port else 0),
-                                               ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
-                                               ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS),
+                                               ("grpc.max_connection_age_ms", int(self.max_connection_age_s * 1000)),
+                                               ("grpc.max_connection_age_grace_ms",
+                                                int(MAX_CONNECTION_AGE_GRACE_S * 1000)),
                                                ("grpc.http2.min_ping_interval_without_data_ms",
                                                 MIN_PING_INTERVAL_MS),
                                                ("grpc.keepalive_permit_without_calls", 1)])
@@ -109,13 +119,19 @@ class GrpcServer:
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         READINESS.ready = True
 
+    @property
+    def drain_limit_s(self) -> float:
+        """The longest drain: every connection has then reached its maximum age (gRPC adds up to
+        10% jitter to it) and had its grace, so no client is left on this server."""
+        return max(self.drain_delay_s, self.max_connection_age_s * 1.1 + MAX_CONNECTION_AGE_GRACE_S + 1.0)
+
     async def stop(self) -> None:
-        """NOT_SERVING first, still answering for ``drain_delay_s`` so health checkers and load
-        balancers see it; then refuse new calls and give in-flight ones ``grace_s`` to finish."""
+        """NOT_SERVING first, still answering until the clients have left (services/common/drain.py);
+        then refuse new calls and give in-flight ones ``grace_s`` to finish."""
         READINESS.ready = False
         await self.health.enter_graceful_shutdown()
-        if self.drain_delay_s > 0:
-            await asyncio.sleep(self.drain_delay_s)
+        await wait_for_clients_to_leave(self.activity, self.drain_delay_s, self.drain_limit_s)
+        self.health.end_watches()
         await self.server.stop(self.grace_s)
 
     async def run_until_terminated(self) -> None:

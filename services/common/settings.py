@@ -19,7 +19,11 @@ SERVER_SETTINGS = (
     Setting("RECSYS_HOST", "0.0.0.0", "address to listen on"),
     Setting("RECSYS_GRACE_SECONDS", "5", "how long SIGTERM waits for in-flight calls"),
     Setting("RECSYS_DRAIN_SECONDS", "2",
-            "after SIGTERM, how long health says NOT_SERVING before new calls are refused"),
+            "after SIGTERM, how long at least health says NOT_SERVING (calls still answered) before the "
+            "server waits for its clients to leave; 0: stop at once"),
+    Setting("RECSYS_MAX_CONNECTION_AGE_SECONDS", "30",
+            "clients' connections are closed gracefully after this age, so they reach new pods (and leave "
+            "a terminating one: the longest drain is about 1.1 x this + 6 s)"),
     Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
     Setting("RECSYS_RELOAD_SECONDS", "10", "how often to check the artifact for a new version (0: never)"),
     Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
@@ -58,6 +62,7 @@ class ServiceSettings:
     metrics_port: int = 0
     reload_seconds: float = 0.0
     drain_seconds: float = 0.0
+    max_connection_age_seconds: float = 30.0
     traces: str = "none"
     foldin_max_users: int = 0  # 0: sized from the memory limit (services/embedding/memory.py)
     kafka_bootstrap: str = ""  # embedding: read fresh interactions from the events topic
@@ -86,6 +91,7 @@ class ServiceSettings:
             metrics_port=env_int(env, "RECSYS_METRICS_PORT", METRICS_PORTS[service], minimum=0),
             reload_seconds=float(env_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
             drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
+            max_connection_age_seconds=float(env_int(env, "RECSYS_MAX_CONNECTION_AGE_SECONDS", 30, minimum=1)),
             traces=trace_exporter(env),
             foldin_max_users=env_int(env, "RECSYS_FOLDIN_MAX_USERS", 0, minimum=0),
             kafka_bootstrap=env.get("RECSYS_KAFKA_BOOTSTRAP", ""),

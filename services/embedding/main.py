@@ -32,7 +32,8 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, UserEmbeddings]
     servicer = EmbeddingServicer(users)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_EmbeddingServiceServicer_to_server(servicer, s))
     return GrpcServer([binding], settings.address, settings.grace_seconds,
-                      settings.drain_seconds, security=settings.security), users
+                      settings.drain_seconds, security=settings.security,
+                      max_connection_age_s=settings.max_connection_age_seconds), users
 
 
 def build_tail(settings: ServiceSettings, users: UserEmbeddings) -> InteractionTail | None:

@@ -30,7 +30,8 @@ def build_server(settings: GatewaySettings) -> tuple[GrpcServer, RecommendationS
     servicer = RecommendationServicer(settings, initial_split(settings), history)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_RecommendationServiceServicer_to_server(servicer, s))
     return GrpcServer([binding], settings.address, settings.grace_seconds,
-                      settings.drain_seconds, security=settings.security), servicer
+                      settings.drain_seconds, security=settings.security,
+                      max_connection_age_s=settings.max_connection_age_seconds), servicer
 
 
 async def serve(settings: GatewaySettings) -> None:

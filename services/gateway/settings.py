@@ -56,6 +56,7 @@ class GatewaySettings:
     metrics_port: int = 0
     reload_seconds: float = 0.0
     drain_seconds: float = 0.0
+    max_connection_age_seconds: float = 30.0
     traffic_split: Path | None = None
     split_reload_seconds: float = 2.0
     database_url: str | None = None
@@ -99,6 +100,7 @@ class GatewaySettings:
             metrics_port=env_int(env, "RECSYS_METRICS_PORT", METRICS_PORTS["gateway"], minimum=0),
             reload_seconds=float(env_int(env, "RECSYS_RELOAD_SECONDS", 10, minimum=0)),
             drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
+            max_connection_age_seconds=float(env_int(env, "RECSYS_MAX_CONNECTION_AGE_SECONDS", 30, minimum=1)),
             traffic_split=Path(env["RECSYS_TRAFFIC_SPLIT"]) if env.get("RECSYS_TRAFFIC_SPLIT") else None,
             split_reload_seconds=float(env_int(env, "RECSYS_SPLIT_RELOAD_SECONDS", 2, minimum=1)),
             database_url=env.get("RECSYS_DATABASE_URL") or None,

@@ -51,7 +51,9 @@ class Gateway(Protocol):
 
 class GrpcGateway:
     def __init__(self, target: str, security: Security = Security()) -> None:
-        self._channel = balanced_channel(target, security)
+        # a gateway on this host (the chart's: beside this process in its pod) drains together with
+        # it; its NOT_SERVING must not turn away the requests this process is still finishing
+        self._channel = balanced_channel(target, security, watch_health=not on_this_host(target))
         self._stub = pb_grpc.RecommendationServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
@@ -112,3 +114,9 @@ class InProcessGateway:
 
     async def close(self) -> None:
         return None
+
+
+def on_this_host(target: str) -> bool:
+    """Whether ``target`` (host:port) names this host: localhost or a loopback address."""
+    host = target.rsplit(":", 1)[0].strip("[]")
+    return host == "localhost" or host.startswith("127.") or host == "::1"

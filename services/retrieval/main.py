@@ -32,7 +32,8 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, Retriever]:
     servicer = RetrievalServicer(retriever)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_RetrievalServiceServicer_to_server(servicer, s))
     return GrpcServer([binding], settings.address, settings.grace_seconds,
-                      settings.drain_seconds, security=settings.security), retriever
+                      settings.drain_seconds, security=settings.security,
+                      max_connection_age_s=settings.max_connection_age_seconds), retriever
 
 
 async def serve(settings: ServiceSettings) -> None:

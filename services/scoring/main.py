@@ -34,7 +34,8 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, Scorer]:
     servicer = ScoringServicer(scorer)
     binding = ServiceBinding(SERVICE_NAME, lambda s: pb_grpc.add_ScoringServiceServicer_to_server(servicer, s))
     return GrpcServer([binding], settings.address, settings.grace_seconds,
-                      settings.drain_seconds, security=settings.security), scorer
+                      settings.drain_seconds, security=settings.security,
+                      max_connection_age_s=settings.max_connection_age_seconds), scorer
 
 
 async def serve(settings: ServiceSettings) -> None:

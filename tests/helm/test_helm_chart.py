@@ -298,3 +298,20 @@ def test_the_operator_may_change_only_its_namespaces_models_and_their_split_conf
     # the gateway reads the first of them
     split = _named(objects, "ConfigMap", "amazon-lightgcn-traffic-split")
     assert split["metadata"]["labels"]["recsys.dev/model"] == "amazon-lightgcn"
+
+
+@pytest.mark.parametrize("sets", [(), ("shutdown.maxConnectionAgeSeconds=120", "shutdown.graceSeconds=20"),
+                                  ("shutdown.drainSeconds=90", "shutdown.maxConnectionAgeSeconds=5")])
+def test_serving_pods_get_the_shutdown_settings_and_time_for_the_longest_drain(helm, sets):
+    from services.common.server import GrpcServer
+
+    objects = _objects(helm, sets=sets)
+    for name in SERVING_DEPLOYMENTS:
+        pod = _named(objects, "Deployment", f"shop-recsys-{name}")["spec"]["template"]["spec"]
+        env = _env(pod["containers"][0])
+        drain, age, grace = (float(env[f"RECSYS_{key}_SECONDS"]["value"])
+                             for key in ("DRAIN", "MAX_CONNECTION_AGE", "GRACE"))
+        longest = GrpcServer([], "127.0.0.1:0", grace_s=grace, drain_delay_s=drain, max_connection_age_s=age)
+        # the kubelet's SIGKILL must not cut the drain or the calls finishing after it
+        assert pod["terminationGracePeriodSeconds"] >= longest.drain_limit_s + grace, (name, sets)
+        assert pod["terminationGracePeriodSeconds"] <= longest.drain_limit_s + grace + 10, (name, sets)

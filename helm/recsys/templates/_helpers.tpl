@@ -104,6 +104,21 @@ and with tls.enabled the certificate Secret. */}}
 {{- end }}
 {{- end -}}
 
+{{/* How a serving process stops (services/common/drain.py), and the pod's matching
+terminationGracePeriodSeconds: the longest drain (every connection past its maximum age, which gRPC
+jitters by up to 10%, plus its 5 s grace and 1 s), the grace for calls in flight, and 5 s to spare. */}}
+{{- define "recsys.shutdownEnv" -}}
+- {name: RECSYS_DRAIN_SECONDS, value: {{ .Values.shutdown.drainSeconds | quote }}}
+- {name: RECSYS_MAX_CONNECTION_AGE_SECONDS, value: {{ .Values.shutdown.maxConnectionAgeSeconds | quote }}}
+- {name: RECSYS_GRACE_SECONDS, value: {{ .Values.shutdown.graceSeconds | quote }}}
+{{- end -}}
+
+{{- define "recsys.terminationGrace" -}}
+{{- $shutdown := .Values.shutdown -}}
+{{- $drain := max $shutdown.drainSeconds (add (div (add (mul $shutdown.maxConnectionAgeSeconds 11) 9) 10) 6) -}}
+{{- add $drain $shutdown.graceSeconds 5 -}}
+{{- end -}}
+
 {{/* HTTP or HTTPS, for probes of an HTTP port. */}}
 {{- define "recsys.httpScheme" -}}
 {{ ternary "HTTPS" "HTTP" .Values.tls.enabled }}

@@ -28,6 +28,8 @@ def test_calls_spread_over_every_replica_of_a_multi_address_target():
     async def scenario() -> Counter:
         replicas = [GrpcServer([_replica(name)], "127.0.0.1:0") for name in ("a", "b", "c")]
         ports = [await replica.start() for replica in replicas]
+        for replica in replicas:  # the channels check health: a replica without a model gets no calls
+            await replica.mark_serving()
         # what a headless Service's DNS name gives the channel: several addresses for one target
         channel = balanced_channel("ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports))
         try:

@@ -26,7 +26,7 @@ from events.codec import make_event
 from events.kafka_bus import KafkaPublisher, ensure_topics
 from recsys.v1 import embedding_service_pb2 as pb
 from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
-from services.common.channels import CHANNEL_OPTIONS
+from services.common.channels import channel_options
 from stack.process import free_port
 
 
@@ -123,7 +123,7 @@ def test_balanced_calls_reach_every_replica(cluster):
     replicas = cluster[0]
     before = [replica.calls("GetUserEmbedding") for replica in replicas]
     target = "ipv4:" + ",".join(replica.address for replica in replicas)
-    with grpc.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
+    with grpc.insecure_channel(target, options=channel_options()) as channel:
         stub = pb_grpc.EmbeddingServiceStub(channel)
         for n in range(40):
             stub.GetUserEmbedding(pb.GetUserEmbeddingRequest(user_id=f"U{n:07d}"), timeout=10)
