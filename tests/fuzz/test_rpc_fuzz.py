@@ -117,8 +117,8 @@ def test_every_rpc_answers_hostile_bodies_with_a_clear_code_and_counts_them(serv
                     pending = []
             tally.update(_code(future) for future in pending)
         codes[path] = tally
-        # UNAVAILABLE: a call still queued when its connection reached its maximum age (120 s) plus the
-        # grace for calls in flight (10 s); a client retries it. Rare, or it is something else.
+        # UNAVAILABLE: a call still queued when its connection reached its maximum age (30 s) plus the
+        # grace for calls in flight (5 s); a client retries it. Rare, or it is something else.
         assert tally[grpc.StatusCode.UNAVAILABLE] <= N // 1000, f"{path}: {dict(tally)}"
         bad = {code: count for code, count in tally.items() if code not in ALLOWED | {grpc.StatusCode.UNAVAILABLE}}
         assert not bad, f"{path}: {bad} (all: {dict(tally)})\n{log.read_text()[-3000:]}"

@@ -245,6 +245,75 @@ def test_an_operator_restart_mid_flow_continues(cluster):
     assert [j.metadata.name for j in jobs] == [f"train-{name}-g1"]  # no second Job after the restart
 
 
+
+def _job_names(cluster, name: str) -> list[str]:
+    return sorted(j.metadata.name for j in cluster["batch"].list_namespaced_job(
+        NS, label_selector=f"recsys.dev/model={name}").items if not j.metadata.deletion_timestamp)
+
+
+def test_an_operator_restart_mid_canary_keeps_the_split_and_finishes_the_rollout(cluster):
+    name = "restartcanary"
+    _into_canary(cluster, name)
+    cluster["operator"].stop(kill=True)  # no chance to tidy up
+    try:
+        # with the operator away the gateway keeps the canary's split; the online counts arrive
+        assert _split(cluster, name) == {f"{name}-g1": 0.5, f"{name}-g2": 0.5}
+        _online(cluster, f"{name}-g1", 1000, 100)
+        _online(cluster, f"{name}-g2", 1000, 100)
+    finally:
+        cluster["operator"].start()
+    body = _wait_phase(cluster, name, ("Promoted", "RolledBack", "Failed"), timeout_s=120)
+    status = body["status"]
+    assert status["phase"] == "Promoted" and status["productionVersion"] == f"{name}-g2", status
+    assert _split(cluster, name) == {f"{name}-g2": 1.0}
+    assert _job_names(cluster, name) == [f"train-{name}-g1", f"train-{name}-g2"]  # nothing retrained
+
+
+def test_a_spec_edit_while_evaluating_trains_the_new_spec_and_only_it_is_promoted(cluster):
+    name = "evaledit"
+    in_the_way = cluster["root"] / "artifacts" / name / "stable"
+    in_the_way.mkdir(parents=True)  # the promotion of g1 cannot link the stable track: held in Evaluating
+    (in_the_way / "someone's file").write_text("not the operator's")
+    try:
+        assert _apply(cluster, _model(name)).returncode == 0
+        _wait_condition(cluster, name, "Artifacts", "False")
+        assert _get(cluster, name)["status"]["phase"] == "Evaluating"
+        assert _apply(cluster, _model(name, hyperparameters={"epochs": 3})).returncode == 0
+        body = _wait_phase(cluster, name, ("Training", "Promoted", "Failed", "RolledBack"))
+        assert body["status"]["version"] == f"{name}-g2", body["status"]
+    finally:
+        (in_the_way / "someone's file").unlink()
+        in_the_way.rmdir()
+    body = _wait_phase(cluster, name, ("Promoted", "Failed", "RolledBack"))
+    status = body["status"]
+    # g1 never served: the edited spec's model is the first production version, with no canary
+    assert status["phase"] == "Promoted" and status["productionVersion"] == f"{name}-g2", status
+    assert _split(cluster, name) == {f"{name}-g2": 1.0}
+    assert (cluster["root"] / "artifacts" / name / "stable").resolve().name == f"{name}-g2"
+
+
+def test_spec_edits_in_quick_succession_race_no_handler_into_a_wrong_phase(cluster):
+    name = "quickedits"
+    phases: list[str] = []
+    cluster["kubelet"].paused.set()  # every generation's Job waits, so the edits overlap the training
+    try:
+        assert _apply(cluster, _model(name)).returncode == 0
+        for epochs in (3, 4, 5):
+            assert _apply(cluster, _model(name, hyperparameters={"epochs": epochs})).returncode == 0
+            phases.append((_get(cluster, name).get("status") or {}).get("phase"))
+            time.sleep(0.3)  # within the timer's interval: the train handler and the timer overlap
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _job_names(cluster, name) != [f"train-{name}-g4"]:
+            phases.append((_get(cluster, name).get("status") or {}).get("phase"))
+            time.sleep(0.3)
+        assert _job_names(cluster, name) == [f"train-{name}-g4"]  # the superseded Jobs are gone
+    finally:
+        cluster["kubelet"].paused.clear()
+    body = _wait_phase(cluster, name, ("Promoted", "Failed", "RolledBack"))
+    status = body["status"]
+    assert status["phase"] == "Promoted" and status["productionVersion"] == f"{name}-g4", status
+    assert "Failed" not in phases, phases  # no step read a superseded Job as missing
+
 def test_deleting_the_resource_cleans_up(cluster):
     name = "shop"
     _wait_phase(cluster, name, ("Promoted",))
