@@ -157,8 +157,7 @@ async def serve_all(env: Mapping[str, str]) -> None:
         for watcher in watchers:
             watcher.cancel()
         await gw_servicer.close()
-        for server in servers[:3]:
-            await server.stop()
+        await asyncio.gather(*(server.stop() for server in servers[:3]))  # their drains overlap
         if tail is not None:
             await asyncio.to_thread(tail.stop)
         if events is not None:

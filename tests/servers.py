@@ -85,3 +85,41 @@ def start_serve_all(lightgcn, neumf, root, extra_env: dict[str, str] | None = No
         process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "all"], env=env, stdout=out,
                                    stderr=subprocess.STDOUT)
     return process, ports, log
+
+
+class ServiceProxy:
+    """Stands in for kube-proxy in front of a ClusterIP Service: each new TCP connection goes to one
+    of the ready endpoints (in turn); removing an endpoint leaves open connections where they are."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ready = list(ports)
+        self._turn = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._connect, "127.0.0.1", 0)
+        return self._server.sockets[0].getsockname()[1]
+
+    async def _connect(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        self._turn += 1
+        port = self.ready[self._turn % len(self.ready)]
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            client_writer.close()
+            return
+        await asyncio.gather(_pipe(client_reader, writer), _pipe(reader, client_writer))
+
+    async def close(self) -> None:
+        self._server.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        writer.close()

@@ -28,24 +28,31 @@ _HOUSEKEEPING = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 QUIET_S = 1.0  # no call started for this long: the clients have moved to other pods
 
 
-class CallActivity(grpc.aio.ServerInterceptor):
-    """Remembers when the server last received a call from a client (health checks aside)."""
+class Activity:
+    """When a server last received work from a client."""
 
     def __init__(self) -> None:
         self.last_call_at = time.monotonic()
 
-    async def intercept_service(
-            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        if not handler_call_details.method.startswith(_HOUSEKEEPING):
-            self.last_call_at = time.monotonic()
-        return await continuation(handler_call_details)
+    def touch(self) -> None:
+        self.last_call_at = time.monotonic()
 
     def quiet_for(self) -> float:
         return time.monotonic() - self.last_call_at
 
 
-async def wait_for_clients_to_leave(activity: CallActivity, minimum_s: float, maximum_s: float,
+class CallActivity(Activity, grpc.aio.ServerInterceptor):
+    """Remembers when the gRPC server last received a call from a client (health checks aside)."""
+
+    async def intercept_service(
+            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        if not handler_call_details.method.startswith(_HOUSEKEEPING):
+            self.touch()
+        return await continuation(handler_call_details)
+
+
+async def wait_for_clients_to_leave(activity: Activity, minimum_s: float, maximum_s: float,
                                     quiet_s: float = QUIET_S, poll_s: float = 0.1) -> float:
     """Wait at least ``minimum_s`` (health checkers and endpoint controllers see NOT_SERVING), then
     until no call has started for ``quiet_s``, but no longer than ``maximum_s`` in all; returns the

@@ -101,6 +101,7 @@ def create_app(gateway: Gateway, events: EventSink | None = None, timeout_s: flo
     app = FastAPI(title="recsys", version=__version__,
                   description="Personalised product recommendations (NeuMF + LightGCN). The bodies are the "
                               "protos of recsys.v1 in protobuf's JSON mapping; errors are RFC 9457 problems.")
+    app.state.draining = False  # set by services/http/server.py on SIGTERM
 
     def authorization(request: Request, write: bool) -> str | None:
         """The caller's Authorization header, checked where this kind of call needs a token."""
@@ -143,6 +144,8 @@ def create_app(gateway: Gateway, events: EventSink | None = None, timeout_s: flo
              responses={503: {"description": "a problem (RFC 9457)",
                               "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}})
     async def ready(request: Request):
+        if app.state.draining:
+            return problem(503, "this server is shutting down", request.url.path)
         if not await gateway.ready():
             return problem(503, "the gateway is not serving yet (models loading, or unreachable)", request.url.path)
         return {"status": "ready"}

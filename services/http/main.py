@@ -23,11 +23,12 @@ async def serve(settings: HttpSettings) -> None:
     events: EventSink | None = KafkaSink(settings.kafka_bootstrap, settings.events_topic) \
         if settings.kafka_bootstrap else None
     server = HttpServer(create_app(gateway, events, settings.timeout_s, settings.security), settings.host,
-                        settings.port, settings.grace_seconds, security=settings.security)
+                        settings.port, settings.grace_seconds, security=settings.security,
+                        drain_delay_s=settings.drain_seconds)
     await server.start()
     try:
         await wait_for_termination()
-        log.info("stopping: finishing requests in flight")
+        log.info("stopping: draining, then finishing requests in flight")
     finally:
         await server.stop()
         if events is not None:

@@ -22,7 +22,10 @@ SETTINGS = (
     Setting("RECSYS_EVENTS_TOPIC", "recsys.user-events", "topic POST /events publishes to"),
     Setting("RECSYS_HOST", "0.0.0.0", "address to listen on"),
     Setting("RECSYS_METRICS_PORT", str(METRICS_PORT), "Prometheus /metrics port; 0 picks a free one"),
-    Setting("RECSYS_GRACE_SECONDS", "5", "how long SIGTERM waits for requests in flight"),
+    Setting("RECSYS_DRAIN_SECONDS", "2",
+            "after SIGTERM, how long at least /ready says 503 while requests are still answered (each "
+            "response closing its connection), before the server waits for its clients to leave; 0: stop at once"),
+    Setting("RECSYS_GRACE_SECONDS", "5", "then, how long SIGTERM waits for requests in flight"),
     Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
     Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
     *SECURITY_SETTINGS,
@@ -42,6 +45,7 @@ class HttpSettings:
     log_level: str
     traces: str
     security: Security = Security()
+    drain_seconds: float = 0.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HttpSettings:
@@ -54,4 +58,5 @@ class HttpSettings:
                    metrics_port=env_int(env, "RECSYS_METRICS_PORT", METRICS_PORT, minimum=0),
                    grace_seconds=float(env_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
                    log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(), traces=trace_exporter(env),
-                   security=Security.from_env(env))
+                   security=Security.from_env(env),
+                   drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)))
