@@ -12,7 +12,8 @@ For each replica count, from a client inside the node's network (all on this mac
 Then, with 2 replicas, a pod deleted under load, once an embedding pod and once a gateway pod (each
 run on its own, so failures are attributed): the same load for 70 s, the pod deleted at 10 s (a
 normal `kubectl delete pod`: SIGTERM, drain until the clients have left, stop), failed calls counted
-by status code, and how long the pod took to go.
+by status code, and how long the pod took to go; while a gateway pod goes, the HTTP API (in the
+gateway's pod) also gets POST /recommendations at concurrency 4.
 
 Catalogue: synthetic 20k users x 10k items (seed 0), LightGCN 5 epochs and NeuMF 2, cached.
 
@@ -43,6 +44,7 @@ RELEASE = "shop"
 SERVING = ("gateway", "retrieval", "scoring", "embedding")
 CONCURRENCY = 16
 DELETE_AT_S = 10
+HTTP_CONCURRENCY = 4
 DISRUPTION_S = 70  # a deleted pod drains for at most ~39 s under load, then 5 s grace
 
 
@@ -180,14 +182,25 @@ def handled_calls(pod: dict) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("recsys_rpc_total{"))
 
 
-def run_load(probe: Probe, seconds: float) -> dict:
+def run_load(probe: Probe, seconds: float, http_concurrency: int = 0) -> tuple[dict, dict | None]:
+    """Recommend over gRPC at CONCURRENCY, and with ``http_concurrency`` also POST /recommendations
+    to the HTTP API (port 8080 of the gateway's Service) at the same time."""
     from cli.loadtest import run_load as generate
     from core.security import Security
 
-    result = asyncio.run(generate(f"{probe.gateway}:50051", duration_s=seconds, concurrency=CONCURRENCY, users=USERS,
-                                  security=Security(tokens=(probe.token,)), connections=4))
-    return {"throughput_rps": result.throughput_rps, "p50_ms": result.p50_ms, "p99_ms": result.p99_ms,
-            "requests": result.requests, "ok": result.ok, "errors": result.errors}
+    security = Security(tokens=(probe.token,))
+
+    async def loads() -> list:
+        runs = [generate(f"{probe.gateway}:50051", duration_s=seconds, concurrency=CONCURRENCY, users=USERS,
+                         security=security, connections=4)]
+        if http_concurrency:
+            runs.append(generate(f"http://{probe.gateway}:8080", duration_s=seconds, concurrency=http_concurrency,
+                                 users=USERS, security=security, http=True))
+        return await asyncio.gather(*runs)
+
+    results = [{"throughput_rps": r.throughput_rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "requests": r.requests,
+                "ok": r.ok, "errors": r.errors} for r in asyncio.run(loads())]
+    return results[0], (results[1] if http_concurrency else None)
 
 
 def freshness(probe: Probe, probes: int, timeout_s: float = 10.0) -> dict:
@@ -257,12 +270,13 @@ def probe_main(argv: list[str]) -> None:
 
         deleter = threading.Thread(target=delete_later, daemon=True)
         deleter.start()
-        load = run_load(probe, args.seconds)
+        # a gateway pod also serves the HTTP API: its clients must see no failure either
+        load, http_load = run_load(probe, args.seconds, HTTP_CONCURRENCY if args.disrupt == "gateway" else 0)
         deleter.join(130)
-        args.out.write_text(json.dumps({"load": load, "deleted": deleted}))
+        args.out.write_text(json.dumps({"load": load, "http_load": http_load, "deleted": deleted}))
         return
     before = {pod["name"]: handled_calls(pod) for pod in pods}
-    load = run_load(probe, args.seconds)
+    load, _ = run_load(probe, args.seconds)
     calls = {pod["name"]: handled_calls(pod) - before[pod["name"]] for pod in pods}
     per_component = {name: sorted(round(calls[p["name"]]) for p in pods if p["component"] == name) for name in SERVING}
     args.out.write_text(json.dumps({"load": load, "calls_per_pod": per_component,
@@ -306,10 +320,11 @@ def main() -> None:
         for row in rows:
             print(f"  {row['replicas']} replica(s): {row['calls_per_pod']}")
         print("\na pod deleted under load (2 replicas, deleted at 10 s of 70):")
-        print(markdown_table([{"deleted": component, "pod_gone_after_s": run["deleted"].get("gone_after_s"),
-                               "requests": run["load"]["requests"], "ok": run["load"]["ok"],
-                               "failed": run["load"]["errors"] or "none", "p99_ms": run["load"]["p99_ms"]}
-                              for component, run in disruption.items()]))
+        print(markdown_table([{"deleted": component, "api": api, "pod_gone_after_s": run["deleted"].get("gone_after_s"),
+                               "requests": load["requests"], "ok": load["ok"], "failed": load["errors"] or "none",
+                               "p99_ms": load["p99_ms"]}
+                              for component, run in disruption.items()
+                              for api, load in (("gRPC", run["load"]), ("HTTP", run.get("http_load"))) if load]))
         write_json(args.out, {"catalogue": f"synthetic {USERS} users x {ITEMS} items",
                               "node": "stack/cluster.py single node on this machine's 2 cores", "rows": rows,
                               "pod_deleted_under_load": disruption})

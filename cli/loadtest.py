@@ -143,11 +143,14 @@ class HttpTransport:
                 f"{self.auth}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         try:
             writer.write(head + body)
-            status, payload = await asyncio.wait_for(_read_response(reader), timeout_s)
+            status, payload, keep_alive = await asyncio.wait_for(_read_response(reader), timeout_s)
         except BaseException:
             writer.close()  # a half-read response leaves the connection unusable
             raise
-        self._idle.append(connection)
+        if keep_alive:
+            self._idle.append(connection)
+        else:
+            writer.close()
         return status, payload
 
     async def catalogue_items(self) -> int:
@@ -174,16 +177,21 @@ class HttpTransport:
             writer.close()
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """Status, body, and whether the connection may carry another request (not after the server's
+    ``Connection: close``, which a draining server sends so that its clients reconnect elsewhere)."""
     status = int((await reader.readline()).split(b" ", 2)[1])
-    length = None
+    length, keep_alive = None, True
     while (line := await reader.readline()) not in (b"\r\n", b""):
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
+        name = name.strip().lower()
+        if name == b"content-length":
             length = int(value)
+        elif name == b"connection" and b"close" in value.lower():
+            keep_alive = False
     if length is None:
         raise ValueError("the server answered without Content-Length")
-    return status, await reader.readexactly(length)
+    return status, await reader.readexactly(length), keep_alive
 
 
 def _mode_name(mode: int) -> str:

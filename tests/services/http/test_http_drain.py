@@ -131,3 +131,25 @@ def test_ready_says_503_and_every_response_closes_its_connection_while_the_serve
 
     before, during = asyncio.run(scenario())
     assert before == (200, None) and during == (503, "close")
+
+
+def test_the_load_generator_reconnects_when_a_draining_server_closes_its_connection():
+    from cli.loadtest import HttpTransport
+
+    async def scenario() -> tuple[int, int, list[int]]:
+        server = HttpServer(_app("a"), "127.0.0.1", 0, drain_delay_s=2.0)
+        port = await server.start()
+        transport = HttpTransport(f"http://127.0.0.1:{port}")
+        statuses = [(await transport._request("GET", "/who", b"", 10))[0] for _ in range(3)]
+        kept = transport.opened  # keep-alive: one connection for all three
+        stopping = asyncio.create_task(server.stop())
+        await asyncio.sleep(0.2)
+        statuses += [(await transport._request("GET", "/who", b"", 10))[0] for _ in range(3)]
+        # each answer said Connection: close: the first went over the kept connection, the
+        # next two each on a new one
+        reopened = transport.opened - kept
+        await stopping
+        return kept, reopened, statuses
+
+    kept, reopened, statuses = asyncio.run(scenario())
+    assert statuses == [200] * 6 and kept == 1 and reopened == 2
