@@ -15,6 +15,7 @@ import torch
 
 from core.filters import ItemFilter
 from core.products import ProductAttributes, popularity_order
+from services.retrieval.coarse import CoarseScan, pays_off
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,10 @@ class ItemIndex:
     """Item vectors plus the catalogue attributes filters need."""
 
     def __init__(self, item_ids: Sequence[str], vectors: np.ndarray, popularity: np.ndarray | None = None,
-                 catalogue: dict[str, dict] | None = None) -> None:
+                 catalogue: dict[str, dict] | None = None, coarse: bool | None = None) -> None:
+        """``coarse``: search with a bfloat16 first pass and an exact re-rank (services/retrieval/coarse.py;
+        same answers, half the memory traffic, half again the vectors' memory); None: when it is
+        faster on this CPU for this catalogue."""
         if len(item_ids) != len(vectors):
             raise ValueError(f"{len(item_ids)} item ids but {len(vectors)} vectors")
         self.item_ids = list(item_ids)
@@ -36,6 +40,8 @@ class ItemIndex:
         counts = np.zeros(len(item_ids)) if popularity is None else popularity
         self.popularity = torch.from_numpy(popularity_order(counts))
         self.attributes = ProductAttributes(self.item_ids, catalogue or {})
+        use_coarse = pays_off(self.vectors) if coarse is None else coarse
+        self.coarse = CoarseScan(self.vectors) if use_coarse else None
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -63,8 +69,24 @@ class ItemIndex:
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if queries.shape[1] != self.dim:
             raise ValueError(f"query vectors have {queries.shape[1]} dimensions, the items {self.dim}")
+        if self.coarse is not None:
+            return self._search_coarse(torch.from_numpy(queries), k, exclude, item_filter)
         scores = torch.from_numpy(queries) @ self.vectors.T
         return self._top(scores, k, exclude, item_filter)
+
+    def _search_coarse(self, queries: torch.Tensor, k: int, exclude: Sequence[np.ndarray],
+                       item_filter: ItemFilter) -> list[Hits]:
+        """The same answers as the exact scan: approximate scores masked like exact ones, then each
+        row's candidates scored exactly."""
+        if k <= 0:
+            raise ValueError(f"k must be positive, got {k}")
+        found_by_row = self.coarse.candidates(queries, k, lambda scores: self._mask(scores, exclude, item_filter))
+        hits = []
+        for row, found in enumerate(found_by_row):
+            exact = self.vectors[found] @ queries[row]
+            top = torch.topk(exact, min(k, len(found)))
+            hits.append(Hits(found[top.indices].numpy(), top.values.numpy()))
+        return hits
 
     def most_popular(self, k: int, exclude: np.ndarray | None = None,
                      item_filter: ItemFilter = ItemFilter()) -> Hits:
@@ -72,15 +94,19 @@ class ItemIndex:
         scores = self.popularity.to(torch.float32).unsqueeze(0).clone()
         return self._top(scores, k, [] if exclude is None else [exclude], item_filter)[0]
 
-    def _top(self, scores: torch.Tensor, k: int, exclude: Sequence[np.ndarray], item_filter: ItemFilter) -> list[Hits]:
-        if k <= 0:
-            raise ValueError(f"k must be positive, got {k}")
+    def _mask(self, scores: torch.Tensor, exclude: Sequence[np.ndarray], item_filter: ItemFilter) -> None:
+        """-inf where a row's query must not get an item (filtered out, or excluded for that row)."""
         mask = self.allowed(item_filter)
         if mask is not None:
             scores.masked_fill_(~mask, -torch.inf)
         for row, items in enumerate(exclude):
             if len(items):
                 scores[row, torch.from_numpy(np.asarray(items, dtype=np.int64))] = -torch.inf
+
+    def _top(self, scores: torch.Tensor, k: int, exclude: Sequence[np.ndarray], item_filter: ItemFilter) -> list[Hits]:
+        if k <= 0:
+            raise ValueError(f"k must be positive, got {k}")
+        self._mask(scores, exclude, item_filter)
         top = torch.topk(scores, min(k, len(self)), dim=1)
         hits = []
         for values, indices in zip(top.values, top.indices):
