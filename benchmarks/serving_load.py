@@ -7,7 +7,8 @@ The catalogue is synthetic, 100k users x 50k items; LightGCN and NeuMF are train
 and cached under bench-results/serving-artifacts. Load: 100k distinct user ids, fixed concurrency
 levels, 15 s each after a 3 s warm-up, against one and two serve-all worker processes, from three
 clients: `recsys loadtest` over gRPC (4 connections) and over HTTP (a keep-alive connection per
-caller), and vegeta (an independent Go HTTP client, stack/vegeta.py). Coverage is compared with the
+caller), vegeta (an independent Go HTTP client, stack/vegeta.py) and ghz (an independent Go gRPC
+client, stack/ghz.py). Coverage is compared with the
 taste oracle: the accuracy-optimal recommender for this catalogue (true tastes known), over as many
 requests.
 
@@ -36,6 +37,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from benchmarks.common import REPO, markdown_table, write_json
 from cli.loadtest import run_load
+from stack.ghz import descriptor_set, ghz_binary
 from stack.vegeta import vegeta_binary
 from training.artifacts import save_artifact
 from training.config import TrainConfig
@@ -156,10 +158,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, action="append", help="serve-all worker processes, repeatable "
                         "(default 1 and 2)")
     parser.add_argument("--connections", type=int, default=4, help="gRPC client connections (default 4)")
-    parser.add_argument("--transport", action="append", choices=("grpc", "http", "vegeta"),
-                        help="repeatable (default all three): gRPC Recommend; the HTTP API's POST /recommendations "
-                             "from `recsys loadtest --http` (one keep-alive connection per caller); the same from "
-                             "vegeta, an independent Go client")
+    parser.add_argument("--transport", action="append", choices=("grpc", "ghz", "http", "vegeta"),
+                        help="repeatable (default all four): gRPC Recommend from `recsys loadtest`; the same from ghz, "
+                             "an independent Go client; the HTTP API's POST /recommendations from `recsys loadtest "
+                             "--http` (one keep-alive connection per caller); the same from vegeta, an independent "
+                             "Go client")
+    parser.add_argument("--models", type=Path, nargs=2, metavar=("LIGHTGCN", "NEUMF"),
+                        help="serve these artifacts instead of the benchmark catalogue's (no taste oracle then)")
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "serving_load.json")
@@ -170,7 +175,7 @@ def main() -> None:
     args = parser.parse_args()
     levels = args.concurrency or [16, 64]
     args.workers = args.workers or [1, 2]
-    lightgcn, neumf = artifacts(REPO / "bench-results" / "serving-artifacts")
+    lightgcn, neumf = args.models or artifacts(REPO / "bench-results" / "serving-artifacts")
     if args.shared_cores:
         shared_cores(lightgcn, neumf, args.threads or ["2", "1"], levels[0], args)
         return
@@ -188,7 +193,7 @@ def main() -> None:
         echo.send_signal(signal.SIGTERM)
         echo.wait(timeout=10)
 
-    transports = args.transport or ["grpc", "http", "vegeta"]
+    transports = args.transport or ["grpc", "ghz", "http", "vegeta"]
     for workers in args.workers:
         ports = {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "http")}
         process, target = start_stack(lightgcn, neumf, ports, extra_env={"RECSYS_WORKERS": str(workers)})
@@ -200,6 +205,12 @@ def main() -> None:
                                            f"{'s' if workers > 1 else ''}, concurrency {level}",
                                  **vegeta_load(f"http://127.0.0.1:{ports['http']}", level, args.duration,
                                                args.warmup)})
+                    print(rows[-1], flush=True)
+                    continue
+                if transport == "ghz":
+                    rows.append({"system": f"full stack over gRPC (ghz), {workers} worker"
+                                           f"{'s' if workers > 1 else ''}, concurrency {level}",
+                                 **ghz_load(target, level, args.connections, args.duration, args.warmup)})
                     print(rows[-1], flush=True)
                     continue
                 http = transport == "http"
@@ -216,13 +227,15 @@ def main() -> None:
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
-    most = max((row for row in rows if "requests" in row), key=lambda row: row["requests"])
-    rows.append({"system": f"taste oracle (coverage only, {most['requests']:,} requests)", "throughput_rps": "",
-                 "p50_ms": "", "p95_ms": "", "p99_ms": "",
-                 "coverage": taste_oracle_coverage(int(most["requests"]))})
+    if not args.models:
+        most = max((row for row in rows if "requests" in row), key=lambda row: row["requests"])
+        rows.append({"system": f"taste oracle (coverage only, {most['requests']:,} requests)", "throughput_rps": "",
+                     "p50_ms": "", "p95_ms": "", "p99_ms": "",
+                     "coverage": taste_oracle_coverage(int(most["requests"]))})
     rows.append(ORIGINAL)
     print("\n" + markdown_table(rows, ["system", "throughput_rps", "p50_ms", "p95_ms", "p99_ms", "coverage"]))
-    write_json(args.out, {"catalogue": "synthetic 100k users x 50k items", "users_in_load": 100_000,
+    catalogue = f"{lightgcn} + {neumf}" if args.models else "synthetic 100k users x 50k items"
+    write_json(args.out, {"catalogue": catalogue, "users_in_load": 100_000,
                           "grpc_client_connections": args.connections,
                           "http_client_connections": "one per concurrent caller (keep-alive)", "rows": rows})
 
@@ -279,6 +292,36 @@ def vegeta_load(base_url: str, concurrency: int, duration_s: float, warmup_s: fl
     return {"throughput_rps": report["throughput"], "p50_ms": latencies["50th"] / 1e6,
             "p95_ms": latencies["95th"] / 1e6, "p99_ms": latencies["99th"] / 1e6, "coverage": "",
             "requests": report["requests"], "errors": {code: count for code, count in codes.items() if code != "200"}}
+
+
+def ghz_load(target: str, concurrency: int, connections: int, duration_s: float, warmup_s: float,
+             users: int = 100_000, k: int = 10) -> dict[str, object]:
+    """Closed-loop load from ghz (``concurrency`` workers over ``connections`` connections, as the
+    Python client) on Recommend, each call for a random one of 100k users; the warm-up is a first,
+    unreported run."""
+    ghz = str(ghz_binary())
+    with tempfile.TemporaryDirectory() as work:
+        protoset = descriptor_set(Path(work) / "recsys.protoset")
+        # a Go template per call; its raw string (backquotes) needs no escaping inside the JSON
+        data = json.dumps({"user_id": f"U{{{{printf `%07d` (randomInt 0 {users})}}}}", "k": k})
+        call = [ghz, "--insecure", f"--protoset={protoset}", "--call=recsys.v1.RecommendationService/Recommend",
+                f"--data={data}", f"--concurrency={concurrency}", f"--connections={connections}", "--timeout=2s",
+                "--format=json", target]
+        subprocess.run([*call, f"--duration={warmup_s}s"], check=True, capture_output=True)
+        report = json.loads(subprocess.run([*call, f"--duration={duration_s}s"], check=True,
+                                           capture_output=True).stdout)
+    latency = {entry["percentage"]: entry["latency"] / 1e6 for entry in report.get("latencyDistribution") or []}
+    # ghz closes its connections when the duration is up: the calls then in flight (one per worker)
+    # end "Unavailable ... use of closed network connection" on the client's side, not the server's
+    cut = sum(count for message, count in (report.get("errorDistribution") or {}).items()
+              if "use of closed network connection" in message)
+    errors = {code: count for code, count in (report.get("statusCodeDistribution") or {}).items() if code != "OK"}
+    if cut:
+        errors["Unavailable"] -= cut
+        errors = {code: count for code, count in errors.items() if count}
+    return {"throughput_rps": report["rps"], "p50_ms": latency.get(50), "p95_ms": latency.get(95),
+            "p99_ms": latency.get(99), "coverage": "", "requests": report["count"] - cut, "errors": errors,
+            "cut_off_by_the_client_at_the_end": cut}
 
 
 ECHO_SERVER = """

@@ -1,5 +1,6 @@
 """Building one command of a Go module pinned in this repository (stack/kube, stack/tilt,
-stack/coredns) into the cache, with the machine's Go toolchain."""
+stack/coredns), or a released Go tool at a pinned version (vegeta, ghz), into the cache, with the
+machine's Go toolchain."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from stack.process import StackError
+from stack.process import CACHE_DIR, StackError
 
 
 def run_go(directory: Path, *args: str, env: Mapping[str, str] | None = None) -> None:
@@ -47,3 +48,19 @@ def go_build(module: Path, package: str, output: Path, ldflags: str = "-s -w",
         partial.unlink(missing_ok=True)
         shutil.rmtree(src, ignore_errors=True)
     return output
+
+
+def go_tool(name: str, package: str, version: str) -> Path:
+    """The cached binary of ``package@version`` (``go install``), built on first use."""
+    binary = CACHE_DIR / f"{name}-{version}" / name
+    if binary.exists():
+        return binary
+    if shutil.which("go") is None:
+        raise StackError(f"building {name} needs the Go toolchain on PATH")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["go", "install", f"{package}@{version}"],
+                            env={**os.environ, "GOBIN": str(binary.parent), "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"},
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise StackError(f"go install {package}@{version} failed:\n{result.stderr[-4000:]}")
+    return binary
