@@ -86,10 +86,11 @@ class LocalHops:
             return UserState(vector, [model.item_ids[i] for i in user.seen.tolist()])
         return await local_call("EmbeddingService", "GetUserEmbedding", call, timeout)
 
-    async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
+    async def retrieve(self, user_id: str, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
                        item_filter: ItemFilter, timeout: float) -> Candidates:
         async def call() -> Candidates:
-            retrieved = await self._retrieval.retrieve(vector, num_candidates, exclude_item_ids, item_filter)
+            retrieved = await self._retrieval.retrieve(vector, num_candidates, exclude_item_ids, item_filter,
+                                                       user_id=user_id)
             positions, item_ids = retrieved.hits.indices, retrieved.index.item_ids
             return Candidates([item_ids[i] for i in positions.tolist()], retrieved.hits.scores.tolist(),
                               retrieved.model_version, retrieved.popularity_fallback, positions, item_ids)

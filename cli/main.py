@@ -115,6 +115,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--eval-every", type=_positive_int, default=1)
     h.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="stop after the epoch that crosses this much training and validation time")
+    h.add_argument("--precompute-candidates", type=int, default=256, metavar="N",
+                   help="LightGCN: ship each user's top N items in the artifact, so that retrieval looks them "
+                        "up instead of scanning the catalogue for users without new interactions (0: none)")
     h.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     h.add_argument("--version", help="artifact version (default: time + data fingerprint)")
     h.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -247,7 +250,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         embedding_dim=args.embedding_dim, layers=args.layers, n_layers=args.n_layers, dropout=args.dropout,
         protocol=args.protocol, ks=args.ks, metric=args.metric, patience=args.patience,
         eval_every=args.eval_every, seed=args.seed, device=args.device, pretrain=args.pretrain,
-        time_budget_s=args.time_budget,
+        time_budget_s=args.time_budget, precomputed_candidates=args.precompute_candidates,
     )
     result = train_to_artifact(_data_spec(args), config, args.out, version=args.version, progress=not args.quiet,
                                warn=_warner(args))

@@ -10,6 +10,9 @@ An artifact is a directory::
     item_ids.json      index -> original item id
     seen.npz           each user's training items (CSR: indptr, indices) and item popularity
     items.jsonl        product rows (item_id, title, categories, brand, price) when the data had them
+    candidates.npy     LightGCN, optional: each user's top unseen items by score, best first
+                       (n_users, C), computed at training time so that retrieval can answer a user
+                       whose vector is still the trained one without scanning every item
 
 The reader parses each part on demand, so a service reads only what it serves (the gateway never
 loads weights) and nothing here needs torch.
@@ -61,7 +64,7 @@ def write_artifact(out_dir: Path, *, model_type: str, user_ids: list[str], item_
                    save_weights: Callable[[Path], None], hyperparameters: Mapping[str, Any],
                    training: Mapping[str, Any], dataset: Mapping[str, Any], metrics: Mapping[str, float],
                    version: str | None = None, embeddings: tuple[np.ndarray, np.ndarray] | None = None,
-                   products: Iterable[Mapping[str, Any]] = ()) -> Path:
+                   products: Iterable[Mapping[str, Any]] = (), candidates: np.ndarray | None = None) -> Path:
     """Write an artifact directory and return its manifest's path (written last, so a reader that
     sees the manifest sees every part). ``save_weights`` writes the weights file it is given."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -70,6 +73,8 @@ def write_artifact(out_dir: Path, *, model_type: str, user_ids: list[str], item_
     if embeddings is not None:
         np.savez(out_dir / "embeddings.npz", user=embeddings[0], item=embeddings[1])
         files["embeddings"] = "embeddings.npz"
+    if candidates is not None:
+        files["candidates"] = write_candidates(out_dir, candidates, len(user_ids))
     (out_dir / files["user_ids"]).write_text(json.dumps(list(user_ids)))
     (out_dir / files["item_ids"]).write_text(json.dumps(list(item_ids)))
     np.savez(out_dir / files["seen"], indptr=seen.indptr, indices=seen.indices, popularity=seen.popularity)
@@ -97,6 +102,14 @@ def write_artifact(out_dir: Path, *, model_type: str, user_ids: list[str], item_
     path = out_dir / MANIFEST
     path.write_text(json.dumps(manifest, indent=2, default=_jsonable))
     return path
+
+
+def write_candidates(out_dir: Path, candidates: np.ndarray, n_users: int) -> str:
+    """Write the precomputed candidates part and return its file name."""
+    if candidates.ndim != 2 or len(candidates) != n_users:
+        raise ValueError(f"candidates must hold one row per user ({n_users}), got shape {candidates.shape}")
+    np.save(out_dir / "candidates.npy", candidates)
+    return "candidates.npy"
 
 
 def _jsonable(value: object) -> object:
@@ -192,6 +205,15 @@ class Artifact:
         """LightGCN's final (user, item) vectors."""
         with np.load(self._file("embeddings")) as arrays:
             return arrays["user"], arrays["item"]
+
+    def candidates(self) -> np.ndarray:
+        """Each user's precomputed top unseen item indices, best first: (n_users, C)."""
+        candidates = np.load(self._file("candidates"))
+        if candidates.ndim != 2 or len(candidates) != self.n_users or (
+                candidates.size and not 0 <= int(candidates.min()) <= int(candidates.max()) < self.n_items):
+            raise ArtifactError(f"{self.path}: candidates of shape {candidates.shape} do not fit "
+                                f"{self.n_users} users x {self.n_items} items")
+        return candidates
 
     def products(self) -> dict[str, dict[str, Any]]:
         """Product rows by item id (empty when the training data had no product metadata)."""

@@ -74,6 +74,8 @@ class TrainConfig:
     pretrain: bool = False  # NeuMF: train GMF and MLP first and start from them (the paper's scheme)
     pretrain_alpha: float = 0.5
     pretrain_optimizer: str = "sgd"
+    # LightGCN: each user's top items shipped in the artifact for retrieval to look up (0: none)
+    precomputed_candidates: int = 256
     extra: dict[str, object] = field(default_factory=dict)
 
     def resolved(self) -> TrainConfig:
@@ -103,6 +105,8 @@ class TrainConfig:
             raise ValueError(f"loss must be bce, bpr or mse, got '{self.loss}'")
         if self.epochs < 0 or (self.batch_size or 1) <= 0 or (self.lr or 1) <= 0:
             raise ValueError("epochs must be >= 0, batch size and learning rate > 0")
+        if self.precomputed_candidates < 0:
+            raise ValueError(f"precomputed candidates must be >= 0, got {self.precomputed_candidates}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be adam or sgd, got '{self.optimizer}'")
         if self.feedback == "explicit" and self.model in ("lightgcn", "pop"):

@@ -71,7 +71,8 @@ def train_to_artifact(spec: DataSpec, config: TrainConfig, out_dir: Path, versio
     saving = time.perf_counter()
     # every second the run spent, broken down (the manifest is written with the total so far)
     training["timings"] = timings = {"load_seconds": round(load_seconds, 3), **result.timings}
-    manifest_path = save_artifact(out_dir, result.model, dataset, training, metrics, version)
+    manifest_path = save_artifact(out_dir, result.model, dataset, training, metrics, version,
+                                  candidates=result.config.precomputed_candidates, echo=echo)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     timings["save_seconds"] = round(time.perf_counter() - saving, 3)
     timings["wall_seconds"] = round(time.perf_counter() - started, 3)

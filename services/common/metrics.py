@@ -32,6 +32,8 @@ FALLBACKS = Counter("recsys_gateway_fallbacks", "Degraded gateway answers by fai
 MODES = Counter("recsys_gateway_mode", "Gateway answers by serving mode", ["mode"])
 CANDIDATES = Histogram("recsys_retrieval_candidates", "Candidates returned per retrieval",
                        buckets=(0, 10, 50, 100, 200, 500, 1000))
+RETRIEVAL_ANSWERS = Counter("recsys_retrieval_answers", "Retrievals by what answered them: precomputed "
+                            "candidates, a scan of every item, or popularity (no vector)", ["answered_by"])
 ROUTES = Counter("recsys_gateway_route", "Recommend calls by traffic-split route", ["route"])
 TRAFFIC_WEIGHT = Gauge("recsys_gateway_traffic_weight", "Share of traffic each route receives", ["route"])
 BATCH_SIZE = Histogram("recsys_batch_size", "Requests computed together per micro-batch", ["batcher"],

@@ -59,7 +59,7 @@ class Scores:
 class Hops(Protocol):
     async def user(self, user_id: str, timeout: float) -> UserState: ...
 
-    async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
+    async def retrieve(self, user_id: str, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
                        item_filter: ItemFilter, timeout: float) -> Candidates: ...
 
     async def score(self, user_id: str, candidates: Candidates, timeout: float) -> Scores: ...
@@ -100,12 +100,12 @@ class GrpcHops:
                                                         timeout=timeout, metadata=self._metadata())
         return UserState(np.asarray(answer.vector, dtype=np.float32), list(answer.seen_item_ids))
 
-    async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
+    async def retrieve(self, user_id: str, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
                        item_filter: ItemFilter, timeout: float) -> Candidates:
         self._open()
         answer = await self._retrieval.Retrieve(ret_pb.RetrieveRequest(
             user_vector=vector.tolist(), num_candidates=num_candidates, exclude_item_ids=exclude_item_ids,
-            filters=filters_message(item_filter)), timeout=timeout, metadata=self._metadata())
+            filters=filters_message(item_filter), user_id=user_id), timeout=timeout, metadata=self._metadata())
         return Candidates([c.item_id for c in answer.candidates], [c.score for c in answer.candidates],
                           answer.model_version, answer.popularity_fallback)
 

@@ -130,7 +130,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
 
         exclude = query.exclusions_with(seen)
         try:
-            candidates = await hops.retrieve(vector, self.settings.candidates, exclude, query.item_filter, deadline)
+            candidates = await hops.retrieve(query.user_id, vector, self.settings.candidates, exclude,
+                                             query.item_filter, deadline)
             personal = not candidates.popularity_fallback
         except grpc.aio.AioRpcError as error:
             _passthrough(error)

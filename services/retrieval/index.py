@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,6 +17,9 @@ import torch
 from core.filters import ItemFilter
 from core.products import ProductAttributes, popularity_order
 from services.retrieval.coarse import CoarseScan, pays_off
+
+if TYPE_CHECKING:
+    from services.retrieval.precomputed import PrecomputedCandidates
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class ItemIndex:
         self.attributes = ProductAttributes(self.item_ids, catalogue or {})
         use_coarse = pays_off(self.vectors) if coarse is None else coarse
         self.coarse = CoarseScan(self.vectors) if use_coarse else None
+        # users' top items from training time, looked up instead of a scan where they answer exactly
+        self.precomputed: PrecomputedCandidates | None = None
 
     def __len__(self) -> int:
         return len(self.item_ids)

@@ -12,6 +12,7 @@ from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.settings import ServiceSettings
 from services.common.tracing import configure_tracing
 from services.retrieval.index import ItemIndex
+from services.retrieval.precomputed import PrecomputedCandidates
 from services.retrieval.retriever import Retriever
 from services.retrieval.servicer import RetrievalServicer
 from telemetry.setup import configure_logging
@@ -22,8 +23,12 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RetrievalService"].full_name
 def load_index(artifact: Path) -> tuple[ItemIndex, str]:
     """The item matrix (LightGCN's final item embeddings), popularity and catalogue of an artifact."""
     stored = open_artifact(artifact, needs=("embeddings",))
-    _, items = stored.embeddings()
-    return ItemIndex(stored.item_ids, items, stored.seen.popularity, stored.products()), stored.version
+    users, items = stored.embeddings()
+    index = ItemIndex(stored.item_ids, items, stored.seen.popularity, stored.products())
+    if stored.has("candidates"):
+        index.precomputed = PrecomputedCandidates(stored.user_ids, users, stored.candidates(), stored.seen,
+                                                  index.vectors.numpy())
+    return index, stored.version
 
 
 def build_server(settings: ServiceSettings) -> tuple[GrpcServer, Retriever]:

@@ -11,8 +11,8 @@ import numpy as np
 
 from core.errors import InvalidRequest, Unavailable
 from core.filters import ItemFilter
-from core.ids import MAX_ID_LENGTH
-from services.common.metrics import CANDIDATES, set_model_version
+from core.ids import MAX_ID_LENGTH, require_id
+from services.common.metrics import CANDIDATES, RETRIEVAL_ANSWERS, set_model_version
 from services.retrieval.batcher import SearchBatcher
 from services.retrieval.index import Hits, ItemIndex
 
@@ -65,17 +65,24 @@ class Retriever:
             raise InvalidRequest(f"exclude_item_ids entries must be at most {MAX_ID_LENGTH} characters")
 
     async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
-                       item_filter: ItemFilter, model_version: str = "") -> Retrieved:
+                       item_filter: ItemFilter, model_version: str = "", user_id: str = "") -> Retrieved:
         """Top ``num_candidates`` items for ``vector`` (empty: a cold user, popularity), without the
-        excluded items and honouring the filter."""
+        excluded items and honouring the filter. ``user_id`` (optional): whose vector it is, so that
+        candidates precomputed at training time can answer when the vector is still the trained one."""
         index, version = self._current()
         vector = np.asarray(vector, dtype=np.float32)
         self._check(vector, num_candidates, exclude_item_ids, model_version, index, version)
+        if user_id:
+            require_id(user_id, "user_id")
         exclude = index.indices_of(exclude_item_ids)
-        if len(vector):
-            hits = await self.batcher.search(index, vector, num_candidates, exclude, item_filter)
-            fallback = False
+        fallback = False
+        if not len(vector):
+            hits, fallback, answered_by = index.most_popular(num_candidates, exclude, item_filter), True, "popularity"
+        elif (precomputed := index.precomputed) is not None and user_id and (hits := precomputed.hits(
+                user_id, vector, num_candidates, exclude, index.attributes.mask(item_filter))) is not None:
+            answered_by = "precomputed"
         else:
-            hits, fallback = index.most_popular(num_candidates, exclude, item_filter), True
+            hits, answered_by = await self.batcher.search(index, vector, num_candidates, exclude, item_filter), "scan"
+        RETRIEVAL_ANSWERS.labels(answered_by=answered_by).inc()
         CANDIDATES.observe(len(hits.indices))
         return Retrieved(index, hits, version, fallback)

@@ -22,7 +22,7 @@ class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
         retrieved = await self.retriever.retrieve(
             np.asarray(request.user_vector, dtype=np.float32), request.num_candidates,
             [*request.exclude_item_ids, *request.filters.exclude_item_ids], item_filter_of(request.filters),
-            request.model_version)
+            request.model_version, request.user_id)
         item_ids = retrieved.index.item_ids
         candidates = [pb.Candidate(item_id=item_ids[i], score=s)
                       for i, s in zip(retrieved.hits.indices.tolist(), retrieved.hits.scores.tolist())]

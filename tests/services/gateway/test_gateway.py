@@ -464,3 +464,26 @@ def test_local_scoring_of_candidate_positions_matches_scoring_by_id(artifacts):
     by_position, by_id = asyncio.run(both())
     assert np.isnan(by_position.scores[0]) and np.isnan(by_id.scores[0])
     assert np.allclose(by_position.scores[1:], by_id.scores[1:]) and by_position.user_known
+
+
+def test_precomputed_candidates_change_no_answer(artifacts):
+    """Known users are answered from the artifact's precomputed candidates; the same gateway with
+    them switched off scans every item: the answers must be the same."""
+    from services.common.metrics import RETRIEVAL_ANSWERS
+
+    model = load_model(artifacts["lightgcn"])
+    category = next(iter(Catalogue.from_artifact(artifacts["lightgcn"]).attributes.by_category))
+    requests = [pb.RecommendRequest(user_id=user, k=10) for user in model.user_ids[:40]]
+    requests += [pb.RecommendRequest(user_id=user, k=5, filters=common_pb2.Filters(
+        categories=[category], exclude_item_ids=model.item_ids[:10])) for user in model.user_ids[40:50]]
+    with_rows, scanning = _local_gateway(artifacts), _local_gateway(artifacts)
+    scanning.hops_for(scanning.split.routes[0])._retrieval.index.precomputed = None
+    looked_up = RETRIEVAL_ANSWERS.labels(answered_by="precomputed")._value.get()
+
+    async def answer_all(gateway):
+        return [await gateway.Recommend(request, None) for request in requests]
+
+    for fast, slow in zip(asyncio.run(answer_all(with_rows)), asyncio.run(answer_all(scanning))):
+        assert [i.item_id for i in fast.items] == [i.item_id for i in slow.items]
+        assert [i.score for i in fast.items] == pytest.approx([i.score for i in slow.items], rel=1e-5)
+    assert RETRIEVAL_ANSWERS.labels(answered_by="precomputed")._value.get() - looked_up >= 40

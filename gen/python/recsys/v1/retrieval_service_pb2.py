@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from recsys.v1 import common_pb2 as recsys_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!recsys/v1/retrieval_service.proto\x12\trecsys.v1\x1a\x16recsys/v1/common.proto\"\x94\x01\n\x0fRetrieveRequest\x12\x13\n\x0buser_vector\x18\x01 \x03(\x02\x12\x16\n\x0enum_candidates\x18\x02 \x01(\x05\x12\x18\n\x10\x65xclude_item_ids\x18\x03 \x03(\t\x12#\n\x07\x66ilters\x18\x04 \x01(\x0b\x32\x12.recsys.v1.Filters\x12\x15\n\rmodel_version\x18\x05 \x01(\t\"+\n\tCandidate\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\"p\n\x10RetrieveResponse\x12(\n\ncandidates\x18\x01 \x03(\x0b\x32\x14.recsys.v1.Candidate\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x1b\n\x13popularity_fallback\x18\x03 \x01(\x08\"D\n\x14\x42\x61tchRetrieveRequest\x12,\n\x08requests\x18\x01 \x03(\x0b\x32\x1a.recsys.v1.RetrieveRequest\"G\n\x15\x42\x61tchRetrieveResponse\x12.\n\tresponses\x18\x01 \x03(\x0b\x32\x1b.recsys.v1.RetrieveResponse2\xab\x01\n\x10RetrievalService\x12\x43\n\x08Retrieve\x12\x1a.recsys.v1.RetrieveRequest\x1a\x1b.recsys.v1.RetrieveResponse\x12R\n\rBatchRetrieve\x12\x1f.recsys.v1.BatchRetrieveRequest\x1a .recsys.v1.BatchRetrieveResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!recsys/v1/retrieval_service.proto\x12\trecsys.v1\x1a\x16recsys/v1/common.proto\"\xa5\x01\n\x0fRetrieveRequest\x12\x13\n\x0buser_vector\x18\x01 \x03(\x02\x12\x16\n\x0enum_candidates\x18\x02 \x01(\x05\x12\x18\n\x10\x65xclude_item_ids\x18\x03 \x03(\t\x12#\n\x07\x66ilters\x18\x04 \x01(\x0b\x32\x12.recsys.v1.Filters\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x0f\n\x07user_id\x18\x06 \x01(\t\"+\n\tCandidate\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\"p\n\x10RetrieveResponse\x12(\n\ncandidates\x18\x01 \x03(\x0b\x32\x14.recsys.v1.Candidate\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x1b\n\x13popularity_fallback\x18\x03 \x01(\x08\"D\n\x14\x42\x61tchRetrieveRequest\x12,\n\x08requests\x18\x01 \x03(\x0b\x32\x1a.recsys.v1.RetrieveRequest\"G\n\x15\x42\x61tchRetrieveResponse\x12.\n\tresponses\x18\x01 \x03(\x0b\x32\x1b.recsys.v1.RetrieveResponse2\xab\x01\n\x10RetrievalService\x12\x43\n\x08Retrieve\x12\x1a.recsys.v1.RetrieveRequest\x1a\x1b.recsys.v1.RetrieveResponse\x12R\n\rBatchRetrieve\x12\x1f.recsys.v1.BatchRetrieveRequest\x1a .recsys.v1.BatchRetrieveResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,15 +33,15 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recsys.v1.retrieval_service
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RETRIEVEREQUEST']._serialized_start=73
-  _globals['_RETRIEVEREQUEST']._serialized_end=221
-  _globals['_CANDIDATE']._serialized_start=223
-  _globals['_CANDIDATE']._serialized_end=266
-  _globals['_RETRIEVERESPONSE']._serialized_start=268
-  _globals['_RETRIEVERESPONSE']._serialized_end=380
-  _globals['_BATCHRETRIEVEREQUEST']._serialized_start=382
-  _globals['_BATCHRETRIEVEREQUEST']._serialized_end=450
-  _globals['_BATCHRETRIEVERESPONSE']._serialized_start=452
-  _globals['_BATCHRETRIEVERESPONSE']._serialized_end=523
-  _globals['_RETRIEVALSERVICE']._serialized_start=526
-  _globals['_RETRIEVALSERVICE']._serialized_end=697
+  _globals['_RETRIEVEREQUEST']._serialized_end=238
+  _globals['_CANDIDATE']._serialized_start=240
+  _globals['_CANDIDATE']._serialized_end=283
+  _globals['_RETRIEVERESPONSE']._serialized_start=285
+  _globals['_RETRIEVERESPONSE']._serialized_end=397
+  _globals['_BATCHRETRIEVEREQUEST']._serialized_start=399
+  _globals['_BATCHRETRIEVEREQUEST']._serialized_end=467
+  _globals['_BATCHRETRIEVERESPONSE']._serialized_start=469
+  _globals['_BATCHRETRIEVERESPONSE']._serialized_end=540
+  _globals['_RETRIEVALSERVICE']._serialized_start=543
+  _globals['_RETRIEVALSERVICE']._serialized_end=714
 # @@protoc_insertion_point(module_scope)

@@ -8,18 +8,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RetrieveRequest(_message.Message):
-    __slots__ = ("user_vector", "num_candidates", "exclude_item_ids", "filters", "model_version")
+    __slots__ = ("user_vector", "num_candidates", "exclude_item_ids", "filters", "model_version", "user_id")
     USER_VECTOR_FIELD_NUMBER: _ClassVar[int]
     NUM_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
     user_vector: _containers.RepeatedScalarFieldContainer[float]
     num_candidates: int
     exclude_item_ids: _containers.RepeatedScalarFieldContainer[str]
     filters: _common_pb2.Filters
     model_version: str
-    def __init__(self, user_vector: _Optional[_Iterable[float]] = ..., num_candidates: _Optional[int] = ..., exclude_item_ids: _Optional[_Iterable[str]] = ..., filters: _Optional[_Union[_common_pb2.Filters, _Mapping]] = ..., model_version: _Optional[str] = ...) -> None: ...
+    user_id: str
+    def __init__(self, user_vector: _Optional[_Iterable[float]] = ..., num_candidates: _Optional[int] = ..., exclude_item_ids: _Optional[_Iterable[str]] = ..., filters: _Optional[_Union[_common_pb2.Filters, _Mapping]] = ..., model_version: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class Candidate(_message.Message):
     __slots__ = ("item_id", "score")
