@@ -140,6 +140,8 @@ def start_stack(lightgcn: Path, neumf: Path, ports: dict[str, int] | None = None
     channel = grpc.insecure_channel(target)
     deadline = time.time() + 300
     while time.time() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the stack exited with status {process.returncode} before it was SERVING")
         try:
             status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1).status
             if status == health_pb2.HealthCheckResponse.SERVING:

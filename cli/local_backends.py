@@ -23,7 +23,7 @@ from opentelemetry import trace
 
 from core.filters import ItemFilter
 from services.common.errors import client_message, status_for
-from services.common.metrics import RPC_DURATION, RPC_TOTAL
+from services.common.metrics import RPC_DURATION, RPC_TOTAL, labelled
 from services.common.tracing import TRACER_NAME, tracing_enabled
 from services.embedding.users import UserEmbeddings
 from services.gateway.hops import Candidates, Scores, UserState
@@ -65,8 +65,8 @@ async def local_call(service: str, method: str, call: Callable[[], Awaitable[Res
     finally:
         if span is not None:
             span.__exit__(None, None, None)
-        RPC_DURATION.labels(service, method, code).observe(time.perf_counter() - started)
-        RPC_TOTAL.labels(service, method, code).inc()
+        labelled(RPC_DURATION, service, method, code).observe(time.perf_counter() - started)
+        labelled(RPC_TOTAL, service, method, code).inc()
 
 
 class LocalHops:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from services.common.metrics import BATCH_SIZE
+from services.common.metrics import BATCH_SIZE, labelled
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -106,7 +106,7 @@ class MicroBatcher(Generic[Item, Result]):
         for (_, batch), outcome in zip(work, outcomes):
             self.batches += 1
             self.items += len(batch)
-            BATCH_SIZE.labels(self.name).observe(len(batch))
+            labelled(BATCH_SIZE, self.name).observe(len(batch))
             for position, waiting in enumerate(batch):
                 if waiting.future.done():  # its caller gave up (deadline) meanwhile
                     continue

@@ -29,6 +29,7 @@ class Catalogue:
 
     def __post_init__(self) -> None:
         self.position = {item: i for i, item in enumerate(self.item_ids)}
+        self._messages: dict[str, common_pb2.Product] = {}  # built on first use: a response copies them
 
     @classmethod
     def from_artifact(cls, artifact: Path) -> Catalogue:
@@ -39,9 +40,13 @@ class Catalogue:
                    products, ProductAttributes(item_ids, products), popularity_order(stored.seen.popularity))
 
     def product(self, item_id: str) -> common_pb2.Product | None:
-        row = self.products.get(item_id)
-        if row is None:
-            return None
+        message = self._messages.get(item_id)
+        if message is None and item_id in self.products:
+            message = self._messages[item_id] = self._message(item_id)
+        return message
+
+    def _message(self, item_id: str) -> common_pb2.Product:
+        row = self.products[item_id]
         product = common_pb2.Product(item_id=item_id, title=row.get("title") or "",
                                      categories=row.get("categories") or [], brand=row.get("brand") or "")
         if isinstance(row.get("price"), (int, float)):

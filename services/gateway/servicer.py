@@ -24,7 +24,7 @@ from recsys.v1 import common_pb2
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
 from services.common.auth import metadata_value
-from services.common.metrics import FALLBACKS, MODES, ROUTES, TRAFFIC_WEIGHT, set_model_version
+from services.common.metrics import FALLBACKS, MODES, ROUTES, TRAFFIC_WEIGHT, labelled, set_model_version
 from services.gateway.blend import reciprocal_rank_fusion
 from services.gateway.catalogue import Catalogue
 from services.gateway.hops import Candidates, GrpcHops, Hops
@@ -35,6 +35,7 @@ from store.tables import ModelStage
 
 FULL, RETRIEVAL_ORDER, POPULARITY = (common_pb2.SERVING_MODE_FULL, common_pb2.SERVING_MODE_RETRIEVAL_ORDER,
                                      common_pb2.SERVING_MODE_POPULARITY)
+MODE_NAMES = {mode.number: mode.name for mode in common_pb2.ServingMode.DESCRIPTOR.values}
 _NO_VECTOR = np.zeros(0, dtype=np.float32)
 STAGES = {stage.value: pb.ModelStage.Value(f"MODEL_STAGE_{stage.name}") for stage in ModelStage}
 REASONS = {"personal": "picked for you from your activity", "popular": "popular with shoppers"}
@@ -112,7 +113,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         catalogue = self._current()
         query = RecommendQuery.from_request(request, self.settings.max_k)
         route = self._route(query)
-        ROUTES.labels(route=route.name).inc()
+        labelled(ROUTES, route.name).inc()
         hops = self.hops_for(route)
         deadline = self.settings.deadline_s
         degraded: list[str] = []
@@ -159,7 +160,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                 if mode == FULL:
                     mode = RETRIEVAL_ORDER
 
-        MODES.labels(mode=common_pb2.ServingMode.Name(mode)).inc()
+        labelled(MODES, MODE_NAMES[mode]).inc()
         reason = REASONS["personal" if personal else "popular"]
         items = [common_pb2.RecommendedItem(item_id=item, score=float(score), model_version=version, reason=reason,
                                             product=catalogue.product(item)) for item, score in ranked]

@@ -12,7 +12,7 @@ import numpy as np
 from core.errors import InvalidRequest, Unavailable
 from core.filters import ItemFilter
 from core.ids import MAX_ID_LENGTH, require_id
-from services.common.metrics import CANDIDATES, RETRIEVAL_ANSWERS, set_model_version
+from services.common.metrics import CANDIDATES, RETRIEVAL_ANSWERS, labelled, set_model_version
 from services.retrieval.batcher import SearchBatcher
 from services.retrieval.index import Hits, ItemIndex
 
@@ -83,6 +83,6 @@ class Retriever:
             answered_by = "precomputed"
         else:
             hits, answered_by = await self.batcher.search(index, vector, num_candidates, exclude, item_filter), "scan"
-        RETRIEVAL_ANSWERS.labels(answered_by=answered_by).inc()
+        labelled(RETRIEVAL_ANSWERS, answered_by).inc()
         CANDIDATES.observe(len(hits.indices))
         return Retrieved(index, hits, version, fallback)

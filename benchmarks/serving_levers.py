@@ -1,0 +1,156 @@
+"""Serving levers measured one by one: the same stack, load and machine, with one change at a
+time, in interleaved rounds (each round runs every lever once, so drift of a shared machine hits
+them alike), and the serving path's own quality for each (Recommend through the gateway for held-out
+users, scored against their held-out item), so that a faster lever shows what it costs in quality.
+
+Catalogue and models: benchmarks/serving_load.py's (synthetic 100k users x 50k items, LightGCN 12
+epochs, NeuMF 4; cached under bench-results/serving-artifacts). Load: `recsys loadtest` over gRPC,
+4 connections, 100k distinct users, one serve-all worker, concurrency 16 and 64.
+
+    python -m benchmarks.serving_levers
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import numpy as np
+
+from benchmarks.common import REPO, markdown_table, write_json
+from benchmarks.serving_load import artifacts, start_stack
+from cli.loadtest import run_load
+from recsys.v1 import recommendation_service_pb2 as pb
+from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
+from training.candidates import attach_candidates
+from training.data.sources import DataSpec, open_dataset
+
+
+@dataclass(frozen=True)
+class Lever:
+    name: str
+    precomputed: bool  # serve the LightGCN artifact with its precomputed candidates, else a copy without
+    env: dict[str, str] = field(default_factory=dict)
+
+
+LEVERS = (
+    Lever("scan of every item, 200 candidates scored (before)", precomputed=False),
+    Lever("precomputed candidates, 200 scored", precomputed=True),
+    Lever("precomputed candidates, 100 scored", precomputed=True, env={"RECSYS_CANDIDATES": "100"}),
+    Lever("precomputed candidates, 50 scored", precomputed=True, env={"RECSYS_CANDIDATES": "50", "RECSYS_MAX_K": "50"}),
+)
+
+
+def without_candidates(lightgcn: Path, out: Path) -> Path:
+    """The same artifact minus its candidates part (its other files hard-linked: an artifact's parts
+    must lie inside it, so symbolic links out of it are refused)."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    manifest = json.loads((lightgcn / "manifest.json").read_text())
+    manifest["files"].pop("candidates", None)
+    for name in manifest["files"].values():
+        try:
+            os.link(lightgcn / name, out / name)
+        except OSError:  # another file system
+            shutil.copy2(lightgcn / name, out / name)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return out
+
+
+def held_out(sample: int, seed: int = 0) -> list[tuple[str, str]]:
+    """(user id, held-out item id) for ``sample`` users of the benchmark catalogue's test split."""
+    data = open_dataset(DataSpec(path="synthetic", synthetic_users=100_000, synthetic_items=50_000, with_valid=False))
+    rows = random.Random(seed).sample(range(len(data.test)), sample)
+    return [(str(data.user_ids[data.test.users[i]]), str(data.item_ids[data.test.items[i]])) for i in rows]
+
+
+async def serving_quality(target: str, pairs: list[tuple[str, str]], concurrency: int = 16) -> dict[str, float]:
+    """HR@10, Recall@20 (one held-out item per user: the hit rate at 20) and NDCG@10 of what the
+    gateway answers, for each user's held-out item."""
+    ranks: list[int | None] = []
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = pb_grpc.RecommendationServiceStub(channel)
+        queue = list(pairs)
+
+        async def worker() -> None:
+            while queue:
+                user, item = queue.pop()
+                answer = await stub.Recommend(pb.RecommendRequest(user_id=user, k=20), timeout=10)
+                ids = [entry.item_id for entry in answer.items]
+                ranks.append(ids.index(item) if item in ids else None)
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    found = np.array([r for r in ranks if r is not None])
+    n = len(ranks)
+    return {"hr@10": float((found < 10).sum() / n), "recall@20": float(len(found) / n),
+            "ndcg@10": float((1 / np.log2(found[found < 10] + 2)).sum() / n)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, action="append", help="repeatable (default 16 and 64)")
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--quality-users", type=int, default=3000)
+    parser.add_argument("--models", type=Path, nargs=2, metavar=("LIGHTGCN", "NEUMF"),
+                        help="other artifacts of the same catalogue (default: trained once and cached)")
+    parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "serving_levers.json")
+    args = parser.parse_args()
+    levels = args.concurrency or [16, 64]
+    cache = REPO / "bench-results" / "serving-artifacts"
+    lightgcn, neumf = args.models or artifacts(cache)
+    if attach_candidates(lightgcn, echo=lambda line: print("  " + line, flush=True)):
+        print(f"added precomputed candidates to {lightgcn}", flush=True)
+    scan = without_candidates(lightgcn, lightgcn.with_name(lightgcn.name + "-without-candidates"))
+    pairs = held_out(args.quality_users)
+
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+    quality: dict[str, dict[str, float]] = {}
+    for round_ in range(args.rounds):
+        for lever in LEVERS:
+            process, target = start_stack(lightgcn if lever.precomputed else scan, neumf,
+                                          extra_env={"RECSYS_WORKERS": "1", **lever.env})
+            try:
+                if lever.name not in quality:
+                    quality[lever.name] = asyncio.run(serving_quality(target, pairs))
+                    print(f"{lever.name}: {quality[lever.name]}", flush=True)
+                for level in levels:
+                    result = asyncio.run(run_load(target, args.duration, concurrency=level, warmup_s=args.warmup,
+                                                  connections=4))
+                    runs.setdefault((lever.name, level), []).append(
+                        {"throughput_rps": result.throughput_rps, "p50_ms": result.p50_ms, "p99_ms": result.p99_ms,
+                         "coverage": result.coverage, "requests": result.requests, "errors": result.errors})
+                    print(f"round {round_ + 1}, {lever.name}, c{level}: {result.throughput_rps:,.0f} req/s, "
+                          f"p99 {result.p99_ms:.1f} ms", flush=True)
+            finally:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+
+    rows = []
+    for (name, level), measured in runs.items():
+        rows.append({"lever": name, "concurrency": level,
+                     "throughput_rps": statistics.median(m["throughput_rps"] for m in measured),
+                     "p50_ms": statistics.median(m["p50_ms"] for m in measured),
+                     "p99_ms": statistics.median(m["p99_ms"] for m in measured),
+                     "coverage": statistics.median(m["coverage"] for m in measured), **quality[name],
+                     "rounds": measured})
+    rows.sort(key=lambda row: (row["concurrency"], [lever.name for lever in LEVERS].index(row["lever"])))
+    print("\n" + markdown_table(rows, ["lever", "concurrency", "throughput_rps", "p50_ms", "p99_ms", "hr@10",
+                                       "recall@20", "ndcg@10", "coverage"]))
+    write_json(args.out, {"catalogue": "synthetic 100k users x 50k items", "users_in_load": 100_000,
+                          "quality_users": args.quality_users, "rounds": args.rounds, "workers": 1,
+                          "grpc_client_connections": 4, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
