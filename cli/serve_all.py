@@ -118,12 +118,17 @@ async def serve_all(env: Mapping[str, str]) -> None:
     for server in servers:
         await server.start()
     artifact, scoring_artifact = base.artifact, Path(env["RECSYS_SCORING_ARTIFACT"])
-    embedding_model = await asyncio.to_thread(EmbeddingModel.from_artifact, artifact)
-    users.load(embedding_model)
-    await start_tail(tail, embedding_model, base.catchup_seconds)
-    retriever.load(*await asyncio.to_thread(load_index, artifact))
-    scorer.load(await asyncio.to_thread(load_scorer, scoring_artifact))
-    catalogue = await asyncio.to_thread(Catalogue.from_artifact, artifact)
+    try:
+        embedding_model = await asyncio.to_thread(EmbeddingModel.from_artifact, artifact)
+        users.load(embedding_model)
+        await start_tail(tail, embedding_model, base.catchup_seconds)
+        retriever.load(*await asyncio.to_thread(load_index, artifact))
+        scorer.load(await asyncio.to_thread(load_scorer, scoring_artifact))
+        catalogue = await asyncio.to_thread(Catalogue.from_artifact, artifact)
+    except BaseException:
+        for server in servers:
+            await server.abandon()
+        raise
     gw_servicer.load(catalogue)
     events = None
     if embedded:

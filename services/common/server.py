@@ -134,6 +134,12 @@ class GrpcServer:
         self.health.end_watches()
         await self.server.stop(self.grace_s)
 
+    async def abandon(self) -> None:
+        """Stop at once, when start-up failed before anything was served (no drain needed): here,
+        not by the garbage collector after the event loop closed, which prints a traceback under
+        the caller's clear error."""
+        await self.server.stop(None)
+
     async def run_until_terminated(self) -> None:
         """Serve until SIGTERM or SIGINT, then shut down gracefully."""
         try:
@@ -198,10 +204,14 @@ async def serve_model(server: GrpcServer, artifact: Path, load: Callable[[Path],
             and not await _wait_for_artifact(server, artifact, reload_interval_s)):
         return  # terminated while waiting
     resolved = artifact.resolve()
-    model = await asyncio.to_thread(load, resolved)
-    install(model)
-    if before_serving is not None:
-        await before_serving(model)
+    try:
+        model = await asyncio.to_thread(load, resolved)
+        install(model)
+        if before_serving is not None:
+            await before_serving(model)
+    except BaseException:
+        await server.abandon()
+        raise
     await server.mark_serving()
     watcher = None
     if reload_interval_s > 0:

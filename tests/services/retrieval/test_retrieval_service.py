@@ -141,3 +141,24 @@ def test_missing_artifact_setting_is_a_clear_cli_error():
     result = subprocess.run([sys.executable, "-m", "cli.main", "serve", "retrieval"], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "RECSYS_ARTIFACT must name" in result.stderr
+
+
+def _free_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("service_name", ["retrieval", "all"])
+def test_an_unreadable_artifact_is_one_clear_error_and_no_traceback(tmp_path, service_name):
+    """The listeners are up when the artifact is read: they are stopped before the error is
+    reported, not by the garbage collector after the event loop closed (which printed tracebacks)."""
+    (tmp_path / "manifest.json").write_text("{}")
+    ports = {f"RECSYS_{name}_PORT": _free_port() for name in ("GATEWAY", "RETRIEVAL", "SCORING", "EMBEDDING", "HTTP")}
+    env = {**os.environ, "RECSYS_ARTIFACT": str(tmp_path), "RECSYS_SCORING_ARTIFACT": str(tmp_path),
+           "RECSYS_HOST": "127.0.0.1", "RECSYS_PORT": _free_port(), "RECSYS_METRICS_PORT": "0", **ports}
+    result = subprocess.run([sys.executable, "-m", "cli.main", "serve", service_name], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "recsys serve: error:" in result.stderr and "format_version" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "never awaited" not in result.stderr, result.stderr
