@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from node_pods import RESTRICTED, apply, pod_spec, run_pod
+from servers import eventually
 
 from stack.cluster import HOST_PATHS, NETNS, Cluster, cgroups, install_packages
 from stack.image import build as build_image
@@ -105,9 +106,18 @@ def test_a_service_answers_through_kube_proxy_and_by_name(cluster):
     cluster.kubectl("rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
     ip = cluster.kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}").stdout
     get = 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 {} 80 | tail -1'
-    # by address, through kube-proxy's rules: both replicas answer over a few connections
-    answers = _run_pod(cluster, "by-address", "; ".join([get.format(ip)] * 8)).split()
-    assert len(answers) == 8 and all(a.startswith("web-") for a in answers) and len(set(answers)) == 2
+    # by address, through kube-proxy's rules: both replicas answer over a few connections. Ready
+    # pods reach the rules a moment after `rollout status` returns (kube-proxy syncs the endpoint
+    # slice on its own schedule), so the connections are spread over a few seconds
+    def ready_endpoints() -> bool:
+        slices = json.loads(cluster.kubectl("get", "endpointslice", "-l", "kubernetes.io/service-name=web",
+                                            "-o", "json").stdout)["items"]
+        endpoints = [e for s in slices for e in s.get("endpoints") or []]
+        return sum(bool((e.get("conditions") or {}).get("ready")) for e in endpoints) == 2
+
+    eventually(ready_endpoints, 120, "both web pods ready in the Service's endpoint slices")
+    answers = _run_pod(cluster, "by-address", f"for i in $(seq 40); do {get.format(ip)}; sleep 0.25; done").split()
+    assert len(answers) == 40 and all(a.startswith("web-") for a in answers) and len(set(answers)) == 2
     # by name: the pod's resolver points at the cluster DNS (CoreDNS on the node)
     by_name = _run_pod(cluster, "by-name", "grep -q 'nameserver 10.252.0.10' /etc/resolv.conf && "
                                            "nslookup web.default.svc.cluster.local | "
