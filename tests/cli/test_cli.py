@@ -69,6 +69,12 @@ def test_train_lightgcn_full_protocol_keys(tmp_path):
                  "--quiet", "--batch-size", "256"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"recall@20", "ndcg@20", "precision@10", "map@20", "mrr@10", "coverage@20"} <= set(metrics)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["files"]["candidates"] == "candidates.npy"  # retrieval's lookup rows, by default
+    none = tmp_path / "lgcn-without"
+    assert main(["train", "--model", "lightgcn", "--data", str(data), "--out", str(none), "--epochs", "1",
+                 "--quiet", "--batch-size", "256", "--precompute-candidates", "0"]) == 0
+    assert "candidates" not in json.loads((none / "manifest.json").read_text())["files"]
 
 
 def test_explicit_feedback_writes_rmse(tmp_path):
@@ -95,6 +101,8 @@ def test_evaluate_refuses_different_data(tmp_path, capsys):
       "--synthetic-items", "200"], "explicit feedback needs"),
     (["train", "--model", "gmf", "--split", "temporal", "--data", "DATA", "--out", "x", "--test-ratio", "1.5"],
      "bad split ratios"),
+    (["train", "--model", "lightgcn", "--out", "x", "--synthetic-users", "50", "--synthetic-items", "200",
+      "--precompute-candidates", "-1"], "precomputed candidates must be >= 0"),
 ])
 def test_bad_input_gets_a_message_not_a_traceback(tmp_path, capsys, argv, message):
     argv = [str(_write_csv(tmp_path / "d.csv")) if a == "DATA" else a for a in argv]
