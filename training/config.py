@@ -74,6 +74,8 @@ class TrainConfig:
     pretrain: bool = False  # NeuMF: train GMF and MLP first and start from them (the paper's scheme)
     pretrain_alpha: float = 0.5
     pretrain_optimizer: str = "sgd"
+    # LightGCN: start from the interaction matrix's top singular vectors times this scale (0: random)
+    svd_init_scale: float = 0.0
     # LightGCN: each user's top items shipped in the artifact for retrieval to look up (0: none)
     precomputed_candidates: int = 256
     extra: dict[str, object] = field(default_factory=dict)
@@ -105,6 +107,8 @@ class TrainConfig:
             raise ValueError(f"loss must be bce, bpr or mse, got '{self.loss}'")
         if self.epochs < 0 or (self.batch_size or 1) <= 0 or (self.lr or 1) <= 0:
             raise ValueError("epochs must be >= 0, batch size and learning rate > 0")
+        if self.svd_init_scale < 0:
+            raise ValueError(f"the SVD initialisation's scale must be >= 0, got {self.svd_init_scale}")
         if self.precomputed_candidates < 0:
             raise ValueError(f"precomputed candidates must be >= 0, got {self.precomputed_candidates}")
         if self.optimizer not in ("adam", "sgd"):

@@ -62,6 +62,8 @@ def make_model(config: TrainConfig, dataset: Dataset, device: torch.device) -> R
     model = build_model(config.model, dataset.n_users, dataset.n_items, **config.model_kwargs()).to(device)
     if isinstance(model, LightGCN):
         model.set_graph(dataset.train.users, dataset.train.items)
+        if config.svd_init_scale > 0:
+            model.init_from_svd(dataset.train.users, dataset.train.items, config.svd_init_scale)
     if isinstance(model, Popularity):
         model.fit(dataset.train.items)
     return model
