@@ -17,8 +17,12 @@ import pytest
 import yaml
 from servers import wait_until_serving
 
+from recsys.v1 import embedding_service_pb2 as emb_pb
+from recsys.v1 import embedding_service_pb2_grpc as emb_grpc
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
+from recsys.v1 import retrieval_service_pb2 as ret_pb
+from recsys.v1 import retrieval_service_pb2_grpc as ret_grpc
 from stack.process import free_port
 from stack.prometheus import PrometheusServer, prometheus_binaries
 
@@ -129,9 +133,15 @@ def test_a_real_prometheus_scrapes_the_services_under_the_dashboards_names(servi
         while time.monotonic() < deadline and not prometheus.query('up{job="recsys"} == 1'):
             time.sleep(0.5)
         assert prometheus.query('up{job="recsys"} == 1'), "Prometheus never scraped the serve-all process"
+        # known users are answered from precomputed candidates; a caller that does not name the user
+        # (a vector straight to RetrievalService) gets a scan, on the retrieval batcher
+        embedding = emb_grpc.EmbeddingServiceStub(grpc.insecure_channel(f"127.0.0.1:{serving['embedding']}"))
+        vector = embedding.GetUserEmbedding(emb_pb.GetUserEmbeddingRequest(user_id="U0000001"), timeout=10).vector
+        retrieval = ret_grpc.RetrievalServiceStub(grpc.insecure_channel(f"127.0.0.1:{serving['retrieval']}"))
         for _ in range(3):  # a few more scrapes, so rate() has two points
             for n in range(5):
                 stub.Recommend(pb.RecommendRequest(user_id=f"U{n:07d}", k=5), timeout=10)
+                retrieval.Retrieve(ret_pb.RetrieveRequest(user_vector=vector, num_candidates=10), timeout=10)
             time.sleep(1.2)
         scraped = prometheus.metric_names()
         for name in ("recsys_rpc_total", "recsys_rpc_duration_seconds_bucket", "recsys_gateway_mode_total",
@@ -149,6 +159,8 @@ def test_a_real_prometheus_scrapes_the_services_under_the_dashboards_names(servi
         assert {r["metric"]["version"] for r in versions} >= {"prom-l"}
         batches = prometheus.query(by_title["Requests per micro-batch (p50) by batcher"][0]["expr"])
         assert {r["metric"].get("batcher") for r in batches} >= {"retrieval", "scoring"}, batches
+        answered = prometheus.query(by_title["Retrievals by what answered them"][0]["expr"])
+        assert {r["metric"].get("answered_by") for r in answered} >= {"precomputed", "scan"}, answered
     finally:
         prometheus.stop()
         channel.close()
