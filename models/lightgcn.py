@@ -102,12 +102,9 @@ class LightGCN(Recommender):
         Recall@20 on Gowalla's test split with 64 dimensions, before any step)."""
         from scipy.sparse.linalg import svds
 
-        matrix = sp.csr_matrix((np.ones(len(users), dtype=np.float64), (users, items)),
-                               shape=(self.n_users, self.n_items))
-        matrix.data[:] = 1.0
-        user_degree, item_degree = (np.asarray(matrix.sum(axis=a)).ravel() for a in (1, 0))
-        normalised = (sp.diags(np.where(user_degree > 0, user_degree, 1.0) ** -0.5) @ matrix
-                      @ sp.diags(np.where(item_degree > 0, item_degree, 1.0) ** -0.5))
+        # the user x item block of the normalised adjacency is exactly that matrix
+        adjacency = normalized_adjacency(users, items, self.n_users, self.n_items)
+        normalised = adjacency[: self.n_users, self.n_users :].astype(np.float64)
         rank = min(self.embedding_dim, min(normalised.shape) - 1)
         left, singular, right = svds(normalised, k=rank, random_state=0)
         vectors = np.zeros((self.n_users + self.n_items, self.embedding_dim))
