@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core import __version__
 from core.settings import Setting, effective_environment, settings_help
-from training.config import MODEL_DEFAULTS, TrainConfig
+from training.config import LR_SCHEDULES, MODEL_DEFAULTS, TrainConfig
 from training.data.loaders import parse_column_order
 from training.data.sources import DATA_FORMATS, DataSpec
 
@@ -100,6 +100,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--batch-size", type=_positive_int)
     h.add_argument("--lr", type=float)
     h.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    h.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                   help="cosine: anneal the learning rate towards 0 over --time-budget, else over --epochs")
     h.add_argument("--weight-decay", type=float, default=0.0)
     h.add_argument("--reg", type=float, help="L2 on the embeddings a batch touches (BPR, MF)")
     h.add_argument("--num-negatives", type=_positive_int, help="sampled negatives per positive (BCE)")
@@ -246,7 +248,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(
         model=args.model, feedback=args.feedback, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        optimizer=args.optimizer, weight_decay=args.weight_decay, reg=args.reg, num_negatives=args.num_negatives,
+        optimizer=args.optimizer, lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, reg=args.reg,
+        num_negatives=args.num_negatives,
         embedding_dim=args.embedding_dim, layers=args.layers, n_layers=args.n_layers, dropout=args.dropout,
         protocol=args.protocol, ks=args.ks, metric=args.metric, patience=args.patience,
         eval_every=args.eval_every, seed=args.seed, device=args.device, pretrain=args.pretrain,

@@ -23,6 +23,7 @@ MODEL_DEFAULTS: dict[str, dict[str, object]] = {
 FULL_RANKING_METRICS = ("ndcg", "recall", "precision", "hr", "map", "mrr", "coverage")
 SAMPLED_RANKING_METRICS = ("ndcg", "hr", "mrr")  # one positive among sampled negatives: no recall/precision
 RATING_METRICS = ("rmse", "mae")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def check_device(name: str) -> None:
@@ -54,6 +55,8 @@ class TrainConfig:
     batch_size: int | None = None
     lr: float | None = None
     optimizer: str = "adam"
+    # constant, or cosine: annealed towards 0 over the time budget when one is set, else over the epochs
+    lr_schedule: str = "constant"
     weight_decay: float = 0.0
     reg: float | None = None  # per-batch L2 on touched embeddings (BPR / rating losses)
     loss: str | None = None  # bce | bpr | mse
@@ -113,6 +116,9 @@ class TrainConfig:
             raise ValueError(f"precomputed candidates must be >= 0, got {self.precomputed_candidates}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be adam or sgd, got '{self.optimizer}'")
+        if self.lr_schedule not in LR_SCHEDULES:
+            choices = ", ".join(LR_SCHEDULES)
+            raise ValueError(f"learning-rate schedule must be one of {choices}, got '{self.lr_schedule}'")
         if self.feedback == "explicit" and self.model in ("lightgcn", "pop"):
             raise ValueError(f"model '{self.model}' ranks items; explicit feedback needs gmf, mlp, neumf or mf")
 

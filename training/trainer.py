@@ -25,6 +25,7 @@ from training import evaluation
 from training.config import TrainConfig
 from training.data.dataset import Dataset
 from training.data.types import Interactions
+from training.lr_schedule import epoch_learning_rate
 from training.plotting import plot_training_curves
 from training.tasks import PairwiseTask, PointwiseTask, RatingTask, Task, start_from_mean_rating
 
@@ -220,10 +221,14 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
         history_file = (out_dir / "history.jsonl").open("w") if out_dir else None
         for epoch in range(1, config.epochs + 1):
             threads = fit_threads_to_load()  # other work may have taken cores since the last epoch
+            lr = epoch_learning_rate(config, epoch, train_seconds + validation_seconds)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
             started = time.perf_counter()
             row: dict[str, float] = {"epoch": epoch, "loss": _train_one_epoch(model, task, optimizer, epoch, config,
                                                                               progress)}
             row["threads"] = threads
+            row["lr"] = lr
             row["epoch_seconds"] = time.perf_counter() - started
             train_seconds += row["epoch_seconds"]
             note = ""

@@ -62,6 +62,15 @@ def test_a_time_budget_stops_training_and_every_second_is_accounted_for(tmp_path
     assert manifest["training"]["timings"]["validation_seconds"] == timings["validation_seconds"]
 
 
+def test_train_anneals_the_learning_rate_with_lr_schedule_cosine(tmp_path):
+    data = _write_csv(tmp_path / "ratings.csv")
+    out = tmp_path / "cosine"
+    assert main(["train", "--model", "lightgcn", "--data", str(data), "--out", str(out), "--epochs", "4", "--quiet",
+                 "--batch-size", "256", "--lr", "0.01", "--lr-schedule", "cosine"]) == 0
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [round(row["lr"], 6) for row in history] == [0.01, 0.008536, 0.005, 0.001464]
+
+
 def test_train_lightgcn_full_protocol_keys(tmp_path):
     data = _write_csv(tmp_path / "ratings.csv")
     out = tmp_path / "lgcn"
