@@ -1,21 +1,23 @@
-"""One prepared run for a machine with a GPU (the performance issue's GPU checks), in a few minutes:
+"""One prepared run for a machine with a GPU (the performance issue's GPU checks), in under 10 minutes:
 
-1. LightGCN on the paper's Gowalla and Yelp2018 splits (batch 4096, lr 0.002, all training data,
-   the last epoch reported, no test peeking) within ``--budget`` training seconds each, full-ranking
-   Recall@20 / NDCG@20 against the paper's;
-2. NeuMF on Amazon Beauty under the NCF protocol (leave-one-out by time, 1 test item among 99 sampled
-   negatives, early stopping on the validation item), HR@10 / NDCG@10 and seconds per epoch;
-3. the serving benchmark's model kernels (100k users x 50k items, LightGCN dim 64, NeuMF 32 / 64-32-16-8,
+1. the serving benchmark's model kernels (100k users x 50k items, LightGCN dim 64, NeuMF 32 / 64-32-16-8,
    random weights: speed does not depend on them) on the GPU against this machine's CPU: exact
-   top-200 retrieval for 1, 16 and 64 queries, and NeuMF over 16 requests x 200 candidates.
+   top-200 retrieval for 1, 16 and 64 queries, and NeuMF over 16 requests x 200 candidates;
+2. LightGCN on the paper's Gowalla and Yelp2018 splits, each ``--run DATASET:BATCH:LR:SCHEDULE``
+   within ``--budget`` training seconds (all training data, the last epoch reported, no test
+   peeking), full-ranking Recall@20 / NDCG@20 against the paper's; ``cosine`` anneals the learning
+   rate to zero over the budget, ``constant`` is the reference;
+3. NeuMF on Amazon Beauty under the NCF protocol (leave-one-out by time, 1 test item among 99 sampled
+   negatives, early stopping on the validation item), HR@10 / NDCG@10 and seconds per epoch.
 
-The results go to one JSON file with the card named. The datasets are read from
-``RECSYS_SHARED_DATA`` (folders ``gowalla-lightgcn``, ``yelp2018-lightgcn``, ``amazon-beauty-s3rec``,
-about 13 MB together): on a machine that has only this repository, copy them into an ignored folder
-such as ``.devdata/shared`` and point the variable there.
+Steps that would not finish before ``--deadline`` are skipped (and listed), and the JSON file (card
+named) is rewritten after every step, so a run cut short still returns what it measured. The
+datasets are read from ``RECSYS_SHARED_DATA`` (folders ``gowalla-lightgcn``, ``yelp2018-lightgcn``,
+``amazon-beauty-s3rec``, about 13 MB together): on a machine that has only this repository, copy them
+into an ignored folder such as ``.devdata/shared`` and point the variable there.
 
     RECSYS_SHARED_DATA=.devdata/shared python -m benchmarks.gpu_suite                  # on the GPU
-    python -m benchmarks.gpu_suite --device cpu --budget 20 --neumf-epochs 1    # the same steps, briefly, on CPU
+    python -m benchmarks.gpu_suite --device cpu --budget 20 --neumf-budget 20 --run gowalla:16384:0.01:cosine
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -30,20 +33,58 @@ import torch
 from benchmarks.common import REPO, markdown_table, shared_data, write_json
 from benchmarks.lightgcn_paper import PAPER
 from models.ncf import NeuMF
-from training.config import TrainConfig
+from training.config import LR_SCHEDULES, TrainConfig
 from training.data.sources import DataSpec, open_dataset
 from training.trainer import train
 
 
-def lightgcn_row(dataset: str, device: str, budget_s: float) -> dict[str, object]:
-    data = open_dataset(DataSpec(path=str(shared_data(f"{dataset}-lightgcn")), with_valid=False))
-    config = TrainConfig(model="lightgcn", batch_size=4096, lr=0.002, epochs=100_000, eval_every=100_000,
-                         device=device, ks=(20,), eval_batch_users=4096, time_budget_s=budget_s)
+@dataclass(frozen=True)
+class LightGCNRun:
+    dataset: str
+    batch_size: int
+    lr: float
+    schedule: str
+
+    @classmethod
+    def parse(cls, text: str) -> LightGCNRun:
+        """``DATASET:BATCH:LR:SCHEDULE``, e.g. ``gowalla:16384:0.01:cosine``."""
+        try:
+            dataset, batch, lr, schedule = text.split(":")
+            run = cls(dataset, int(batch), float(lr), schedule)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected DATASET:BATCH:LR:SCHEDULE, got '{text}'") from None
+        if dataset not in PAPER or schedule not in LR_SCHEDULES or run.batch_size <= 0 or run.lr <= 0:
+            raise argparse.ArgumentTypeError(f"'{text}': dataset one of {', '.join(PAPER)}, schedule one of "
+                                             f"{', '.join(LR_SCHEDULES)}, batch and lr > 0")
+        return run
+
+
+DEFAULT_RUNS = ("gowalla:16384:0.01:cosine", "yelp2018:16384:0.01:cosine", "gowalla:4096:0.002:constant",
+                "yelp2018:4096:0.002:constant")
+
+
+def lightgcn_row(run: LightGCNRun, device: str, budget_s: float) -> dict[str, object]:
+    data = open_dataset(DataSpec(path=str(shared_data(f"{run.dataset}-lightgcn")), with_valid=False))
+    config = TrainConfig(model="lightgcn", batch_size=run.batch_size, lr=run.lr, lr_schedule=run.schedule,
+                         epochs=100_000, eval_every=100_000, device=device, ks=(20,), eval_batch_users=4096,
+                         time_budget_s=budget_s)
     started = time.perf_counter()
-    result = train(data, config, progress=False, echo=lambda line: print("  " + line, flush=True))
-    return {"step": f"LightGCN {dataset}", "epochs": len(result.history), "recall@20": result.test_metrics["recall@20"],
-            "ndcg@20": result.test_metrics["ndcg@20"], "paper_recall@20": PAPER[dataset]["recall@20"],
-            "s_per_epoch": result.seconds_per_epoch, "wall_s": time.perf_counter() - started}
+    result = train(data, config, progress=False, echo=_every_tenth_epoch)
+    return {"step": f"LightGCN {run.dataset} b{run.batch_size} lr {run.lr} {run.schedule}",
+            "epochs": len(result.history), "recall@20": result.test_metrics["recall@20"],
+            "ndcg@20": result.test_metrics["ndcg@20"], "paper_recall@20": PAPER[run.dataset]["recall@20"],
+            "s_per_epoch": result.seconds_per_epoch, "wall_s": time.perf_counter() - started,
+            "timings": result.timings,
+            "history": [{k: round(v, 5) for k, v in row.items() if k in ("epoch", "loss", "lr", "epoch_seconds")}
+                        for row in result.history]}
+
+
+def _every_tenth_epoch(line: str) -> None:
+    """Progress without a line per epoch (hundreds of them on a GPU)."""
+    words = line.split()
+    if words[1:2] == ["epoch"] and words[2].split("/")[0].strip().isdigit() and int(words[2].split("/")[0]) % 10:
+        return
+    print("  " + line, flush=True)
 
 
 def neumf_row(device: str, epochs: int, budget_s: float) -> dict[str, object]:
@@ -97,24 +138,44 @@ def kernel_rows(devices: list[str]) -> list[dict[str, object]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda", help="where to train (default cuda)")
-    parser.add_argument("--budget", type=float, default=120.0, help="LightGCN training seconds per dataset")
+    parser.add_argument("--run", action="append", type=LightGCNRun.parse,
+                        help=f"repeatable LightGCN run DATASET:BATCH:LR:SCHEDULE (default: {' '.join(DEFAULT_RUNS)})")
+    parser.add_argument("--budget", type=float, default=100.0, help="LightGCN training seconds per run")
     parser.add_argument("--neumf-epochs", type=int, default=20)
+    parser.add_argument("--neumf-budget", type=float, default=60.0, help="NeuMF training + validation seconds")
+    parser.add_argument("--deadline", type=float, default=540.0,
+                        help="skip steps that would end after this many seconds from the start")
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "gpu_suite.json")
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit("no CUDA GPU is visible here; use --device cpu to check the script")
+    began = time.perf_counter()
     card = torch.cuda.get_device_name(torch.device(args.device)) if args.device.startswith("cuda") else "none (CPU)"
     print(f"device: {args.device} ({card})", flush=True)
-    rows = [lightgcn_row(name, args.device, args.budget) for name in ("gowalla", "yelp2018")]
-    rows.append(neumf_row(args.device, args.neumf_epochs, 10 * args.budget))
-    for row in rows:
-        print(row, flush=True)
-    kernels = kernel_rows(["cpu"] + ([args.device] if args.device != "cpu" else []))
-    print("\n" + markdown_table(rows, ["step", "epochs", "recall@20", "ndcg@20", "paper_recall@20", "hr@10", "ndcg@10",
-                                       "s_per_epoch", "wall_s"]))
-    print("\n" + markdown_table(kernels))
-    write_json(args.out, {"card": card, "device": args.device, "lightgcn_budget_s": args.budget,
-                          "training": rows, "kernels": kernels})
+    report: dict[str, object] = {"card": card, "device": args.device, "lightgcn_budget_s": args.budget,
+                                 "training": [], "kernels": [], "skipped": []}
+    report["kernels"] = kernel_rows(["cpu"] + ([args.device] if args.device != "cpu" else []))
+    print(markdown_table(report["kernels"]), flush=True)
+    write_json(args.out, report)
+    steps = [(f"LightGCN {run.dataset} b{run.batch_size} lr {run.lr} {run.schedule}", args.budget,
+              lambda run=run: lightgcn_row(run, args.device, args.budget))
+             for run in (args.run or [LightGCNRun.parse(text) for text in DEFAULT_RUNS])]
+    steps.insert(min(3, len(steps)), ("NeuMF amazon-beauty", args.neumf_budget,
+                                      lambda: neumf_row(args.device, args.neumf_epochs, args.neumf_budget)))
+    for name, budget, step in steps:
+        # data loading and the final full-ranking evaluation take about 15 s beyond the training budget
+        if time.perf_counter() - began + budget + 15 > args.deadline:
+            print(f"skipped (would pass the {args.deadline:.0f}s deadline): {name}", flush=True)
+            report["skipped"].append(name)
+            continue
+        print(f"{name} ...", flush=True)
+        row = step()
+        report["training"].append(row)
+        print({k: v for k, v in row.items() if k != "history"}, flush=True)
+        write_json(args.out, report)
+    print("\n" + markdown_table(report["training"], ["step", "epochs", "recall@20", "ndcg@20", "paper_recall@20",
+                                                     "hr@10", "ndcg@10", "s_per_epoch", "wall_s"]))
+    print(f"total {time.perf_counter() - began:.0f}s")
 
 
 if __name__ == "__main__":
