@@ -13,6 +13,7 @@ from recsys_operator.settings import OperatorSettings
 HYPERPARAMETERS = {"epochs": "epochs", "learningRate": "lr", "batchSize": "batch_size",
                    "embeddingDim": "embedding_dim", "numLayers": "n_layers", "mlpLayers": "layers",
                    "negatives": "num_negatives", "regularization": "reg", "seed": "seed"}
+DATABASE_CA_DIR = "/etc/recsys/database-ca"
 MODEL_LABEL = f"{GROUP}/model"
 VERSION_LABEL = f"{GROUP}/version"
 
@@ -50,15 +51,37 @@ def job_environment(spec: dict[str, Any], settings: OperatorSettings, name: str,
     return env
 
 
+def reads_the_store(spec: dict[str, Any], settings: OperatorSettings) -> bool:
+    return spec["dataset"]["uri"] == "store" and bool(settings.database_url)
+
+
 def database_env(spec: dict[str, Any], settings: OperatorSettings) -> list[dict[str, Any]]:
     """The store's URL for a Job that trains from it: a reference to the Secret holding it when the
-    operator knows one (the password never appears in the Job), else the operator's own value."""
-    if spec["dataset"]["uri"] != "store" or not settings.database_url:
+    operator knows one (the password never appears in the Job), else the operator's own value; with a
+    CA Secret, libpq's settings to require TLS and check the server against that CA."""
+    if not reads_the_store(spec, settings):
         return []
     if settings.database_secret is not None:
         name, key = settings.database_secret
-        return [{"name": "RECSYS_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}]
-    return [{"name": "RECSYS_DATABASE_URL", "value": settings.database_url}]
+        env = [{"name": "RECSYS_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}]
+    else:
+        env = [{"name": "RECSYS_DATABASE_URL", "value": settings.database_url}]
+    if settings.database_ca_secret:
+        env += [{"name": "PGSSLMODE", "value": "verify-full"},
+                {"name": "PGSSLROOTCERT", "value": f"{DATABASE_CA_DIR}/ca.crt"}]
+    return env
+
+
+Objects = list[dict[str, Any]]
+
+
+def database_ca_volumes(spec: dict[str, Any], settings: OperatorSettings) -> tuple[Objects, Objects]:
+    """(volumes, mounts) putting only the CA Secret's ca.crt where PGSSLROOTCERT points."""
+    if not (reads_the_store(spec, settings) and settings.database_ca_secret):
+        return [], []
+    volume = {"name": "database-ca", "secret": {"secretName": settings.database_ca_secret,
+                                                 "items": [{"key": "ca.crt", "path": "ca.crt"}]}}
+    return [volume], [{"name": "database-ca", "mountPath": DATABASE_CA_DIR, "readOnly": True}]
 
 
 def key_metric(spec: dict[str, Any]) -> str:
@@ -85,6 +108,7 @@ def training_job(body: dict[str, Any], settings: OperatorSettings, version: str)
     env = job_environment(spec, settings, meta["name"], version)
     volume = ({"name": "artifacts", "persistentVolumeClaim": {"claimName": settings.artifacts_claim}}
               if settings.artifacts_claim else {"name": "artifacts", "emptyDir": {}})
+    ca_volumes, ca_mounts = database_ca_volumes(spec, settings)
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,  # training never calls the Kubernetes API
@@ -95,14 +119,14 @@ def training_job(body: dict[str, Any], settings: OperatorSettings, version: str)
             "env": [{"name": k, "value": v} for k, v in sorted(env.items())] + database_env(spec, settings),
             "resources": resources,
             "volumeMounts": [{"name": "artifacts", "mountPath": str(settings.artifacts_root)},
-                             {"name": "tmp", "mountPath": "/tmp"}],
+                             {"name": "tmp", "mountPath": "/tmp"}, *ca_mounts],
             # the services' restricted context: a Job runs what a RecommenderModel asks, so it gets no more
             "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                                 "capabilities": {"drop": ["ALL"]}},
         }],
         "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
                             "seccompProfile": {"type": "RuntimeDefault"}},
-        "volumes": [volume, {"name": "tmp", "emptyDir": {}}],  # scratch: the data export, temporary files
+        "volumes": [volume, {"name": "tmp", "emptyDir": {}}, *ca_volumes],  # tmp: the data export, scratch
     }
     if training.get("nodeSelector"):
         pod_spec["nodeSelector"] = dict(training["nodeSelector"])

@@ -41,6 +41,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RECSYS_DATABASE_SECRET", "",
             "Secret holding that URL, as NAME or NAME/KEY (key default 'url'): training Jobs then read it "
             "from the Secret instead of getting it in plain text"),
+    Setting("RECSYS_DATABASE_CA_SECRET", "",
+            "Secret whose ca.crt signed the database's server certificate: training Jobs mount it and require "
+            "TLS with the server's name checked (libpq's PGSSLMODE=verify-full); the operator's own connection "
+            "takes the same from its environment"),
     Setting("RECSYS_OPERATOR_INTERVAL_SECONDS", "5", "how often each resource's state machine is advanced"),
     Setting("RECSYS_OPERATOR_PEERING", "recsys-operator",
             "kopf peering object (the highest-priority replica acts); 'none': no peering"),
@@ -66,6 +70,7 @@ class OperatorSettings:
     route_template: str = "recsys-{service}-{track}:{port}"
     database_url: str | None = None
     database_secret: tuple[str, str] | None = None  # (Secret name, key) holding database_url
+    database_ca_secret: str | None = None  # Secret with ca.crt: training Jobs verify the database with it
     interval_s: float = 5.0
     namespaces: tuple[str, ...] = ()  # empty: the whole cluster
     peering: str = "recsys-operator"  # "none": no peering
@@ -99,6 +104,7 @@ class OperatorSettings:
             route_template=_template(env, "RECSYS_ROUTE_TEMPLATE", service="scoring", track="stable", port=1),
             database_url=env.get("RECSYS_DATABASE_URL") or None,
             database_secret=_secret_ref(env.get("RECSYS_DATABASE_SECRET") or ""),
+            database_ca_secret=env.get("RECSYS_DATABASE_CA_SECRET") or None,
             interval_s=_positive_float(env, "RECSYS_OPERATOR_INTERVAL_SECONDS"),
             namespaces=tuple(n.strip() for n in env.get("RECSYS_OPERATOR_NAMESPACES", "").split(",") if n.strip()),
             peering=text("RECSYS_OPERATOR_PEERING"),

@@ -282,6 +282,33 @@ def test_existing_secrets_are_used_and_none_is_made(helm):
     assert "RECSYS_AUTH_TOKENS" not in _env(pod["containers"][0])
 
 
+def test_a_database_ca_makes_every_database_client_verify_the_server_and_mounts_only_ca_crt(helm):
+    objects = _objects(helm, sets=("database.existingSecret=db-url", "database.tls.caSecret=db-tls"))
+    clients = 0
+    for workload in (o for o in objects if o["kind"] in ("Deployment", "Job")):
+        pod = workload["spec"]["template"]["spec"]
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            env = _env(container)
+            if "RECSYS_DATABASE_URL" not in env:
+                assert "PGSSLMODE" not in env, container["name"]
+                continue
+            clients += 1
+            assert env["PGSSLMODE"]["value"] == "verify-full", container["name"]
+            assert env["PGSSLROOTCERT"]["value"] == "/etc/recsys/database-ca/ca.crt"
+            assert {"name": "database-ca", "mountPath": "/etc/recsys/database-ca", "readOnly": True} \
+                in container["volumeMounts"], container["name"]
+            # the CA's Secret may also hold the server's key (recsys-deps' does): only ca.crt is projected
+            assert {"name": "database-ca", "secret": {"secretName": "db-tls", "items": [{"key": "ca.crt",
+                                                                                          "path": "ca.crt"}]}} \
+                in pod["volumes"]
+    assert clients == 4  # the gateway, the stream processor and its setup, the operator
+    operator = _named(objects, "Deployment", "shop-recsys-operator")["spec"]["template"]["spec"]["containers"][0]
+    assert _env(operator)["RECSYS_DATABASE_CA_SECRET"]["value"] == "db-tls"  # for its training Jobs
+    plain = _objects(helm)
+    assert not [c for o in plain if o["kind"] == "Deployment" for c in o["spec"]["template"]["spec"]["containers"]
+                if "PGSSLMODE" in _env(c)]
+
+
 def test_the_operator_may_change_only_its_namespaces_models_and_their_split_configmaps(helm):
     objects = _objects(helm, sets=("operator.extraModels[0]=books",))
     cluster_rules = _named(objects, "ClusterRole", "shop-recsys-operator")["rules"]

@@ -7,6 +7,7 @@ tests/stack/test_product_on_node.py."""
 
 from __future__ import annotations
 
+import base64
 import re
 import stat
 import subprocess
@@ -89,6 +90,37 @@ def test_the_umbrella_values_wire_the_application_to_its_data_stores(helm):
     assert sidecar["label"] == app["monitoring"]["dashboards"]["label"] and sidecar["labelValue"] == "1"
     spec = values["kube-prometheus-stack"]["prometheus"]["prometheusSpec"]
     assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False and spec["ruleSelectorNilUsesHelmValues"] is False
+
+
+def test_postgresql_tls_takes_only_encrypted_connections_and_the_url_insists_on_verification(helm):
+    objects = _render(helm, DEPS, "--set", "postgresql.tls.enabled=true")
+    secret = _named(objects, "Secret", "recsys-postgresql-tls")
+    assert secret["type"] == "kubernetes.io/tls" and set(secret["data"]) == {"tls.crt", "tls.key", "ca.crt"}
+    certificate = base64.b64decode(secret["data"]["tls.crt"])
+    names = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName"], input=certificate,
+                           capture_output=True, check=True).stdout.decode()
+    assert "DNS:recsys-postgresql," in names and "DNS:recsys-postgresql.recsys.svc," in names
+    rules = [line.split() for line in _named(objects, "ConfigMap", "recsys-postgresql-hba")["data"]["pg_hba.conf"]
+             .splitlines() if line.strip()]
+    assert rules == [["local", "all", "all", "trust"], ["hostssl", "all", "all", "all", "scram-sha-256"]]
+    pod = _named(objects, "StatefulSet", "recsys-postgresql")["spec"]["template"]["spec"]
+    options = dict(pair.split("=", 1) for pair in pod["containers"][0]["args"][1::2])
+    assert options["ssl"] == "on" and options["hba_file"] == "/etc/postgresql/hba/pg_hba.conf"
+    assert options["ssl_key_file"] == "/etc/postgresql/tls/tls.key"
+    tls = next(v for v in pod["volumes"] if v["name"] == "tls")["secret"]
+    # root-owned and group-readable by postgres (fsGroup): what PostgreSQL accepts for a key it does not own
+    assert tls["defaultMode"] == 0o640 and pod["securityContext"]["fsGroup"] == 999
+    url = base64.b64decode(_named(objects, "Secret", "recsys-database")["data"]["url"]).decode()
+    assert url.endswith("@recsys-postgresql.recsys.svc:5432/recsys?sslmode=verify-full")
+    # off by default in this chart (plain text, no certificate, no hba override); on in the umbrella
+    plain = _render(helm, DEPS)
+    assert "args" not in _named(plain, "StatefulSet", "recsys-postgresql")["spec"]["template"]["spec"]["containers"][0]
+    assert not [o for o in plain if o["metadata"]["name"] in ("recsys-postgresql-tls", "recsys-postgresql-hba")]
+    stack = yaml.safe_load((STACK / "values.yaml").read_text())
+    assert stack["recsys-deps"]["postgresql"]["tls"]["enabled"] is True
+    assert stack["recsys"]["database"]["tls"]["caSecret"] == "recsys-postgresql-tls"
+    mine = _render(helm, DEPS, "--set", "postgresql.tls.enabled=true", "--set", "postgresql.tls.existingSecret=mine")
+    assert not [o for o in mine if o["kind"] == "Secret" and o["metadata"]["name"] == "recsys-postgresql-tls"]
 
 
 def test_the_data_stores_are_statefulsets_with_claims_unless_persistence_is_off(helm):

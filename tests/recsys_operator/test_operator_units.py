@@ -410,3 +410,25 @@ def test_a_job_training_from_the_store_reads_the_url_from_the_secret():
     plain = manifests.training_job(body, OperatorSettings(database_url="sqlite:///x.db"), "amazon-g1")
     assert {"name": "RECSYS_DATABASE_URL", "value": "sqlite:///x.db"} in \
         plain["spec"]["template"]["spec"]["containers"][0]["env"]
+
+
+def test_a_job_training_from_a_tls_store_mounts_only_the_ca_and_requires_verify_full():
+    body = {"metadata": {"name": "amazon", "namespace": "shop"},
+            "spec": {"algorithm": "ncf", "dataset": {"uri": "store"}, "training": {"gpus": 0}}}
+    settings = OperatorSettings.from_env({"RECSYS_DATABASE_URL": "postgresql://u:p@db/recsys",
+                                          "RECSYS_DATABASE_SECRET": "recsys-db",
+                                          "RECSYS_DATABASE_CA_SECRET": "recsys-postgresql-tls"})
+    pod = manifests.training_job(body, settings, "amazon-g1")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert {"name": "PGSSLMODE", "value": "verify-full"} in container["env"]
+    assert {"name": "PGSSLROOTCERT", "value": "/etc/recsys/database-ca/ca.crt"} in container["env"]
+    # the server's key sits in the same Secret: only ca.crt is projected into the Job
+    assert {"name": "database-ca", "secret": {"secretName": "recsys-postgresql-tls",
+                                              "items": [{"key": "ca.crt", "path": "ca.crt"}]}} in pod["volumes"]
+    mount = {"name": "database-ca", "mountPath": "/etc/recsys/database-ca", "readOnly": True}
+    assert mount in container["volumeMounts"]
+    # a Job that does not read the store gets neither
+    synthetic = {**body, "spec": {**body["spec"], "dataset": {"uri": "synthetic"}}}
+    pod = manifests.training_job(synthetic, settings, "amazon-g1")["spec"]["template"]["spec"]
+    assert all(v["name"] != "database-ca" for v in pod["volumes"])
+    assert all(e["name"] != "PGSSLMODE" for e in pod["containers"][0]["env"])

@@ -165,11 +165,45 @@ def _stored_interactions(node: Cluster) -> int:
     return int(out.strip()) if out.strip().isdigit() else -1
 
 
+# A database client as the chart makes one: the URL from recsys-deps' Secret (sslmode=verify-full in
+# it) and only ca.crt of PostgreSQL's chart-made certificate Secret.
+DATABASE_CLIENT = {
+    "env": [{"name": "RECSYS_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "recsys-database", "key": "url"}}},
+            {"name": "PGSSLROOTCERT", "value": "/etc/recsys/database-ca/ca.crt"}],
+    "volumes": [{"name": "database-ca", "secret": {"secretName": "recsys-postgresql-tls",
+                                                   "items": [{"key": "ca.crt", "path": "ca.crt"}]}}],
+    "volumeMounts": [{"name": "database-ca", "mountPath": "/etc/recsys/database-ca", "readOnly": True}]}
+
+CONNECT = """
+import os, psycopg
+url = os.environ["RECSYS_DATABASE_URL"].replace("postgresql+psycopg", "postgresql")
+with psycopg.connect(url) as verified:
+    print("verified", verified.info.pgconn.ssl_in_use, verified.execute("show ssl").fetchone()[0])
+for mode in ("disable", "verify-full"):
+    target = url.split("?")[0] + "?sslmode=" + mode
+    try:
+        psycopg.connect(target, **({{"sslrootcert": "/nonexistent"}} if mode == "verify-full" else {{}})).close()
+        print(mode, "connected")
+    except psycopg.OperationalError as error:
+        print(mode, "refused:", str(error).replace(chr(10), " "))
+"""
+
+
+def test_postgresql_takes_only_tls_connections_verified_against_its_ca(node, installed):
+    log = run_pod(node, "database-tls", f"python -c '{CONNECT.format()}'", node.image, namespace=NAMESPACE,
+                  timeout_s=180, securityContext=RESTRICTED, **DATABASE_CLIENT)
+    lines = log.strip().splitlines()
+    assert "verified True on" in lines, log
+    plain = next(line for line in lines if line.startswith("disable "))
+    assert "refused" in plain and "no encryption" in plain, log  # pg_hba.conf has only hostssl entries
+    unverified = next(line for line in lines if line.startswith("verify-full "))
+    assert "refused" in unverified and "root certificate file" in unverified, log
+
+
 def test_events_reach_postgresql_through_kafka_and_the_stream_pod(node, installed):
     # the catalogue first: events naming products the store does not know are dead-lettered
-    database = {"name": "RECSYS_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "recsys-database", "key": "url"}}}
     run_pod(node, "load", "recsys data load --synthetic-users 1500 --synthetic-items 800", node.image,
-            namespace=NAMESPACE, timeout_s=300, securityContext=RESTRICTED, env=[database])
+            namespace=NAMESPACE, timeout_s=300, securityContext=RESTRICTED, **DATABASE_CLIENT)
     before = _stored_interactions(node)
     assert before > 0
     run_pod(node, "produce", "recsys events produce --bootstrap recsys-kafka:9092 --users 1500 --items 800 "

@@ -41,7 +41,8 @@ recsys.dev/track: {{ . }}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
 
-{{/* RECSYS_DATABASE_URL from the Secret or the plain value. */}}
+{{/* RECSYS_DATABASE_URL from the Secret or the plain value; with database.tls.caSecret, libpq's
+PGSSLMODE and PGSSLROOTCERT (TLS required, the server's name checked against the mounted CA). */}}
 {{- define "recsys.databaseEnv" -}}
 - name: RECSYS_DATABASE_URL
 {{- if .Values.database.existingSecret }}
@@ -50,6 +51,24 @@ recsys.dev/track: {{ . }}
 {{- else }}
   value: {{ .Values.database.url | quote }}
 {{- end }}
+{{- if .Values.database.tls.caSecret }}
+- {name: PGSSLMODE, value: verify-full}
+- {name: PGSSLROOTCERT, value: /etc/recsys/database-ca/ca.crt}
+{{- end }}
+{{- end -}}
+
+{{/* The database's CA (only ca.crt of the Secret) for the pods that connect to it. */}}
+{{- define "recsys.databaseCaVolume" -}}
+{{- with .Values.database.tls.caSecret -}}
+- name: database-ca
+  secret: {secretName: {{ . }}, items: [{key: ca.crt, path: ca.crt}]}
+{{- end -}}
+{{- end -}}
+
+{{- define "recsys.databaseCaMount" -}}
+{{- if .Values.database.tls.caSecret -}}
+- {name: database-ca, mountPath: /etc/recsys/database-ca, readOnly: true}
+{{- end -}}
 {{- end -}}
 
 {{/* Volumes every pod mounts: the artifacts, a writable /tmp (the root filesystem is read-only),

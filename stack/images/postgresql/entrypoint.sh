@@ -1,7 +1,8 @@
 #!/bin/sh
 # The postgres image's first start, for this stand-in: a cluster in PGDATA with POSTGRES_USER (password
 # POSTGRES_PASSWORD, scram-sha-256 over TCP) owning POSTGRES_DB. Then PostgreSQL in the foreground,
-# listening on every address of the pod.
+# listening on every address of the pod, with the container's arguments as further server options
+# (`-c ssl=on ...`, as the official image takes them).
 set -eu
 : "${POSTGRES_USER:?}" "${POSTGRES_PASSWORD:?}" "${POSTGRES_DB:?}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -15,4 +16,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   createdb -h /tmp -U "$POSTGRES_USER" "$POSTGRES_DB"
   pg_ctl -D "$PGDATA" -w -m fast stop
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp "$@"
