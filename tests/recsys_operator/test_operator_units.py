@@ -179,7 +179,7 @@ def test_settings_defaults_and_every_variable_from_the_environment():
            "RECSYS_TRAINING_IMAGE": "r/recsys:1", "RECSYS_TRAINING_IMAGES": "r/recsys:*",
            "RECSYS_TRAFFIC_SPLIT_CONFIGMAP": "split-{model}", "RECSYS_ROUTE_TEMPLATE": "{service}-{track}.svc:{port}",
            "RECSYS_DATABASE_URL": "postgresql://db/recsys", "RECSYS_DATABASE_SECRET": "recsys-db",
-           "RECSYS_OPERATOR_INTERVAL_SECONDS": "0.5",
+           "RECSYS_DATABASE_CA_SECRET": "recsys-postgresql-tls", "RECSYS_OPERATOR_INTERVAL_SECONDS": "0.5",
            "RECSYS_OPERATOR_PEERING": "none", "RECSYS_OPERATOR_PRIORITY": "7",
            "RECSYS_OPERATOR_LIVENESS": "http://0.0.0.0:8080/healthz", "RECSYS_METRICS_PORT": "-1",
            "RECSYS_LOG_LEVEL": "debug", "RECSYS_TLS_DIR": "/etc/recsys/tls"}
@@ -189,8 +189,8 @@ def test_settings_defaults_and_every_variable_from_the_environment():
         artifacts_root=Path("/data"), artifacts_claim="claim", job_service_account="trainer",
         training_image="r/recsys:1", training_images=("r/recsys:*",),
         split_configmap="split-{model}", route_template="{service}-{track}.svc:{port}",
-        database_url="postgresql://db/recsys", database_secret=("recsys-db", "url"), interval_s=0.5,
-        namespaces=("shop", "staging"), peering="none",
+        database_url="postgresql://db/recsys", database_secret=("recsys-db", "url"),
+        database_ca_secret="recsys-postgresql-tls", interval_s=0.5, namespaces=("shop", "staging"), peering="none",
         priority=7, liveness="http://0.0.0.0:8080/healthz", metrics_port=-1, log_level="DEBUG",
         metrics_tls_dir=Path("/etc/recsys/tls"))
     assert not settings.peering_mandatory and OperatorSettings().peering_mandatory
