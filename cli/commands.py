@@ -129,11 +129,18 @@ def _require_bootstrap(args: argparse.Namespace) -> str:
     return args.bootstrap
 
 
+def _kafka_tls() -> dict[str, str]:
+    from events.kafka_tls import KafkaTls
+
+    return KafkaTls.from_env(os.environ).client_config()
+
+
 def _cmd_topics(args: argparse.Namespace) -> int:
     from events.bus import Topics
     from events.kafka_bus import ensure_topics
 
-    outcome = ensure_topics(_require_bootstrap(args), Topics.from_env(), args.partitions, args.replication)
+    outcome = ensure_topics(_require_bootstrap(args), Topics.from_env(), args.partitions, args.replication,
+                            **_kafka_tls())
     for name, what in outcome.items():
         print(f"{name}: {what}")
     return 0
@@ -149,7 +156,7 @@ def _cmd_produce(args: argparse.Namespace) -> int:
         raise ValueError(f"--rate must be positive, got {args.rate}")
     data = synthetic_catalogue(args.users, args.items, args.seed)
     versions = tuple(v for v in args.model_versions.split(",") if v)
-    publisher = KafkaPublisher(_require_bootstrap(args))
+    publisher = KafkaPublisher(_require_bootstrap(args), **_kafka_tls())
     producer = EventProducer(publisher, Topics.from_env().events)
     result = produce(producer, synthetic_events(data, args.count, args.seed, versions), args.rate, progress=True)
     print(json.dumps(result))

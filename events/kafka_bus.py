@@ -19,9 +19,9 @@ PARTITION_CHECK_S = 60.0  # how often a reader looks for partitions added to its
 
 
 def ensure_topics(bootstrap: str, topics: Topics, partitions: int = 6, replication: int = 1,
-                  timeout_s: float = 30.0) -> dict[str, str]:
+                  timeout_s: float = 30.0, **overrides: object) -> dict[str, str]:
     """Create the three topics if missing; returns what happened to each ("created" / "exists")."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, **overrides})
     wanted = [
         NewTopic(topics.events, partitions, replication),
         # failed events are kept for people to inspect and replay: a month

@@ -41,17 +41,32 @@ def kafka_libs() -> Path:
 
 @dataclass
 class KafkaBroker(LocalServer):
-    """A broker under ``root`` serving PLAINTEXT on 127.0.0.1:``port`` (controller on ``controller_port``)."""
+    """A broker under ``root`` serving PLAINTEXT on 127.0.0.1:``port`` (controller on ``controller_port``).
+
+    With ``tls_dir`` (``tls.crt``, an unencrypted PKCS#8 ``tls.key`` and ``ca.crt``, for the name
+    localhost) it also serves TLS on ``tls_port`` and TLS with a required client certificate signed
+    by ``ca.crt`` on ``mtls_port``."""
 
     root: Path
     port: int
     controller_port: int
     heap: str = "512m"
+    tls_dir: Path | None = None
+    tls_port: int = 0
+    mtls_port: int = 0
     name = "kafka"
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def tls_bootstrap(self) -> str:
+        return f"localhost:{self.tls_port}"  # the name in the broker's certificate
+
+    @property
+    def mtls_bootstrap(self) -> str:
+        return f"localhost:{self.mtls_port}"
 
     @property
     def data_dir(self) -> Path:
@@ -64,7 +79,7 @@ class KafkaBroker(LocalServer):
     def start(self, timeout_s: float = 90.0) -> KafkaBroker:
         if self.running():
             return self
-        for port in (self.port, self.controller_port):
+        for port in (self.port, self.controller_port, *((self.tls_port, self.mtls_port) if self.tls_dir else ())):
             if port_open(port):
                 raise StackError(f"port {port} is already in use; choose another for Kafka")
         libs = kafka_libs()
@@ -102,15 +117,31 @@ class KafkaBroker(LocalServer):
             started = b"Kafka Server started" in handle.read()
         return started and port_open(self.port)
 
+    def _tls_properties(self) -> tuple[str, str, str, list[str]]:
+        """(extra listeners, extra advertised listeners, extra protocol map, SSL settings)."""
+        if self.tls_dir is None:
+            return "", "", "", []
+        keystore = self.root / "keystore.pem"  # Kafka's PEM key store: the key, then the certificate chain
+        keystore.write_text((self.tls_dir / "tls.key").read_text() + (self.tls_dir / "tls.crt").read_text())
+        keystore.chmod(0o600)
+        return (f",SSL://127.0.0.1:{self.tls_port},MTLS://127.0.0.1:{self.mtls_port}",
+                f",SSL://localhost:{self.tls_port},MTLS://localhost:{self.mtls_port}",
+                ",SSL:SSL,MTLS:SSL",
+                ["ssl.keystore.type=PEM", f"ssl.keystore.location={keystore}",
+                 "ssl.truststore.type=PEM", f"ssl.truststore.location={self.tls_dir / 'ca.crt'}",
+                 "listener.name.mtls.ssl.client.auth=required"])
+
     def _properties(self) -> str:
+        listeners, advertised, protocols, ssl = self._tls_properties()
         return "\n".join([
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}{listeners}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}{advertised}",
             "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT{protocols}",
+            *ssl,
             f"log.dirs={self.data_dir}",
             # one node: internal topics cannot be replicated
             "offsets.topic.replication.factor=1",

@@ -28,12 +28,13 @@ def main(settings: StreamSettings) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     engine = make_engine(settings.database_url, pool_size=2)
-    membership = {"session.timeout.ms": settings.session_timeout_ms}
+    consumer_config: dict[str, object] = {"session.timeout.ms": settings.session_timeout_ms,
+                                          **settings.kafka_tls.client_config()}
     if settings.instance_id:
-        membership["group.instance.id"] = settings.instance_id
+        consumer_config["group.instance.id"] = settings.instance_id
     source = KafkaSource(settings.bootstrap, settings.topics.events, settings.group, on_stats=record_kafka_stats,
-                         **membership)
-    publisher = KafkaPublisher(settings.bootstrap)
+                         **consumer_config)
+    publisher = KafkaPublisher(settings.bootstrap, **settings.kafka_tls.client_config())
     processor = StreamProcessor(source, publisher, engine, settings.topics, settings.processor)
     log.info("stream processor: group %s on %s, store %s, metrics on :%d", settings.group, settings.bootstrap,
              engine.url.render_as_string(hide_password=True), port)

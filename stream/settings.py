@@ -12,10 +12,12 @@ from core.errors import SettingsError
 from core.security import Security
 from core.settings import Setting
 from events.bus import TOPIC_SETTINGS, Topics
+from events.kafka_tls import KAFKA_TLS_SETTINGS, KafkaTls
 from stream.config import ProcessorConfig
 
 SETTINGS = (
     Setting("RECSYS_KAFKA_BOOTSTRAP", "", "Kafka bootstrap servers, host:port[,host:port] (required)"),
+    *KAFKA_TLS_SETTINGS,
     Setting("RECSYS_DATABASE_URL", "sqlite:///artifacts/recsys.db", "the store (postgresql://... in production)"),
     Setting("RECSYS_STREAM_GROUP", "recsys-stream", "consumer group"),
     Setting("RECSYS_KAFKA_SESSION_TIMEOUT_MS", "10000",
@@ -46,6 +48,7 @@ class StreamSettings:
     metrics_port: int
     log_level: str
     security: Security = Security()
+    kafka_tls: KafkaTls = KafkaTls()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StreamSettings:
@@ -70,4 +73,5 @@ class StreamSettings:
             metrics_port=env_int(env, "RECSYS_METRICS_PORT", 9095, minimum=0),
             log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
             security=Security.from_env({"RECSYS_TLS_DIR": env.get("RECSYS_TLS_DIR", "")}),
+            kafka_tls=KafkaTls.from_env(env),
         )

@@ -13,6 +13,7 @@ from core.errors import SettingsError
 from core.ports import GRPC_PORTS, METRICS_PORTS
 from core.security import SECURITY_SETTINGS, Security
 from core.settings import Setting
+from events.kafka_tls import KAFKA_TLS_SETTINGS, KafkaTls
 
 # What every gRPC serving process reads, the gateway included.
 SERVER_SETTINGS = (
@@ -42,6 +43,7 @@ SETTINGS = (
     Setting("RECSYS_KAFKA_BOOTSTRAP", "",
             "embedding: Kafka bootstrap servers; every replica reads the events topic itself for fresh "
             "interactions (unset: only RecordInteractions calls update users)"),
+    *KAFKA_TLS_SETTINGS,
     Setting("RECSYS_EVENTS_TOPIC", "recsys.user-events", "embedding: topic of user events"),
     Setting("RECSYS_CATCHUP_SECONDS", "60",
             "embedding: how long a starting replica reads the events since its model's data before it says "
@@ -69,6 +71,7 @@ class ServiceSettings:
     events_topic: str = "recsys.user-events"
     catchup_seconds: float = 60.0
     security: Security = Security()
+    kafka_tls: KafkaTls = KafkaTls()
 
     @property
     def address(self) -> str:
@@ -98,6 +101,7 @@ class ServiceSettings:
             events_topic=env.get("RECSYS_EVENTS_TOPIC") or "recsys.user-events",
             catchup_seconds=float(env_int(env, "RECSYS_CATCHUP_SECONDS", 60, minimum=0)),
             security=Security.from_env(env),
+            kafka_tls=KafkaTls.from_env(env),
         )
 
 

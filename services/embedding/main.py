@@ -42,8 +42,9 @@ def build_tail(settings: ServiceSettings, users: UserEmbeddings) -> InteractionT
         return None
     from events.kafka_bus import KafkaTopicReader
 
+    tls = settings.kafka_tls.client_config()
     return InteractionTail(lambda since_ms: KafkaTopicReader(settings.kafka_bootstrap, settings.events_topic,
-                                                             since_ms), users)
+                                                             since_ms, **tls), users)
 
 
 async def start_tail(tail: InteractionTail | None, model: EmbeddingModel, catchup_seconds: float) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Protocol
 
 from events.codec import TYPE_CODES, validate
@@ -63,13 +64,14 @@ class KafkaSink:
     """An idempotent producer whose deliveries resolve per-request futures: the caller learns
     whether the broker has its event, instead of a 202 for an event still in a local queue."""
 
-    def __init__(self, bootstrap: str, topic: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, bootstrap: str, topic: str, timeout_s: float = 10.0,
+                 client_config: Mapping[str, str] | None = None) -> None:
         from confluent_kafka import Producer
 
         self.topic = topic
         self._producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
                                    "linger.ms": 2, "compression.type": "lz4", "client.id": "recsys-http",
-                                   "message.timeout.ms": int(timeout_s * 1000)})
+                                   "message.timeout.ms": int(timeout_s * 1000), **(client_config or {})})
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="http-events-producer", daemon=True)
         self._poller.start()

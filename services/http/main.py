@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 async def serve(settings: HttpSettings) -> None:
     log.info("metrics on port %d", start_metrics_server(settings.metrics_port, tls=settings.security))
     gateway = GrpcGateway(settings.gateway, settings.security)
-    events: EventSink | None = KafkaSink(settings.kafka_bootstrap, settings.events_topic) \
+    events: EventSink | None = KafkaSink(settings.kafka_bootstrap, settings.events_topic,
+                                         client_config=settings.kafka_tls.client_config()) \
         if settings.kafka_bootstrap else None
     server = HttpServer(create_app(gateway, events, settings.timeout_s, settings.security), settings.host,
                         settings.port, settings.grace_seconds, security=settings.security,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from core.env import env_int
 from core.security import SECURITY_SETTINGS, Security
 from core.settings import Setting
+from events.kafka_tls import KAFKA_TLS_SETTINGS, KafkaTls
 from services.common.settings import trace_exporter
 
 HTTP_PORT = 8080
@@ -20,6 +21,7 @@ SETTINGS = (
     Setting("RECSYS_HTTP_TIMEOUT_MS", "2000", "deadline of each call to the gateway"),
     Setting("RECSYS_KAFKA_BOOTSTRAP", "", "Kafka bootstrap servers for POST /events (unset: it answers 501)"),
     Setting("RECSYS_EVENTS_TOPIC", "recsys.user-events", "topic POST /events publishes to"),
+    *KAFKA_TLS_SETTINGS,
     Setting("RECSYS_HOST", "0.0.0.0", "address to listen on"),
     Setting("RECSYS_METRICS_PORT", str(METRICS_PORT), "Prometheus /metrics port; 0 picks a free one"),
     Setting("RECSYS_DRAIN_SECONDS", "2",
@@ -46,6 +48,7 @@ class HttpSettings:
     traces: str
     security: Security = Security()
     drain_seconds: float = 0.0
+    kafka_tls: KafkaTls = KafkaTls()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HttpSettings:
@@ -59,4 +62,5 @@ class HttpSettings:
                    grace_seconds=float(env_int(env, "RECSYS_GRACE_SECONDS", 5, minimum=0)),
                    log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(), traces=trace_exporter(env),
                    security=Security.from_env(env),
-                   drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)))
+                   drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
+                   kafka_tls=KafkaTls.from_env(env))

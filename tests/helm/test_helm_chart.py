@@ -309,6 +309,33 @@ def test_a_database_ca_makes_every_database_client_verify_the_server_and_mounts_
                 if "PGSSLMODE" in _env(c)]
 
 
+def test_kafka_tls_reaches_every_kafka_client_with_only_the_files_it_needs(helm):
+    objects = _objects(helm, sets=("kafka.tls.caSecret=kafka-ca", "kafka.tls.clientSecret=kafka-client"))
+    clients = []
+    for workload in (o for o in objects if o["kind"] == "Deployment"):
+        pod = workload["spec"]["template"]["spec"]
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            env = _env(container)
+            if "RECSYS_KAFKA_BOOTSTRAP" not in env:
+                assert not any(name.startswith("RECSYS_KAFKA_TLS") for name in env), container["name"]
+                continue
+            clients.append(container["name"])
+            assert env["RECSYS_KAFKA_TLS_CA"]["value"] == "/etc/recsys/kafka-ca/ca.crt"
+            assert env["RECSYS_KAFKA_TLS_CERT"]["value"] == "/etc/recsys/kafka-client/tls.crt"
+            assert env["RECSYS_KAFKA_TLS_KEY"]["value"] == "/etc/recsys/kafka-client/tls.key"
+            mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+            assert mounts["kafka-ca"] == "/etc/recsys/kafka-ca" and mounts["kafka-client"] == "/etc/recsys/kafka-client"
+            volumes = {v["name"]: v for v in pod["volumes"]}
+            assert volumes["kafka-ca"]["secret"] == {"secretName": "kafka-ca", "items": [{"key": "ca.crt",
+                                                                                          "path": "ca.crt"}]}
+            assert volumes["kafka-client"]["secret"]["secretName"] == "kafka-client"
+    # the stream processor and its setup, both embedding tracks' readers, POST /events beside the gateway
+    assert sorted(clients) == ["embedding", "embedding", "http", "setup", "stream"]
+    plain = _objects(helm)
+    assert not [c for o in plain if o["kind"] == "Deployment" for c in o["spec"]["template"]["spec"]["containers"]
+                if "RECSYS_KAFKA_TLS_CA" in _env(c)]
+
+
 def test_the_operator_may_change_only_its_namespaces_models_and_their_split_configmaps(helm):
     objects = _objects(helm, sets=("operator.extraModels[0]=books",))
     cluster_rules = _named(objects, "ClusterRole", "shop-recsys-operator")["rules"]

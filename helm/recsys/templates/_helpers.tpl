@@ -57,6 +57,38 @@ PGSSLMODE and PGSSLROOTCERT (TLS required, the server's name checked against the
 {{- end }}
 {{- end -}}
 
+{{/* TLS to Kafka for a container that sets RECSYS_KAFKA_BOOTSTRAP (events/kafka_tls.py): the
+brokers' CA, and a client certificate where the brokers require one. */}}
+{{- define "recsys.kafkaTlsEnv" -}}
+{{- if .Values.kafka.tls.caSecret }}
+- {name: RECSYS_KAFKA_TLS_CA, value: /etc/recsys/kafka-ca/ca.crt}
+{{- end }}
+{{- if .Values.kafka.tls.clientSecret }}
+- {name: RECSYS_KAFKA_TLS_CERT, value: /etc/recsys/kafka-client/tls.crt}
+- {name: RECSYS_KAFKA_TLS_KEY, value: /etc/recsys/kafka-client/tls.key}
+{{- end }}
+{{- end -}}
+
+{{- define "recsys.kafkaTlsVolumes" -}}
+{{- with .Values.kafka.tls.caSecret }}
+- name: kafka-ca
+  secret: {secretName: {{ . }}, items: [{key: ca.crt, path: ca.crt}]}
+{{- end }}
+{{- with .Values.kafka.tls.clientSecret }}
+- name: kafka-client
+  secret: {secretName: {{ . }}, items: [{key: tls.crt, path: tls.crt}, {key: tls.key, path: tls.key}]}
+{{- end }}
+{{- end -}}
+
+{{- define "recsys.kafkaTlsMounts" -}}
+{{- if .Values.kafka.tls.caSecret }}
+- {name: kafka-ca, mountPath: /etc/recsys/kafka-ca, readOnly: true}
+{{- end }}
+{{- if .Values.kafka.tls.clientSecret }}
+- {name: kafka-client, mountPath: /etc/recsys/kafka-client, readOnly: true}
+{{- end }}
+{{- end -}}
+
 {{/* The database's CA (only ca.crt of the Secret) for the pods that connect to it. */}}
 {{- define "recsys.databaseCaVolume" -}}
 {{- with .Values.database.tls.caSecret -}}
