@@ -24,6 +24,17 @@ class Readiness:
 READINESS = Readiness()
 
 
+@dataclass
+class Liveness:
+    """What /livez asks beyond the metrics thread answering: a process may set ``problem`` (the
+    operator: whether its event loop still runs tasks), which returns why it is not alive, or None."""
+
+    problem: Callable[[], str | None] | None = None
+
+
+LIVENESS = Liveness()
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
@@ -52,8 +63,9 @@ def _metrics_only(app: Callable) -> Callable:
             return app(environ, start_response)
         text = [("Content-Type", "text/plain; charset=utf-8")]
         if path == "/livez":
-            start_response("200 OK", text)
-            return [b"alive\n"]
+            problem = LIVENESS.problem() if LIVENESS.problem else None
+            start_response("503 Service Unavailable" if problem else "200 OK", text)
+            return [f"not alive: {problem}\n".encode() if problem else b"alive\n"]
         if path == "/readyz":
             start_response("200 OK" if READINESS.ready else "503 Service Unavailable", text)
             return [b"serving\n" if READINESS.ready else b"not serving yet\n"]

@@ -19,6 +19,7 @@ take. The operator's settings reach the handlers through ``memo.settings``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import logging
@@ -31,6 +32,7 @@ from prometheus_client import Counter, Gauge
 
 from core.traffic_split import TrafficSplit
 from recsys_operator import GROUP, PLURAL, VERSION, artifacts, gates, kube, manifests
+from recsys_operator.liveness import LoopHeartbeat
 from recsys_operator.settings import OperatorSettings
 
 TRANSITIONS = Counter("recsys_operator_transitions", "RecommenderModel phase transitions", ["model", "phase"])
@@ -45,6 +47,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> kop
     # an explicit registry has none of kopf's default login handlers: log in as kube.py's client does
     kopf.on.login(registry=registry, errors=kopf.ErrorsMode.IGNORED)(kopf.login_via_client)
     kopf.on.startup(registry=registry)(configure)
+    kopf.on.startup(registry=registry)(start_heartbeat)
     kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry)(train)
     kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)(train)
     kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)(train)
@@ -74,6 +77,15 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.peering.mandatory = ours.peering_mandatory
     settings.peering.priority = ours.priority
     settings.watching.server_timeout = 60
+
+
+async def start_heartbeat(memo: kopf.Memo, **_: Any) -> None:
+    """The startup handler that ties /livez to kopf's event loop (liveness.py)."""
+    from telemetry.setup import LIVENESS
+
+    heartbeat = LoopHeartbeat()
+    memo.heartbeat = asyncio.get_running_loop().create_task(heartbeat.run(), name="liveness-heartbeat")
+    LIVENESS.problem = heartbeat.problem
 
 
 def _load_kube_credentials() -> None:

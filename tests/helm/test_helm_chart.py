@@ -309,6 +309,16 @@ def test_a_database_ca_makes_every_database_client_verify_the_server_and_mounts_
                 if "PGSSLMODE" in _env(c)]
 
 
+@pytest.mark.parametrize("tls, scheme", [("false", "HTTP"), ("true", "HTTPS")])
+def test_the_operators_liveness_is_its_event_loop_on_the_metrics_port(helm, tls, scheme):
+    """kopf's own liveness endpoint speaks plain HTTP only: the chart probes /livez on the metrics port."""
+    objects = _objects(helm, sets=(f"tls.enabled={tls}",))
+    container = _named(objects, "Deployment", "shop-recsys-operator")["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "metrics", "scheme": scheme}
+    assert [p["name"] for p in container["ports"]] == ["metrics"]
+    assert "RECSYS_OPERATOR_LIVENESS" not in _env(container)
+
+
 def test_kafka_tls_reaches_every_kafka_client_with_only_the_files_it_needs(helm):
     objects = _objects(helm, sets=("kafka.tls.caSecret=kafka-ca", "kafka.tls.clientSecret=kafka-client"))
     clients = []

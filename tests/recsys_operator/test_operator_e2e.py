@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import pytest
 import yaml
 from kubelet import FakeKubelet
 from kubernetes import client, config
+from servers import eventually
 
 from store import repository
 from store.db import make_engine
@@ -200,6 +202,16 @@ def test_happy_path_trains_promotes_then_canaries_a_new_version(cluster):
         stages = {v["version"]: v["stage"] for v in repository.list_model_versions(connection, name)}
     engine.dispose()
     assert stages == {f"{name}-g1": "archived", f"{name}-g2": "production"}
+
+
+def test_the_running_operator_answers_livez_from_its_event_loop(cluster):
+    """What the chart's liveness probe asks (kopf's own endpoint speaks plain HTTP only)."""
+    import urllib.request
+
+    started = eventually(lambda: re.findall(r"metrics on port (\d+)", cluster["operator"].output()), 60,
+                         "the operator's metrics port in its log")
+    with urllib.request.urlopen(f"http://127.0.0.1:{started[-1]}/livez", timeout=10) as answer:
+        assert answer.status == 200 and answer.read() == b"alive\n"
 
 
 def test_an_online_regression_rolls_the_canary_back(cluster):

@@ -3,6 +3,7 @@ handlers' registration and steps with the Kubernetes calls stubbed out."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -432,3 +433,36 @@ def test_a_job_training_from_a_tls_store_mounts_only_the_ca_and_requires_verify_
     pod = manifests.training_job(synthetic, settings, "amazon-g1")["spec"]["template"]["spec"]
     assert all(v["name"] != "database-ca" for v in pod["volumes"])
     assert all(e["name"] != "PGSSLMODE" for e in pod["containers"][0]["env"])
+
+
+def test_the_liveness_heartbeat_goes_stale_when_the_event_loop_stops_running_tasks():
+    from recsys_operator.liveness import LoopHeartbeat
+
+    now = [100.0]
+    heartbeat = LoopHeartbeat(interval_s=5, stale_after_s=60, clock=lambda: now[0])
+    assert heartbeat.problem() is None  # a starting loop has the same grace
+    now[0] = 161.0
+    assert heartbeat.problem() == "the operator's event loop has not run a task for 61 s"
+
+    async def beat_once() -> None:
+        task = asyncio.get_running_loop().create_task(heartbeat.run())
+        await asyncio.sleep(0)  # the task runs its first beat
+        task.cancel()
+
+    asyncio.run(beat_once())
+    assert heartbeat.last_beat == 161.0 and heartbeat.problem() is None
+
+
+def test_the_startup_handler_ties_livez_to_the_event_loop(monkeypatch):
+    import telemetry.setup
+
+    monkeypatch.setattr(telemetry.setup.LIVENESS, "problem", None)
+    memo = kopf.Memo()
+
+    async def start() -> None:
+        await handlers.start_heartbeat(memo=memo)
+        await asyncio.sleep(0)
+        memo.heartbeat.cancel()
+
+    asyncio.run(start())
+    assert telemetry.setup.LIVENESS.problem() is None

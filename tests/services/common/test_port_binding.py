@@ -83,3 +83,18 @@ def test_the_metrics_port_answers_metrics_only():
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
         assert info.value.code == 404
+
+
+def test_livez_says_why_when_the_process_reports_a_problem(monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    from telemetry.setup import LIVENESS, start_metrics_server
+
+    port = start_metrics_server(0, host="127.0.0.1")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=10) as answer:
+        assert answer.status == 200 and answer.read() == b"alive\n"
+    monkeypatch.setattr(LIVENESS, "problem", lambda: "the event loop has not run a task for 75 s")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=10)
+    assert info.value.code == 503 and info.value.read() == b"not alive: the event loop has not run a task for 75 s\n"
