@@ -123,6 +123,122 @@ def test_postgresql_tls_takes_only_encrypted_connections_and_the_url_insists_on_
     assert not [o for o in mine if o["kind"] == "Secret" and o["metadata"]["name"] == "recsys-postgresql-tls"]
 
 
+def _openssl(*args: str, stdin: bytes | None = None) -> str:
+    return subprocess.run(["openssl", *args], input=stdin, capture_output=True, check=True).stdout.decode()
+
+
+def _secret_files(secret: dict, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for key, value in secret["data"].items():
+        (directory / key).write_bytes(base64.b64decode(value))
+    return directory
+
+
+def test_kafka_tls_serves_only_tls_and_requires_the_chart_made_client_certificate(helm, tmp_path):
+    objects = _render(helm, DEPS, "--set", "kafka.tls.enabled=true", "--set", "kafka.tls.requireClientCertificate=true")
+    ca, server, client = (_secret_files(_named(objects, "Secret", name), tmp_path / name)
+                          for name in ("recsys-kafka-ca", "recsys-kafka-tls", "recsys-kafka-client-tls"))
+    assert (server / "ca.crt").read_bytes() == (ca / "tls.crt").read_bytes() == (client / "ca.crt").read_bytes()
+    for issued in (server, client):
+        assert _openssl("verify", "-CAfile", str(ca / "tls.crt"), str(issued / "tls.crt")).endswith(": OK\n")
+    names = _openssl("x509", "-noout", "-ext", "subjectAltName", "-in", str(server / "tls.crt"))
+    assert "DNS:recsys-kafka," in names and "DNS:recsys-kafka.recsys.svc," in names and "DNS:localhost" in names
+    assert "TLS Web Client Authentication" in _openssl("x509", "-noout", "-ext", "extendedKeyUsage",
+                                                       "-in", str(client / "tls.crt"))
+    pod = _named(objects, "StatefulSet", "recsys-kafka")["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    # the clients' listener speaks only TLS (named TLS: the official image's start script reserves
+    # the name SSL for JKS/PKCS12 keystores with passwords); the controller stays on loopback
+    assert env["KAFKA_LISTENERS"] == "TLS://:9092,CONTROLLER://127.0.0.1:9093"
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "TLS://recsys-kafka.recsys.svc:9092"
+    assert env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] == "CONTROLLER:PLAINTEXT,TLS:SSL"
+    assert "SSL://" not in env["KAFKA_ADVERTISED_LISTENERS"] and env["KAFKA_INTER_BROKER_LISTENER_NAME"] == "TLS"
+    assert env["KAFKA_SSL_CLIENT_AUTH"] == "required" and env["KAFKA_SSL_KEYSTORE_TYPE"] == "PEM"
+    assert env["KAFKA_SSL_KEYSTORE_LOCATION"] == "/var/run/kafka-keystore/keystore.pem"
+    assert env["KAFKA_SSL_TRUSTSTORE_LOCATION"] == "/etc/kafka/tls/ca.crt"
+    (init,) = pod["initContainers"]
+    assert init["image"] == pod["containers"][0]["image"]
+    assert init["command"][:3] == ["bash", "-c", (DEPS / "files" / "kafka-keystore.sh").read_text()]
+    assert init["command"][3:] == ["kafka-keystore", "/etc/kafka/tls", "/var/run/kafka-keystore/keystore.pem"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["tls"]["secret"]["secretName"] == "recsys-kafka-tls"
+    assert volumes["tls"]["secret"]["defaultMode"] == 0o440  # root-owned, readable by the appuser group
+    assert volumes["keystore"]["emptyDir"]["medium"] == "Memory"
+    # the init container's keystore from the chart's own (PKCS#1) key, as the pod runs it
+    keystore = tmp_path / "keystore.pem"
+    made = _run(*init["command"][:3], "kafka-keystore", str(server), str(keystore))
+    assert made.returncode == 0, made.stderr
+    assert keystore.read_text() == _openssl("pkcs8", "-topk8", "-nocrypt", "-in", str(server / "tls.key")) + (
+        server / "tls.crt").read_text()
+    assert stat.S_IMODE(keystore.stat().st_mode) == 0o600
+
+    # off by default in this chart: plain text, no certificates; on in the umbrella, wired to the application
+    plain = _named(_render(helm, DEPS), "StatefulSet", "recsys-kafka")["spec"]["template"]["spec"]
+    assert "initContainers" not in plain
+    assert not any(e["name"].startswith("KAFKA_SSL") for e in plain["containers"][0]["env"])
+    stack = yaml.safe_load((STACK / "values.yaml").read_text())
+    assert stack["recsys-deps"]["kafka"]["tls"] == {"enabled": True, "requireClientCertificate": True}
+    assert stack["recsys"]["kafka"]["tls"] == {"caSecret": "recsys-kafka-tls",
+                                               "clientSecret": "recsys-kafka-client-tls"}
+    mine = _render(helm, DEPS, "--set", "kafka.tls.enabled=true", "--set", "kafka.tls.existingSecret=mine")
+    assert not [o for o in mine if o["kind"] == "Secret" and o["metadata"]["name"].startswith("recsys-kafka")]
+    mine_pod = _named(mine, "StatefulSet", "recsys-kafka")["spec"]["template"]["spec"]
+    assert next(v for v in mine_pod["volumes"] if v["name"] == "tls")["secret"]["secretName"] == "mine"
+    assert {e["name"]: e["value"] for e in mine_pod["containers"][0]["env"]}["KAFKA_SSL_CLIENT_AUTH"] == "none"
+
+
+@pytest.mark.integration
+def test_a_real_kafka_broker_serves_the_chart_made_certificates_to_the_chart_made_client(helm, tmp_path):
+    """What the Kafka pod does with the chart's Secrets, on a real broker here: the keystore script's
+    PKCS#8 key and the chart's certificate on a listener requiring client certificates, and the
+    application's client (librdkafka) verifying it for the name localhost with the chart-made identity."""
+    from events.kafka_tls import KafkaTls
+    from stack import KafkaBroker
+    from stack.process import free_port
+
+    objects = _render(helm, DEPS, "--set", "kafka.tls.enabled=true", "--set", "kafka.tls.requireClientCertificate=true")
+    server = _secret_files(_named(objects, "Secret", "recsys-kafka-tls"), tmp_path / "server")
+    client = _secret_files(_named(objects, "Secret", "recsys-kafka-client-tls"), tmp_path / "client")
+    keystore = tmp_path / "keystore.pem"
+    assert _run("bash", str(DEPS / "files" / "kafka-keystore.sh"), str(server), str(keystore)).returncode == 0
+    broker_tls = tmp_path / "broker-tls"  # the layout KafkaBroker reads: tls.key (PKCS#8), tls.crt, ca.crt
+    broker_tls.mkdir()
+    key, _, _ = keystore.read_text().partition("-----END PRIVATE KEY-----\n")
+    (broker_tls / "tls.key").write_text(key + "-----END PRIVATE KEY-----\n")
+    for name in ("tls.crt", "ca.crt"):
+        (broker_tls / name).write_bytes((server / name).read_bytes())
+    broker = KafkaBroker(tmp_path / "broker", free_port(), free_port(), tls_dir=broker_tls, tls_port=free_port(),
+                         mtls_port=free_port()).start(timeout_s=180)
+    try:
+        from confluent_kafka.admin import AdminClient
+
+        identity = KafkaTls(ca=client / "ca.crt", cert=client / "tls.crt", key=client / "tls.key").client_config()
+        admin = AdminClient({"bootstrap.servers": broker.mtls_bootstrap, **identity})
+        assert admin.list_topics(timeout=30).brokers  # the handshake both ways, then metadata
+    finally:
+        broker.stop()
+
+
+@pytest.mark.parametrize("key", ["pkcs8", "ec"])
+def test_the_kafka_keystore_script_copies_a_pkcs8_key_and_refuses_what_kafka_cannot_read(tmp_path, key):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    algorithm = ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"] if key == "pkcs8" else [
+        "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    pem = _openssl("genpkey", *algorithm)
+    if key == "ec":  # the SEC1 form ("BEGIN EC PRIVATE KEY") Kafka's PEM keystore does not read
+        pem = _openssl("ec", stdin=pem.encode())
+    (secret / "tls.key").write_text(pem)
+    (secret / "tls.crt").write_text("-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n")
+    keystore = tmp_path / "keystore.pem"
+    made = _run("bash", str(DEPS / "files" / "kafka-keystore.sh"), str(secret), str(keystore))
+    if key == "pkcs8":
+        assert made.returncode == 0 and keystore.read_text() == pem + (secret / "tls.crt").read_text()
+    else:
+        assert made.returncode == 1 and "neither an unencrypted PKCS#8 key nor a PKCS#1 RSA key" in made.stderr
+        assert not keystore.exists()
+
+
 def test_the_data_stores_are_statefulsets_with_claims_unless_persistence_is_off(helm):
     objects = _render(helm, DEPS)
     for name, mount in (("recsys-postgresql", "/var/lib/postgresql/data"), ("recsys-kafka", "/var/lib/kafka/data")):
@@ -177,6 +293,23 @@ def test_the_umbrella_notes_name_the_release_and_its_parts(helm, umbrella, kube_
     assert "port-forward svc/shop-recsys-gateway 50051 8080" in text
     assert "recsys-postgresql" in text and "helm test shop -n recsys" in text
     assert "Prometheus, Alertmanager" not in text
+
+
+@pytest.mark.parametrize("sets, says", [
+    ((), "--set kafka.bootstrap=recsys-kafka:9092\n"),
+    (("kafka.tls.enabled=true", "kafka.tls.requireClientCertificate=true"),
+     "TLS only - helm/recsys: --set kafka.tls.caSecret=recsys-kafka-tls --set kafka.tls.clientSecret="
+     "recsys-kafka-client-tls (client certificates required)"),
+    (("kafka.tls.enabled=true", "kafka.tls.existingSecret=mine"),
+     "TLS only - helm/recsys: --set kafka.tls.caSecret=mine\n"),
+])
+def test_the_data_stores_notes_say_which_secrets_the_application_takes(helm, kube_apiserver, sets, says):
+    notes = _run(helm, "install", "deps", str(DEPS), "--dry-run=client", "--namespace", "recsys",
+                 "--kubeconfig", str(kube_apiserver.kubeconfig), *(a for s in sets for a in ("--set", s)))
+    assert notes.returncode == 0, notes.stderr
+    text = notes.stdout[notes.stdout.index("NOTES:"):]
+    assert says in text and "--set database.existingSecret=recsys-database" in text
+    assert ("TLS only" in text) == bool(sets)
 
 
 def _fake_java(directory: Path) -> Path:

@@ -200,6 +200,45 @@ def test_postgresql_takes_only_tls_connections_verified_against_its_ca(node, ins
     assert "refused" in unverified and "root certificate file" in unverified, log
 
 
+# A Kafka client as the chart makes one (recsys-stack turns on recsys-deps' Kafka TLS with client
+# certificates): only ca.crt of the broker's chart-made Secret, and the chart-made client certificate.
+KAFKA_CLIENT = {
+    "env": [{"name": "RECSYS_KAFKA_TLS_CA", "value": "/etc/recsys/kafka-ca/ca.crt"},
+            {"name": "RECSYS_KAFKA_TLS_CERT", "value": "/etc/recsys/kafka-client/tls.crt"},
+            {"name": "RECSYS_KAFKA_TLS_KEY", "value": "/etc/recsys/kafka-client/tls.key"}],
+    "volumes": [{"name": "kafka-ca", "secret": {"secretName": "recsys-kafka-tls",
+                                                "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"name": "kafka-client", "secret": {"secretName": "recsys-kafka-client-tls",
+                                                    "items": [{"key": "tls.crt", "path": "tls.crt"},
+                                                              {"key": "tls.key", "path": "tls.key"}]}}],
+    "volumeMounts": [{"name": "kafka-ca", "mountPath": "/etc/recsys/kafka-ca", "readOnly": True},
+                     {"name": "kafka-client", "mountPath": "/etc/recsys/kafka-client", "readOnly": True}]}
+
+KAFKA_CLIENTS = """
+import os
+from confluent_kafka.admin import AdminClient
+from events.kafka_tls import KafkaTls
+verified = KafkaTls.from_env(os.environ).client_config()
+without_certificate = {{k: v for k, v in verified.items() if k not in ("ssl.certificate.location", "ssl.key.location")}}
+for name, config in (("verified", verified), ("plain", {{}}), ("no-certificate", without_certificate)):
+    client = AdminClient({{"bootstrap.servers": "recsys-kafka:9092", "log_level": 0, **config}})
+    try:
+        print(name, sorted(t for t in client.list_topics(timeout=15).topics if t.startswith("recsys.")))
+    except Exception as error:
+        print(name, "refused", type(error).__name__)
+"""
+
+
+def test_kafka_takes_only_tls_clients_holding_a_certificate_from_its_ca(node, installed):
+    log = run_pod(node, "kafka-tls", f"python -c '{KAFKA_CLIENTS.format()}'", node.image, namespace=NAMESPACE,
+                  timeout_s=180, securityContext=RESTRICTED, **KAFKA_CLIENT)
+    lines = dict(line.split(" ", 1) for line in log.strip().splitlines() if line.split(" ")[0] in
+                 ("verified", "plain", "no-certificate"))
+    # the stream pod's init container made the three topics over the same TLS with its certificate
+    assert lines["verified"] == "['recsys.online-metrics', 'recsys.user-events', 'recsys.user-events.dlq']", log
+    assert lines["plain"].startswith("refused") and lines["no-certificate"].startswith("refused"), log
+
+
 def test_events_reach_postgresql_through_kafka_and_the_stream_pod(node, installed):
     # the catalogue first: events naming products the store does not know are dead-lettered
     run_pod(node, "load", "recsys data load --synthetic-users 1500 --synthetic-items 800", node.image,
@@ -208,7 +247,7 @@ def test_events_reach_postgresql_through_kafka_and_the_stream_pod(node, installe
     assert before > 0
     run_pod(node, "produce", "recsys events produce --bootstrap recsys-kafka:9092 --users 1500 --items 800 "
                              "--count 200 --seed 3", node.image, namespace=NAMESPACE, timeout_s=180,
-            securityContext=RESTRICTED)
+            securityContext=RESTRICTED, **KAFKA_CLIENT)
     eventually(lambda: _stored_interactions(node) == before + 200, 180,
                f"the 200 events stored by the stream processor on top of {before}")
 
