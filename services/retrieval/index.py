@@ -16,7 +16,7 @@ import torch
 
 from core.filters import ItemFilter
 from core.products import ProductAttributes, popularity_order
-from services.retrieval.coarse import CoarseScan, pays_off
+from services.retrieval.coarse import CoarseScan, measured_scan
 
 if TYPE_CHECKING:
     from services.retrieval.precomputed import PrecomputedCandidates
@@ -32,10 +32,11 @@ class ItemIndex:
     """Item vectors plus the catalogue attributes filters need."""
 
     def __init__(self, item_ids: Sequence[str], vectors: np.ndarray, popularity: np.ndarray | None = None,
-                 catalogue: dict[str, dict] | None = None, coarse: bool | None = None) -> None:
-        """``coarse``: search with a bfloat16 first pass and an exact re-rank (services/retrieval/coarse.py;
-        same answers, half the memory traffic, half again the vectors' memory); None: when it is
-        faster on this CPU for this catalogue."""
+                 catalogue: dict[str, dict] | None = None, coarse: str | bool | None = None) -> None:
+        """``coarse``: search with an approximate first pass and an exact re-rank
+        (services/retrieval/coarse.py; same answers): "int8" (a quarter of the memory traffic, a
+        quarter more memory) or "bfloat16" (half the traffic, half again the memory), True for
+        bfloat16, False for the float32 scan only; None: the fastest on this CPU for this catalogue."""
         if len(item_ids) != len(vectors):
             raise ValueError(f"{len(item_ids)} item ids but {len(vectors)} vectors")
         self.item_ids = list(item_ids)
@@ -44,8 +45,10 @@ class ItemIndex:
         counts = np.zeros(len(item_ids)) if popularity is None else popularity
         self.popularity = torch.from_numpy(popularity_order(counts))
         self.attributes = ProductAttributes(self.item_ids, catalogue or {})
-        use_coarse = pays_off(self.vectors) if coarse is None else coarse
-        self.coarse = CoarseScan(self.vectors) if use_coarse else None
+        if coarse is None:
+            self.coarse = measured_scan(self.vectors)
+        else:
+            self.coarse = CoarseScan(self.vectors, "bfloat16" if coarse is True else coarse) if coarse else None
         # users' top items from training time, looked up instead of a scan where they answer exactly
         self.precomputed: PrecomputedCandidates | None = None
 
@@ -86,7 +89,8 @@ class ItemIndex:
         row's candidates scored exactly."""
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
-        found_by_row = self.coarse.candidates(queries, k, lambda scores: self._mask(scores, exclude, item_filter))
+        found_by_row = self.coarse.candidates(queries, k,
+                                               lambda raw, value: self._mask(raw, exclude, item_filter, value))
         hits = []
         for row, found in enumerate(found_by_row):
             exact = self.vectors[found] @ queries[row]
@@ -100,14 +104,16 @@ class ItemIndex:
         scores = self.popularity.to(torch.float32).unsqueeze(0).clone()
         return self._top(scores, k, [] if exclude is None else [exclude], item_filter)[0]
 
-    def _mask(self, scores: torch.Tensor, exclude: Sequence[np.ndarray], item_filter: ItemFilter) -> None:
-        """-inf where a row's query must not get an item (filtered out, or excluded for that row)."""
+    def _mask(self, scores: torch.Tensor, exclude: Sequence[np.ndarray], item_filter: ItemFilter,
+              value: float | int = -torch.inf) -> None:
+        """``value`` (-inf for scores) where a row's query must not get an item (filtered out, or
+        excluded for that row)."""
         mask = self.allowed(item_filter)
         if mask is not None:
-            scores.masked_fill_(~mask, -torch.inf)
+            scores.masked_fill_(~mask, value)
         for row, items in enumerate(exclude):
             if len(items):
-                scores[row, torch.from_numpy(np.asarray(items, dtype=np.int64))] = -torch.inf
+                scores[row, torch.from_numpy(np.asarray(items, dtype=np.int64))] = value
 
     def _top(self, scores: torch.Tensor, k: int, exclude: Sequence[np.ndarray], item_filter: ItemFilter) -> list[Hits]:
         if k <= 0:
