@@ -98,7 +98,8 @@ def main() -> None:
             rows.append(row)
             print(rows[-1], flush=True)
     print("\n" + markdown_table(rows))
-    write_json(args.out, {"k": args.k, "dim": args.dim, "read_bandwidth_gbs": bandwidth, "rows": rows})
+    write_json(args.out, {"k": args.k, "dim": args.dim, "faiss_version": faiss.__version__,
+                          "torch_version": torch.__version__, "read_bandwidth_gbs": bandwidth, "rows": rows})
 
 
 if __name__ == "__main__":
