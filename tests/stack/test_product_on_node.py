@@ -332,10 +332,11 @@ def _wait_until_served(node: Cluster, version: str) -> None:
 # Online traffic for the canary: views and clicks attributed to each version, as a shop's front end
 # reports them (products the catalogue holds; the stream pod counts them per version in PostgreSQL).
 TRAFFIC = """
-import sys, time
+import os, sys, time
 from events.codec import make_event
 from events.kafka_bus import KafkaPublisher
-publisher = KafkaPublisher("recsys-kafka:9092")
+from events.kafka_tls import KafkaTls
+publisher = KafkaPublisher("recsys-kafka:9092", **KafkaTls.from_env(os.environ).client_config())
 versions = sys.argv[1:]
 end, n = time.time() + 600, 0
 while time.time() < end:
@@ -381,7 +382,7 @@ def test_a_second_generation_goes_through_a_canary_judged_by_online_metrics(node
     assert sorted(route["weight"] for route in split["routes"]) == [0.5, 0.5]
     apply(node, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "traffic", "labels": {TEST_POD: "true"}},
                  "spec": pod_spec(f"python -c '{TRAFFIC}' {canary['version']} {first['productionVersion']}",
-                                  node.image, securityContext=RESTRICTED)}, namespace=NAMESPACE)
+                                  node.image, securityContext=RESTRICTED, **KAFKA_CLIENT)}, namespace=NAMESPACE)
     try:
         def promoted() -> dict | None:
             status = _model_status(node)
