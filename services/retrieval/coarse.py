@@ -57,7 +57,8 @@ class CoarseScan:
         self.kind = kind
         self.items = len(vectors)
         self.chunks = -(-self.items // CHUNK)
-        self.scale = float(vectors.abs().max()) / INT8_LEVELS or 1.0  # int8 only (an all-zero catalogue: 1)
+        # int8 only (an all-zero catalogue: 1); bfloat16 needs no pass over the vectors for it
+        self.scale = (float(vectors.abs().max()) / INT8_LEVELS or 1.0) if kind == "int8" else 1.0
         padded = torch.zeros(self.chunks * CHUNK, vectors.shape[1],
                              dtype=torch.int8 if kind == "int8" else torch.bfloat16)
         padded[:self.items] = self._rounded_items(vectors)
@@ -88,10 +89,13 @@ class CoarseScan:
         largest = queries.abs().amax(dim=1, keepdim=True)
         return torch.where(largest > 0, largest / INT8_LEVELS, torch.ones_like(largest))
 
-    def first_pass(self, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def first_pass(self, queries: torch.Tensor,
+                   rounded: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, chunks * CHUNK) raw approximate scores (bfloat16, or int32 products of the int8
-        values; the padding's are 0) and the (B, 1) scales that make them scores (``scores``)."""
-        rounded, _ = self._rounded_queries(queries)
+        values; the padding's are 0) and the (B, 1) scales that make them scores (``scores``).
+        ``rounded``: the queries as the scan multiplies them, when the caller has them already."""
+        if rounded is None:
+            rounded, _ = self._rounded_queries(queries)
         if self.kind == "bfloat16":
             return rounded @ self.vectors.T, torch.ones(len(queries), 1)
         # torch's int8 matrix product (oneDNN; VNNI where the CPU has it) reads the items as the
@@ -115,9 +119,11 @@ class CoarseScan:
         raw, scales = self.first_pass(queries)
         return self.scores(raw, scales)
 
-    def bound(self, queries: torch.Tensor) -> torch.Tensor:
-        """Per query row, the most an approximate score can differ from the exact one."""
-        _, rounded = self._rounded_queries(queries)
+    def bound(self, queries: torch.Tensor, rounded: torch.Tensor | None = None) -> torch.Tensor:
+        """Per query row, the most an approximate score can differ from the exact one (``rounded``:
+        the queries' ``q~`` when the caller has them already)."""
+        if rounded is None:
+            _, rounded = self._rounded_queries(queries)
         norm = torch.linalg.vector_norm(queries, dim=1)
         error = torch.linalg.vector_norm(queries - rounded, dim=1)
         rounded_norm = torch.linalg.vector_norm(rounded, dim=1)
@@ -128,11 +134,12 @@ class CoarseScan:
                    mask: Callable[[torch.Tensor, float | int], None]) -> list[torch.Tensor]:
         """Per query row, the indices of the items that can be in its exact top ``k``. ``mask(raw,
         value)`` sets ``value`` in a (B, items) matrix where a row must not get an item."""
-        raw, scales = self.first_pass(queries)  # (B, chunks * CHUNK)
+        multiplied, rounded = self._rounded_queries(queries)  # once, for the pass and its bound
+        raw, scales = self.first_pass(queries, multiplied)  # (B, chunks * CHUNK)
         excluded = self.excluded(raw)
         raw[:, self.items:] = excluded  # the padding
         mask(raw[:, :self.items], excluded)
-        bounds = self.bound(queries)
+        bounds = self.bound(queries, rounded)
         by_chunk = raw.view(len(queries), self.chunks, CHUNK)
         maxima = self.scores(by_chunk.amax(dim=2), scales)  # (B, chunks)
         found = []
