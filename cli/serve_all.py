@@ -189,8 +189,12 @@ def run_workers(count: int, env: Mapping[str, str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):  # before the workers exist: no stop request is lost
         signal.signal(sig, forward)
     for i in range(count):
-        if not stopping:
-            workers.append(subprocess.Popen(command, env={**env, WORKER_INDEX: str(i)}))
+        if stopping:
+            break
+        workers.append(subprocess.Popen(command, env={**env, WORKER_INDEX: str(i)}))
+        if stopping:  # the signal came while Popen ran (the child already existed): forward() missed it
+            for signum in forwarded:
+                workers[-1].send_signal(signum)
     log.info("%d workers: pids %s", count, ", ".join(str(w.pid) for w in workers))
     while not stopping:
         exited = [w for w in workers if w.poll() is not None]
