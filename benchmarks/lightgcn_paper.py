@@ -32,7 +32,8 @@ BUDGET: dict[str, float | None] = {"seconds": None}
 
 
 def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: bool, eval_every: int,
-        patience: int, device: str, reg: float, svd_scales: list[float], lr_schedule: str) -> list[dict[str, object]]:
+        patience: int, device: str, reg: float, svd_scales: list[float], lr_schedule: str,
+        loss: str = "bpr", negatives: int | None = None, temperature: float = 0.1) -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     print(f"{dataset_name}: {data.summary()} (loaded in {time.perf_counter() - started:.1f}s)", flush=True)
@@ -40,14 +41,19 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
     for (batch, lr, epochs), svd_scale in ((schedule, scale) for schedule in schedules for scale in svd_scales):
         config = TrainConfig(model="lightgcn", batch_size=batch, lr=lr, epochs=epochs, eval_every=eval_every,
                              patience=patience, device=device, reg=reg, ks=(20,), eval_batch_users=2048,
-                             time_budget_s=BUDGET["seconds"], svd_init_scale=svd_scale, lr_schedule=lr_schedule)
+                             time_budget_s=BUDGET["seconds"], svd_init_scale=svd_scale, lr_schedule=lr_schedule,
+                             loss=loss, num_negatives=negatives, temperature=temperature)
         start = f"SVD initialisation x {svd_scale:g}" if svd_scale else "random initialisation"
-        print(f"\n== batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {start} ==", flush=True)
+        objective = ("BPR" if loss == "bpr"
+                     else f"sampled softmax ({negatives or 'default'} negatives, t={temperature:g})")
+        print(f"\n== batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {objective}, {start} ==", flush=True)
         wall = time.perf_counter()
         result = train(data, config, progress=False, echo=lambda s: print(s, flush=True))
         wall = time.perf_counter() - wall
         rows.append({
             "dataset": dataset_name, "batch": batch, "lr": lr, "lr_schedule": lr_schedule, "init": start,
+            "loss": loss, "negatives": result.config.num_negatives if loss == "softmax" else 1,
+            "temperature": temperature if loss == "softmax" else None,
             "epochs_run": len(result.history),
             "best_epoch": result.best_epoch, "recall@20": result.test_metrics["recall@20"],
             "ndcg@20": result.test_metrics["ndcg@20"], "valid_recall@20": result.valid_metrics.get("recall@20"),
@@ -98,6 +104,11 @@ def main() -> None:
                              "times this scale (0: random initialisation, the default)")
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
                         help="cosine: anneal the learning rate towards 0 over --time-budget, else over the epochs")
+    parser.add_argument("--loss", choices=("bpr", "softmax"), default="bpr",
+                        help="bpr: the paper's (one negative per pair); softmax: cosine sampled softmax")
+    parser.add_argument("--negatives", type=int,
+                        help="softmax: items drawn per batch, shared by its rows (default 1024)")
+    parser.add_argument("--temperature", type=float, default=0.1, help="softmax: the cosine similarities' temperature")
     parser.add_argument("--time-budget", type=float, help="training seconds per schedule (stops after that epoch)")
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "lightgcn_paper.json")
     args = parser.parse_args()
@@ -105,9 +116,10 @@ def main() -> None:
     rows = []
     for name in args.dataset or ["gowalla"]:
         rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
-                    args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule)
-    columns = ["dataset", "batch", "lr", "lr_schedule", "init", "epochs_run", "best_epoch", "recall@20", "ndcg@20",
-               "paper_recall@20", "paper_ndcg@20", "s_per_epoch", "wall_s"]
+                    args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
+                    args.loss, args.negatives, args.temperature)
+    columns = ["dataset", "loss", "batch", "lr", "lr_schedule", "init", "epochs_run", "best_epoch", "recall@20",
+               "ndcg@20", "paper_recall@20", "paper_ndcg@20", "s_per_epoch", "wall_s"]
     print("\n" + markdown_table(rows, columns))
     write_json(args.out, {"protocol": "LightGCN paper split, full ranking excluding training items",
                           "selection": "validation hold-out" if not args.no_valid else "fixed budget, last epoch",

@@ -104,7 +104,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="cosine: anneal the learning rate towards 0 over --time-budget, else over --epochs")
     h.add_argument("--weight-decay", type=float, default=0.0)
     h.add_argument("--reg", type=float, help="L2 on the embeddings a batch touches (BPR, MF)")
-    h.add_argument("--num-negatives", type=_positive_int, help="sampled negatives per positive (BCE)")
+    h.add_argument("--loss", choices=("bce", "bpr", "softmax"),
+                   help="bce (NCF family), bpr (LightGCN's paper), softmax (LightGCN: sampled softmax over cosine "
+                        "similarities, far fewer epochs); default: the model's paper (--feedback explicit: mse)")
+    h.add_argument("--num-negatives", type=_positive_int,
+                   help="sampled negatives per positive (bce), or items drawn per batch and shared by it (softmax)")
+    h.add_argument("--temperature", type=float, default=0.1, help="softmax: the cosine similarities' temperature")
     h.add_argument("--embedding-dim", type=_positive_int)
     h.add_argument("--layers", type=_int_list, help="MLP tower sizes, e.g. 64,32,16,8")
     h.add_argument("--n-layers", type=int, help="LightGCN propagation layers")
@@ -249,7 +254,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         model=args.model, feedback=args.feedback, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         optimizer=args.optimizer, lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, reg=args.reg,
-        num_negatives=args.num_negatives,
+        loss=args.loss, num_negatives=args.num_negatives, temperature=args.temperature,
         embedding_dim=args.embedding_dim, layers=args.layers, n_layers=args.n_layers, dropout=args.dropout,
         protocol=args.protocol, ks=args.ks, metric=args.metric, patience=args.patience,
         eval_every=args.eval_every, seed=args.seed, device=args.device, pretrain=args.pretrain,

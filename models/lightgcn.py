@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 from torch import nn
 
@@ -65,10 +66,13 @@ class LightGCN(Recommender):
     name = "lightgcn"
 
     def __init__(self, n_users: int, n_items: int, embedding_dim: int = 64, n_layers: int = 3,
-                 init_std: float = 0.1) -> None:
+                 init_std: float = 0.1, cosine: bool = False) -> None:
         super().__init__(n_users, n_items)
         self.embedding_dim = embedding_dim
         self.n_layers = n_layers
+        # trained on cosine similarities (the sampled-softmax loss): the final vectors are unit
+        # length, so inner products everywhere downstream (retrieval, fold-in) rank by cosine
+        self.cosine = cosine
         self.embedding = nn.Embedding(n_users + n_items, embedding_dim)
         nn.init.normal_(self.embedding.weight, std=init_std)
         # node id (users first, then items) -> row of the embedding table and of the adjacency
@@ -77,7 +81,10 @@ class LightGCN(Recommender):
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def hyperparameters(self) -> dict[str, object]:
-        return {"embedding_dim": self.embedding_dim, "n_layers": self.n_layers}
+        values: dict[str, object] = {"embedding_dim": self.embedding_dim, "n_layers": self.n_layers}
+        if self.cosine:  # only when set, so artifacts stay loadable by versions without it
+            values["cosine"] = True
+        return values
 
     def set_graph(self, users: np.ndarray, items: np.ndarray, reorder: bool = True) -> LightGCN:
         """Build the normalised adjacency from training interactions, once; with ``reorder`` the
@@ -141,6 +148,8 @@ class LightGCN(Recommender):
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Final user and item embeddings, in user and item index order."""
         final = self._propagate_all()[self.node_position]
+        if self.cosine:
+            final = F.normalize(final, dim=-1)
         return final[: self.n_users], final[self.n_users :]
 
     def prepare_for_eval(self) -> None:
@@ -168,6 +177,12 @@ class LightGCN(Recommender):
             user_emb, item_emb = self._cache
             u, p, n = user_emb[users], item_emb[positives], item_emb[negatives]
         return (u * p).sum(-1), (u * n).sum(-1)
+
+    def batch_embeddings(self, users: torch.Tensor, *item_groups: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Final embeddings of ``users`` and of each item group, from one propagation."""
+        nodes = torch.cat([users, *(items + self.n_users for items in item_groups)])
+        rows = self._propagate_all()[self._rows(nodes)]
+        return tuple(rows.split([len(users), *(len(items) for items in item_groups)]))
 
     def score_candidates(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         user_emb, item_emb = self._embeddings()

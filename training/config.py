@@ -24,6 +24,8 @@ FULL_RANKING_METRICS = ("ndcg", "recall", "precision", "hr", "map", "mrr", "cove
 SAMPLED_RANKING_METRICS = ("ndcg", "hr", "mrr")  # one positive among sampled negatives: no recall/precision
 RATING_METRICS = ("rmse", "mae")
 LR_SCHEDULES = ("constant", "cosine")
+LOSSES = ("bce", "bpr", "softmax", "mse")
+SOFTMAX_NEGATIVES = 1024  # items drawn once per batch for the sampled softmax
 
 
 def check_device(name: str) -> None:
@@ -59,8 +61,9 @@ class TrainConfig:
     lr_schedule: str = "constant"
     weight_decay: float = 0.0
     reg: float | None = None  # per-batch L2 on touched embeddings (BPR / rating losses)
-    loss: str | None = None  # bce | bpr | mse
-    num_negatives: int | None = None
+    loss: str | None = None  # bce | bpr | softmax | mse
+    num_negatives: int | None = None  # per pair (bce); shared by each batch (softmax)
+    temperature: float = 0.1  # softmax: cosine similarities are divided by this
     embedding_dim: int | None = None
     layers: tuple[int, ...] | None = None
     n_layers: int | None = None
@@ -93,7 +96,8 @@ class TrainConfig:
             values["loss"] = "mse"
             values["metric"] = "rmse" if self.metric is None else self.metric
         values["reg"] = 0.0 if values["reg"] is None else values["reg"]
-        values["num_negatives"] = 4 if values["num_negatives"] is None else values["num_negatives"]
+        if values["num_negatives"] is None:
+            values["num_negatives"] = SOFTMAX_NEGATIVES if values["loss"] == "softmax" else 4
         values["ks"] = tuple(values["ks"])
         if values["layers"] is not None:
             values["layers"] = tuple(values["layers"])
@@ -106,8 +110,13 @@ class TrainConfig:
             raise ValueError(f"feedback must be implicit or explicit, got '{self.feedback}'")
         if self.protocol not in ("full", "sampled"):
             raise ValueError(f"protocol must be full or sampled, got '{self.protocol}'")
-        if self.model != "pop" and self.loss not in ("bce", "bpr", "mse"):
-            raise ValueError(f"loss must be bce, bpr or mse, got '{self.loss}'")
+        if self.model != "pop" and self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got '{self.loss}'")
+        if self.loss == "softmax" and self.model != "lightgcn":
+            raise ValueError(f"the softmax loss trains lightgcn (cosine similarities); model '{self.model}' "
+                             "takes bce or bpr")
+        if self.loss == "softmax" and (self.temperature <= 0 or (self.num_negatives or 0) <= 0):
+            raise ValueError("the softmax loss needs a temperature > 0 and at least one negative")
         if self.epochs < 0 or (self.batch_size or 1) <= 0 or (self.lr or 1) <= 0:
             raise ValueError("epochs must be >= 0, batch size and learning rate > 0")
         if self.svd_init_scale < 0:

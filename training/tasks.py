@@ -4,6 +4,9 @@
   unobserved items per pair (the NCF paper's implicit-feedback objective).
 - ``PairwiseTask``: BPR, one sampled negative per observed pair, L2 on the embeddings the batch
   touched (the LightGCN paper's objective).
+- ``SoftmaxTask``: sampled softmax, each observed pair against one set of uniformly drawn items the
+  whole batch shares, on cosine similarities over a temperature (LightGCN; converges in far fewer
+  epochs than BPR's single negative).
 - ``RatingTask``: mean squared error on explicit ratings.
 Each epoch draws fresh negatives in one vectorised call, then walks shuffled mini-batches.
 """
@@ -104,6 +107,44 @@ class PairwiseTask(_ShuffledPairs):
             return bpr
         # As in the LightGCN paper's code: 1/2 * ||E0 of the batch||^2 / batch size.
         return bpr + self.reg * 0.5 * model.l2_terms(users, positives, negatives) / len(users)
+
+
+class SoftmaxTask(_ShuffledPairs):
+    """Sampled softmax over cosine similarities: -log e^(cos(u,p)/t) / (e^(cos(u,p)/t) + sum_n e^(cos(u,n)/t)).
+
+    The negatives are ``num_negatives`` items drawn uniformly once per batch and shared by all its
+    rows (one (batch x negatives) matrix product instead of a gather per row); a draw that is the
+    row's own positive is masked out. Uniform draws need no popularity correction.
+    """
+
+    loss_name = "softmax"
+
+    def __init__(self, train: Interactions, n_items: int, batch_size: int = 16384, num_negatives: int = 1024,
+                 temperature: float = 0.1, reg: float = 0.0, seed: int = 0,
+                 device: torch.device = torch.device("cpu")) -> None:
+        super().__init__(train, n_items, batch_size, seed, device)
+        self.num_negatives, self.temperature, self.reg = num_negatives, temperature, reg
+
+    def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+        order = self._permutation(len(self.users))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            negatives = torch.randint(0, self.n_items, (self.num_negatives,), device=self.device,
+                                      generator=self.generator)
+            yield self.users[idx], self.items[idx], negatives
+
+    def loss(self, model: Recommender, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        users, positives, negatives = batch
+        user_rows, positive_rows, negative_rows = model.batch_embeddings(users, positives, negatives)
+        # the temperature goes into the user side once, not into the (batch x negatives) matrix
+        u = F.normalize(user_rows, dim=-1) / self.temperature
+        positive = (u * F.normalize(positive_rows, dim=-1)).sum(-1)
+        negative = u @ F.normalize(negative_rows, dim=-1).T
+        negative.masked_fill_(positives[:, None] == negatives[None, :], float("-inf"))
+        loss = (torch.logaddexp(positive, torch.logsumexp(negative, dim=1)) - positive).mean()
+        if self.reg <= 0:
+            return loss
+        return loss + self.reg * 0.5 * model.l2_terms(users, positives, negatives) / len(users)
 
 
 class RatingTask(_ShuffledPairs):

@@ -27,7 +27,7 @@ from training.data.dataset import Dataset
 from training.data.types import Interactions
 from training.lr_schedule import epoch_learning_rate
 from training.plotting import plot_training_curves
-from training.tasks import PairwiseTask, PointwiseTask, RatingTask, Task, start_from_mean_rating
+from training.tasks import PairwiseTask, PointwiseTask, RatingTask, SoftmaxTask, Task, start_from_mean_rating
 
 LOWER_IS_BETTER = ("rmse", "mae")
 
@@ -62,6 +62,7 @@ def seed_everything(seed: int) -> None:
 def make_model(config: TrainConfig, dataset: Dataset, device: torch.device) -> Recommender:
     model = build_model(config.model, dataset.n_users, dataset.n_items, **config.model_kwargs()).to(device)
     if isinstance(model, LightGCN):
+        model.cosine = config.loss == "softmax"
         model.set_graph(dataset.train.users, dataset.train.items)
         if config.svd_init_scale > 0:
             model.init_from_svd(dataset.train.users, dataset.train.items, config.svd_init_scale)
@@ -76,6 +77,9 @@ def make_task(config: TrainConfig, dataset: Dataset, device: torch.device) -> Ta
         return PointwiseTask(dataset.train, num_negatives=config.num_negatives, **common)
     if config.loss == "bpr":
         return PairwiseTask(dataset.train, reg=config.reg, **common)
+    if config.loss == "softmax":
+        return SoftmaxTask(dataset.train, num_negatives=config.num_negatives, temperature=config.temperature,
+                           reg=config.reg, **common)
     return RatingTask(dataset.train, reg=config.reg, **common)
 
 

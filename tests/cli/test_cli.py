@@ -86,6 +86,26 @@ def test_train_lightgcn_full_protocol_keys(tmp_path):
     assert "candidates" not in json.loads((none / "manifest.json").read_text())["files"]
 
 
+def test_train_lightgcn_with_the_softmax_loss_ships_unit_vectors_that_evaluate_alike(tmp_path, capsys):
+    data = _write_csv(tmp_path / "ratings.csv")
+    out = tmp_path / "softmax"
+    assert main(["train", "--model", "lightgcn", "--data", str(data), "--out", str(out), "--epochs", "3", "--quiet",
+                 "--batch-size", "256", "--lr", "0.01", "--loss", "softmax", "--num-negatives", "32",
+                 "--temperature", "0.2"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["hyperparameters"]["cosine"] is True
+    assert manifest["training"]["config"]["loss"] == "softmax"
+    assert manifest["training"]["config"]["num_negatives"] == 32
+    with np.load(out / manifest["files"]["embeddings"]) as embeddings:
+        for vectors in embeddings.values():  # retrieval's inner products are the trained cosines
+            np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    metrics = json.loads((out / "metrics.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", "--model-dir", str(out), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["recall@20"] == pytest.approx(metrics["recall@20"], abs=1e-9)
+
+
 def test_explicit_feedback_writes_rmse(tmp_path):
     data = _write_csv(tmp_path / "ratings.csv")
     out = tmp_path / "explicit"
@@ -112,6 +132,10 @@ def test_evaluate_refuses_different_data(tmp_path, capsys):
      "bad split ratios"),
     (["train", "--model", "lightgcn", "--out", "x", "--synthetic-users", "50", "--synthetic-items", "200",
       "--precompute-candidates", "-1"], "precomputed candidates must be >= 0"),
+    (["train", "--model", "neumf", "--loss", "softmax", "--out", "x", "--synthetic-users", "50",
+      "--synthetic-items", "200"], "the softmax loss trains lightgcn"),
+    (["train", "--model", "lightgcn", "--loss", "softmax", "--temperature", "0", "--out", "x", "--synthetic-users",
+      "50", "--synthetic-items", "200"], "temperature > 0"),
 ])
 def test_bad_input_gets_a_message_not_a_traceback(tmp_path, capsys, argv, message):
     argv = [str(_write_csv(tmp_path / "d.csv")) if a == "DATA" else a for a in argv]
