@@ -3,10 +3,11 @@
 1. the serving benchmark's model kernels (100k users x 50k items, LightGCN dim 64, NeuMF 32 / 64-32-16-8,
    random weights: speed does not depend on them) on the GPU against this machine's CPU: exact
    top-200 retrieval for 1, 16 and 64 queries, and NeuMF over 16 requests x 200 candidates;
-2. LightGCN on the paper's Gowalla and Yelp2018 splits, each ``--run DATASET:BATCH:LR:SCHEDULE``
+2. LightGCN on the paper's Gowalla and Yelp2018 splits, each ``--run DATASET:BATCH:LR:SCHEDULE[:LOSS]``
    within ``--budget`` training seconds (all training data, the last epoch reported, no test
    peeking), full-ranking Recall@20 / NDCG@20 against the paper's; ``cosine`` anneals the learning
-   rate to zero over the budget, ``constant`` is the reference;
+   rate to zero over the budget, ``constant`` holds it; LOSS is ``softmax`` (sampled softmax, 1024
+   shared negatives, temperature 0.1) or ``bpr`` (the paper's, the default and the reference);
 3. NeuMF on Amazon Beauty under the NCF protocol (leave-one-out by time, 1 test item among 99 sampled
    negatives, early stopping on the validation item), HR@10 / NDCG@10 and seconds per epoch.
 
@@ -17,7 +18,7 @@ datasets are read from ``RECSYS_SHARED_DATA`` (folders ``gowalla-lightgcn``, ``y
 into an ignored folder such as ``.devdata/shared`` and point the variable there.
 
     RECSYS_SHARED_DATA=.devdata/shared python -m benchmarks.gpu_suite                  # on the GPU
-    python -m benchmarks.gpu_suite --device cpu --budget 20 --neumf-budget 20 --run gowalla:16384:0.01:cosine
+    python -m benchmarks.gpu_suite --device cpu --budget 20 --neumf-budget 20 --run gowalla:16384:0.01:cosine:softmax
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from training.config import LR_SCHEDULES, TrainConfig
 from training.data.sources import DataSpec, open_dataset
 from training.trainer import train
 
+LIGHTGCN_LOSSES = ("bpr", "softmax")
+
 
 @dataclass(frozen=True)
 class LightGCNRun:
@@ -44,33 +47,42 @@ class LightGCNRun:
     batch_size: int
     lr: float
     schedule: str
+    loss: str = "bpr"
 
     @classmethod
     def parse(cls, text: str) -> LightGCNRun:
-        """``DATASET:BATCH:LR:SCHEDULE``, e.g. ``gowalla:16384:0.01:cosine``."""
+        """``DATASET:BATCH:LR:SCHEDULE[:LOSS]``, e.g. ``gowalla:16384:0.01:cosine:softmax``."""
         try:
-            dataset, batch, lr, schedule = text.split(":")
-            run = cls(dataset, int(batch), float(lr), schedule)
+            dataset, batch, lr, schedule, *loss = text.split(":")
+            run = cls(dataset, int(batch), float(lr), schedule, *loss[:1])
+            if len(loss) > 1:
+                raise ValueError(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected DATASET:BATCH:LR:SCHEDULE, got '{text}'") from None
-        if dataset not in PAPER or schedule not in LR_SCHEDULES or run.batch_size <= 0 or run.lr <= 0:
+            raise argparse.ArgumentTypeError(f"expected DATASET:BATCH:LR:SCHEDULE[:LOSS], got '{text}'") from None
+        if (dataset not in PAPER or schedule not in LR_SCHEDULES or run.loss not in LIGHTGCN_LOSSES
+                or run.batch_size <= 0 or run.lr <= 0):
             raise argparse.ArgumentTypeError(f"'{text}': dataset one of {', '.join(PAPER)}, schedule one of "
-                                             f"{', '.join(LR_SCHEDULES)}, batch and lr > 0")
+                                             f"{', '.join(LR_SCHEDULES)}, loss one of {', '.join(LIGHTGCN_LOSSES)}, "
+                                             "batch and lr > 0")
         return run
 
+    @property
+    def name(self) -> str:
+        return f"LightGCN {self.dataset} b{self.batch_size} lr {self.lr} {self.schedule} {self.loss}"
 
-DEFAULT_RUNS = ("gowalla:16384:0.01:cosine", "yelp2018:16384:0.01:cosine", "gowalla:4096:0.002:constant",
-                "yelp2018:4096:0.002:constant")
+
+DEFAULT_RUNS = ("gowalla:16384:0.01:cosine:softmax", "yelp2018:16384:0.01:cosine:softmax",
+                "gowalla:16384:0.01:cosine:bpr", "yelp2018:16384:0.01:cosine:bpr")
 
 
 def lightgcn_row(run: LightGCNRun, device: str, budget_s: float) -> dict[str, object]:
     data = open_dataset(DataSpec(path=str(shared_data(f"{run.dataset}-lightgcn")), with_valid=False))
     config = TrainConfig(model="lightgcn", batch_size=run.batch_size, lr=run.lr, lr_schedule=run.schedule,
                          epochs=100_000, eval_every=100_000, device=device, ks=(20,), eval_batch_users=4096,
-                         time_budget_s=budget_s)
+                         time_budget_s=budget_s, loss=run.loss)
     started = time.perf_counter()
     result = train(data, config, progress=False, echo=_every_tenth_epoch)
-    return {"step": f"LightGCN {run.dataset} b{run.batch_size} lr {run.lr} {run.schedule}",
+    return {"step": run.name,
             "epochs": len(result.history), "recall@20": result.test_metrics["recall@20"],
             "ndcg@20": result.test_metrics["ndcg@20"], "paper_recall@20": PAPER[run.dataset]["recall@20"],
             "s_per_epoch": result.seconds_per_epoch, "wall_s": time.perf_counter() - started,
@@ -139,7 +151,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda", help="where to train (default cuda)")
     parser.add_argument("--run", action="append", type=LightGCNRun.parse,
-                        help=f"repeatable LightGCN run DATASET:BATCH:LR:SCHEDULE (default: {' '.join(DEFAULT_RUNS)})")
+                        help="repeatable LightGCN run DATASET:BATCH:LR:SCHEDULE[:LOSS] "
+                             f"(default: {' '.join(DEFAULT_RUNS)})")
     parser.add_argument("--budget", type=float, default=100.0, help="LightGCN training seconds per run")
     parser.add_argument("--neumf-epochs", type=int, default=20)
     parser.add_argument("--neumf-budget", type=float, default=60.0, help="NeuMF training + validation seconds")
@@ -157,7 +170,7 @@ def main() -> None:
     report["kernels"] = kernel_rows(["cpu"] + ([args.device] if args.device != "cpu" else []))
     print(markdown_table(report["kernels"]), flush=True)
     write_json(args.out, report)
-    steps = [(f"LightGCN {run.dataset} b{run.batch_size} lr {run.lr} {run.schedule}", args.budget,
+    steps = [(run.name, args.budget,
               lambda run=run: lightgcn_row(run, args.device, args.budget))
              for run in (args.run or [LightGCNRun.parse(text) for text in DEFAULT_RUNS])]
     steps.insert(min(3, len(steps)), ("NeuMF amazon-beauty", args.neumf_budget,
