@@ -12,7 +12,8 @@ from recsys_operator.settings import OperatorSettings
 # spec.hyperparameters (camelCase, the CRD's) -> TrainConfig fields (what the Job entrypoint takes)
 HYPERPARAMETERS = {"epochs": "epochs", "learningRate": "lr", "batchSize": "batch_size",
                    "embeddingDim": "embedding_dim", "numLayers": "n_layers", "mlpLayers": "layers",
-                   "negatives": "num_negatives", "regularization": "reg", "seed": "seed"}
+                   "negatives": "num_negatives", "regularization": "reg", "seed": "seed", "loss": "loss",
+                   "temperature": "temperature", "learningRateSchedule": "lr_schedule"}
 DATABASE_CA_DIR = "/etc/recsys/database-ca"
 MODEL_LABEL = f"{GROUP}/model"
 VERSION_LABEL = f"{GROUP}/version"

@@ -147,6 +147,9 @@ def _apply(cluster, body: dict) -> subprocess.CompletedProcess:
     ({"rollout": {"steps": [10, 150]}}, "should be less than or equal to 100"),
     ({"evaluation": {"metric": "auc"}}, 'Unsupported value: "auc"'),
     ({"training": {"memory": "lots"}}, "spec.training.memory in body should match"),
+    ({"algorithm": "ncf", "hyperparameters": {"loss": "softmax"}}, "loss softmax trains algorithm lightgcn only"),
+    ({"hyperparameters": {"negatives": 1000}}, "negatives above 100 need loss softmax"),
+    ({"hyperparameters": {"loss": "softmax", "temperature": 0}}, "spec.hyperparameters.temperature in body"),
 ])
 def test_invalid_specs_are_rejected_by_the_api_server(cluster, change, message):
     result = _apply(cluster, _model(f"bad-{uuid.uuid4().hex[:6]}", **change))

@@ -14,6 +14,7 @@ import kopf
 import pytest
 import yaml
 
+from cli.job import JobSettings
 from core.errors import SettingsError
 from core.settings import effective_environment
 from core.traffic_split import TrafficSplit, load_split
@@ -21,6 +22,7 @@ from recsys_operator import gates, handlers, manifests
 from recsys_operator.artifacts import point_track, read_result, track_version
 from recsys_operator.settings import SETTINGS as DECLARED
 from recsys_operator.settings import OperatorSettings
+from training.config import TrainConfig
 
 SETTINGS = OperatorSettings(artifacts_root=Path("/artifacts"), artifacts_claim="recsys-artifacts",
                             job_service_account="recsys-trainer")
@@ -53,6 +55,18 @@ def test_training_job_carries_gpu_placement_and_limits():
     assert env["RECSYS_JOB_DATA"] == "/artifacts/data/beauty.parquet"
     assert env["RECSYS_JOB_OUTPUT"] == "/artifacts/amazon/amazon-g3"
     assert container["command"] == ["python", "-m", "cli.job"]
+
+
+def test_the_objective_reaches_the_training_job_as_train_config_fields():
+    hyper = {"loss": "softmax", "temperature": 0.1, "negatives": 2048, "learningRateSchedule": "cosine"}
+    body = {**BODY, "spec": {**BODY["spec"], "hyperparameters": hyper}}
+    env = manifests.job_environment(body["spec"], SETTINGS, "amazon", "amazon-g3")
+    assert json.loads(env["RECSYS_JOB_HYPERPARAMETERS"]) == {"loss": "softmax", "temperature": 0.1,
+                                                             "num_negatives": 2048, "lr_schedule": "cosine"}
+    settings = JobSettings.from_env(env)  # the Job's own parser: what the operator writes, it must take
+    config = TrainConfig(model=settings.model, **settings.hyperparameters).resolved()
+    assert (config.loss, config.num_negatives, config.temperature, config.lr_schedule) == ("softmax", 2048, 0.1,
+                                                                                          "cosine")
 
 
 def test_cpu_only_jobs_ask_for_no_gpu():
