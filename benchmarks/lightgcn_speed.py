@@ -188,8 +188,10 @@ def run_ours(data_dir: Path, batches: int, warmup: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- official reference
 
-OFFICIAL_DRIVER = r'''
-"""Times gusye1234/LightGCN-PyTorch's own code paths; written and run by benchmarks/lightgcn_speed.py."""
+# The official code's set-up, shared by every driver (this file's and lightgcn_time_curve.py's): the
+# paper's settings (batch and learning rate from the spec) as its argv, CPU, stubs, seed, data loaded.
+OFFICIAL_SETUP = r'''
+"""Runs gusye1234/LightGCN-PyTorch's own code paths; written and run by a recsys benchmark."""
 import json, os, resource, statistics, sys, time
 spec = json.loads(os.environ["LIGHTGCN_SPEED_SPEC"])
 sys.path.append(spec["shim_dir"])  # stubs only stand in where the real package is missing
@@ -219,7 +221,9 @@ started = time.perf_counter()
 dataset = dataloader.Loader(config=world.config, path=spec["data_dir"])
 load_s = time.perf_counter() - started
 note("Loader built in %.1fs" % load_s)
+'''
 
+OFFICIAL_DRIVER = OFFICIAL_SETUP + r'''
 cache = os.path.join(spec["data_dir"], "s_pre_adj_mat.npz")
 if os.path.exists(cache):
     os.remove(cache)
@@ -329,24 +333,31 @@ def official_data_copy(data_dir: Path) -> Path:
     return target
 
 
-def run_official(official: Path, data_dir: Path, batches: int, warmup: int, probe_users: int,
-                 max_eval_s: float) -> dict[str, Any] | None:
+def run_official_driver(official: Path, data_dir: Path, driver_text: str, settings: dict[str, Any]
+                        ) -> dict[str, Any] | None:
+    """Run a driver (``OFFICIAL_SETUP`` + its own part) on the official checkout in a subprocess, with
+    the stubs it may need and ``settings`` over the paper's; returns the record it printed."""
     code_dir = official / "code"
     data_copy = official_data_copy(data_dir)
-    with tempfile.TemporaryDirectory(prefix="lightgcn-speed-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lightgcn-official-") as tmp:
         shim_dir = Path(tmp) / "shims"
         for relative, text in SHIMS.items():
             path = shim_dir / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
         driver = Path(tmp) / "official_driver.py"
-        driver.write_text(OFFICIAL_DRIVER)
-        spec = {**PAPER, "data_dir": str(data_copy), "shim_dir": str(shim_dir), "batches": batches, "warmup": warmup,
-                "probe_users": probe_users, "max_eval_s": max_eval_s, "marker": RESULT_MARKER,
+        driver.write_text(driver_text)
+        spec = {**PAPER, **settings, "data_dir": str(data_copy), "shim_dir": str(shim_dir), "marker": RESULT_MARKER,
                 "loadavg_start": os.getloadavg()}
         env = {**os.environ, "LIGHTGCN_SPEED_SPEC": json.dumps(spec), "CUDA_VISIBLE_DEVICES": "",
                "PYTHONPATH": str(code_dir), "PYTHONWARNINGS": "ignore"}
-        raw = run_worker([sys.executable, str(driver)], code_dir, env, "official")
+        return run_worker([sys.executable, str(driver)], code_dir, env, "official")
+
+
+def run_official(official: Path, data_dir: Path, batches: int, warmup: int, probe_users: int,
+                 max_eval_s: float) -> dict[str, Any] | None:
+    raw = run_official_driver(official, data_dir, OFFICIAL_DRIVER, {
+        "batches": batches, "warmup": warmup, "probe_users": probe_users, "max_eval_s": max_eval_s})
     if raw is None:
         return None
     training = per_batch_summary(raw.pop("steps"), raw.pop("sample_s"), raw.pop("n_batches"))

@@ -31,6 +31,11 @@ from training.tasks import PairwiseTask, PointwiseTask, RatingTask, SoftmaxTask,
 
 LOWER_IS_BETTER = ("rmse", "mae")
 
+# Called after each epoch with that epoch's history row and the model; what it returns joins the row.
+# It runs off the clock (outside the time budget, the schedule and the train/validation timings), so a
+# benchmark can measure a curve without the measuring changing the run.
+EpochObserver = Callable[[dict[str, float], Recommender], dict[str, float]]
+
 
 @dataclass
 class TrainResult:
@@ -192,10 +197,11 @@ def _pretrain_branches(dataset: Dataset, config: TrainConfig, out_dir: Path | No
 
 
 def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, progress: bool = True,
-          echo: Callable[[str], None] = print) -> TrainResult:
+          echo: Callable[[str], None] = print, observe: EpochObserver | None = None) -> TrainResult:
     """Train ``config.model`` on ``dataset``; keep the best validation epoch; evaluate it on test.
 
     Without a validation part the last epoch is the model. Test metrics are computed once, at the end.
+    ``observe`` (benchmarks' curves) is called after every epoch, off the clock.
     """
     began = time.perf_counter()
     config = config.resolved()
@@ -214,7 +220,7 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
     has_valid = dataset.valid is not None and len(dataset.valid) > 0
     best = BestEpoch(config.metric, config.patience)
     history: list[dict[str, float]] = []
-    train_seconds = validation_seconds = 0.0
+    train_seconds = validation_seconds = observer_seconds = 0.0
     setup_seconds = time.perf_counter() - began
 
     if config.epochs > 0 and any(p.requires_grad for p in model.parameters()):
@@ -246,6 +252,10 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
                 if improved and out_dir:
                     torch.save(best.state, out_dir / "checkpoint.pt")
                 note = f" valid {config.metric} {valid[config.metric]:.4f}{' *' if improved else ''}"
+            if observe is not None:
+                started = time.perf_counter()
+                row.update(observe(dict(row), model))
+                observer_seconds += time.perf_counter() - started
             history.append(row)
             if history_file:
                 history_file.write(json.dumps(row) + "\n")
@@ -275,5 +285,7 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
     total = time.perf_counter() - began
     timings = {"setup_seconds": setup_seconds, "train_seconds": train_seconds,
                "validation_seconds": validation_seconds, "test_seconds": test_seconds, "total_seconds": total}
+    if observe is not None:
+        timings["observer_seconds"] = observer_seconds
     return TrainResult(model, config, history, best_epoch, valid, test, train_seconds,
                        train_seconds / max(1, len(history)), {k: round(v, 3) for k, v in timings.items()})
