@@ -36,10 +36,6 @@ DEFAULT_OURS = ("gowalla:16384:0.01:cosine:bpr", "gowalla:2048:0.001:constant:bp
 DEFAULT_OFFICIAL_RUNS = ("2048:0.001",)  # the paper's batch and learning rate; the official code has no schedule
 
 OFFICIAL_CURVE = OFFICIAL_SETUP + r'''
-cache = os.path.join(spec["data_dir"], "s_pre_adj_mat.npz")
-if os.path.exists(cache):
-    os.remove(cache)
-dataloader.sp.save_npz = lambda *args, **kwargs: None  # a first run's set-up: the graph built, not read back
 started = time.perf_counter()
 recmodel = model.LightGCN(world.config, dataset).to(world.device)  # builds the normalised graph
 bpr = utils.BPRLoss(recmodel, world.config)
