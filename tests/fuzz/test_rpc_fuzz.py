@@ -78,7 +78,10 @@ def _rpcs(items: list[str]) -> dict[tuple[str, str], tuple[list, type]]:
 def server(publish, tmp_path_factory) -> Iterator[tuple[dict[str, int], str, Path, list[str]]]:
     lightgcn, neumf = publish("lightgcn", "fuzz-v1"), publish("neumf", "fuzz-ncf-v1")
     root = tmp_path_factory.mktemp("fuzz")
-    process, ports, log = start_serve_all(lightgcn, neumf, root)
+    # connection ageing (30 s by default) ends a connection with calls still queued as UNAVAILABLE,
+    # which a client retries; it has its own tests, and here it would blur the exact counts
+    process, ports, log = start_serve_all(lightgcn, neumf, root,
+                                          extra_env={"RECSYS_MAX_CONNECTION_AGE_SECONDS": "86400"})
     try:
         status = wait_until_serving(f"127.0.0.1:{ports['gateway']}", timeout_s=180)
         assert status == health_pb2.HealthCheckResponse.SERVING, log.read_text()[-3000:]
@@ -117,18 +120,13 @@ def test_every_rpc_answers_hostile_bodies_with_a_clear_code_and_counts_them(serv
                     pending = []
             tally.update(_code(future) for future in pending)
         codes[path] = tally
-        # UNAVAILABLE: a call still queued when its connection reached its maximum age (30 s) plus the
-        # grace for calls in flight (5 s); a client retries it. Rare, or it is something else.
-        assert tally[grpc.StatusCode.UNAVAILABLE] <= N // 1000, f"{path}: {dict(tally)}"
-        bad = {code: count for code, count in tally.items() if code not in ALLOWED | {grpc.StatusCode.UNAVAILABLE}}
+        bad = {code: count for code, count in tally.items() if code not in ALLOWED}
         assert not bad, f"{path}: {bad} (all: {dict(tally)})\n{log.read_text()[-3000:]}"
         assert tally[grpc.StatusCode.INVALID_ARGUMENT] > 0, f"{path}: nothing was refused: {dict(tally)}"
         expected = N - tally[grpc.StatusCode.RESOURCE_EXHAUSTED]  # refused by gRPC before any handler
-        # a call cut off with its connection may or may not have reached its handler; an aborted call's
-        # status reaches the caller a moment before the server's counter moves, so wait for it
-        at_least = expected - tally[grpc.StatusCode.UNAVAILABLE]
-        counted = _counted(metrics_url, key, before, at_least)
-        assert at_least <= counted <= expected, f"{path}: counted {counted} of {expected} calls ({dict(tally)})"
+        # an aborted call's status reaches the caller a moment before the server's counter moves
+        counted = _counted(metrics_url, key, before, expected)
+        assert counted == expected, f"{path}: counted {counted} of {expected} calls ({dict(tally)})"
     for port in ("gateway", "retrieval", "scoring", "embedding"):
         assert wait_until_serving(f"127.0.0.1:{ports[port]}", timeout_s=10) == health_pb2.HealthCheckResponse.SERVING
     text = log.read_text()
