@@ -40,13 +40,16 @@ BUDGET: dict[str, float | None] = {"seconds": None}
 def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: bool, eval_every: int,
         patience: int, device: str, reg: float, svd_scales: list[float], lr_schedule: str,
         loss: str = "bpr", negatives: int | None = None, temperature: float = 0.1,
-        random_holdout: float = 0.0) -> list[dict[str, object]]:
+        random_holdout: float = 0.0, tail_holdout: float = 0.0) -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     target = "test.txt"
     if random_holdout > 0:
         data = hold_out_training_pairs(data, random_holdout)
         target = f"random {random_holdout:.0%} of train.txt"
+    if tail_holdout > 0:
+        data = hold_out_line_tails(data, tail_holdout)
+        target = f"last {tail_holdout:.0%} of each train.txt line"
     print(f"{dataset_name}: {data.summary()} (loaded in {time.perf_counter() - started:.1f}s)", flush=True)
     rows = []
     for (batch, lr, epochs), svd_scale in ((schedule, scale) for schedule in schedules for scale in svd_scales):
@@ -83,6 +86,24 @@ def hold_out_training_pairs(data: Dataset, fraction: float, seed: int = 7) -> Da
     not read at all): what a random split of this data would measure, for comparing with the
     paper's own split."""
     held = np.random.default_rng(seed).random(len(data.train)) < fraction
+    return replace(data, train=data.train.take(~held), valid=None, test=data.train.take(held))
+
+
+def hold_out_line_tails(data: Dataset, fraction: float) -> Dataset:
+    """The evaluation target becomes the last ``fraction`` of each user's training line (at least one
+    item, and never the line's first; test.txt is not read). The lines of both papers' train.txt
+    look chronological: along a line the items' popularity drifts the way test.txt's differs from
+    train.txt's (benchmarks/split_popularity.py), so a line's tail is a hold-out shaped like the test
+    split, made from training data alone."""
+    users = data.train.users
+    order = np.argsort(users, kind="stable")  # the loader keeps each line's order
+    counts = np.bincount(users)
+    starts = np.cumsum(counts) - counts
+    position = np.empty(len(users), dtype=np.int64)
+    position[order] = np.arange(len(users)) - starts[users[order]]
+    size = counts[users]
+    held_count = np.where(size > 1, np.maximum(1, np.ceil(size * fraction).astype(np.int64)), 0)
+    held = position >= size - np.minimum(held_count, size - 1)
     return replace(data, train=data.train.take(~held), valid=None, test=data.train.take(held))
 
 
@@ -130,6 +151,9 @@ def main() -> None:
     parser.add_argument("--negatives", type=int,
                         help="softmax: items drawn per batch, shared by its rows (default 1024)")
     parser.add_argument("--temperature", type=float, default=0.1, help="softmax: the cosine similarities' temperature")
+    parser.add_argument("--tail-holdout", type=float, default=0.0, metavar="FRACTION",
+                        help="evaluate on the last FRACTION of each user's train.txt line instead of test.txt "
+                             "(a hold-out shaped like the papers' test split; with --no-valid)")
     parser.add_argument("--random-holdout", type=float, default=0.0, metavar="FRACTION",
                         help="evaluate on this share of the training pairs held out at random instead of "
                              "test.txt (with --no-valid): the paper's split against a random one")
@@ -138,13 +162,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.random_holdout and (not args.no_valid or not 0 < args.random_holdout < 1):
         parser.error("--random-holdout takes a fraction between 0 and 1, with --no-valid")
+    if args.tail_holdout and (not args.no_valid or not 0 < args.tail_holdout < 1 or args.random_holdout):
+        parser.error("--tail-holdout takes a fraction between 0 and 1, with --no-valid and without --random-holdout")
     BUDGET["seconds"] = args.time_budget
     rows = []
     for name in args.dataset or ["gowalla"]:
         for loss in args.loss or ["bpr"]:
             rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
                         args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
-                        loss, args.negatives, args.temperature, args.random_holdout)
+                        loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout)
     columns = ["dataset", "target", "loss", "batch", "lr", "lr_schedule", "init", "epochs_run", "best_epoch",
                "recall@20", "ndcg@20", "paper_recall@20", "paper_ndcg@20", "s_per_epoch", "wall_s"]
     print("\n" + markdown_table(rows, columns))
