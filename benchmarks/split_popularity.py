@@ -2,7 +2,7 @@
 
 A model that ranks by cosine (the sampled-softmax LightGCN) cannot carry an item's popularity in its
 vector's length, as BPR's inner products do, so a test split that favours popular items more than
-a random hold-out would costs it recall that a random hold-out from the training data does not show.
+a random hold-out would cost it recall that a random hold-out from the training data does not show.
 For each dataset this prints, and writes as JSON, the mean and median training popularity of the
 items in the test pairs against the training pairs', next to the same comparison for a random 20%
 hold-out of the training pairs (popularity counted on the rest), the share of test pairs whose
