@@ -5,7 +5,9 @@ An artifact is a directory::
     manifest.json      what this is (format version, model type, version, hyperparameters,
                        dataset fingerprint, metrics) and the name of every other file
     model.pt           the trained module's weights (written and read by the models layer)
-    embeddings.npz     LightGCN only: final propagated user (n_users, d) and item (n_items, d) vectors
+    embeddings.npz     LightGCN only: final propagated user (n_users, d) and item (n_items, d) vectors,
+                       and with a recent-item weight (hyperparameters) each user's most recent
+                       training item (n_users,; -1 none), blended into the user's query (core/recent_item.py)
     user_ids.json      index -> original user id
     item_ids.json      index -> original item id
     seen.npz           each user's training items (CSR: indptr, indices) and item popularity
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ArtifactError
+from core.recent_item import NO_ITEM, blend_recent_item
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -64,14 +67,21 @@ def write_artifact(out_dir: Path, *, model_type: str, user_ids: list[str], item_
                    save_weights: Callable[[Path], None], hyperparameters: Mapping[str, Any],
                    training: Mapping[str, Any], dataset: Mapping[str, Any], metrics: Mapping[str, float],
                    version: str | None = None, embeddings: tuple[np.ndarray, np.ndarray] | None = None,
-                   products: Iterable[Mapping[str, Any]] = (), candidates: np.ndarray | None = None) -> Path:
+                   products: Iterable[Mapping[str, Any]] = (), candidates: np.ndarray | None = None,
+                   recent_items: np.ndarray | None = None) -> Path:
     """Write an artifact directory and return its manifest's path (written last, so a reader that
-    sees the manifest sees every part). ``save_weights`` writes the weights file it is given."""
+    sees the manifest sees every part). ``save_weights`` writes the weights file it is given.
+    ``recent_items`` (each user's most recent training item) goes with the embeddings."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {"weights": "model.pt", "user_ids": "user_ids.json", "item_ids": "item_ids.json", "seen": "seen.npz"}
     save_weights(out_dir / files["weights"])
+    if recent_items is not None and (embeddings is None or recent_items.shape != (len(user_ids),)):
+        raise ValueError("recent items need the embeddings and one entry per user")
     if embeddings is not None:
-        np.savez(out_dir / "embeddings.npz", user=embeddings[0], item=embeddings[1])
+        arrays = {"user": embeddings[0], "item": embeddings[1]}
+        if recent_items is not None:
+            arrays["recent"] = recent_items.astype(np.int64)
+        np.savez(out_dir / "embeddings.npz", **arrays)
         files["embeddings"] = "embeddings.npz"
     if candidates is not None:
         files["candidates"] = write_candidates(out_dir, candidates, len(user_ids))
@@ -205,6 +215,32 @@ class Artifact:
         """LightGCN's final (user, item) vectors."""
         with np.load(self._file("embeddings")) as arrays:
             return arrays["user"], arrays["item"]
+
+    @property
+    def recent_item_weight(self) -> float:
+        """How much of each user's most recent item its query carries (0: the plain user vector)."""
+        return float(self.hyperparameters.get("recent_item_weight", 0.0))
+
+    def recent_items(self) -> np.ndarray | None:
+        """Each user's most recent training item index (-1: none), or None when not stored."""
+        with np.load(self._file("embeddings")) as arrays:
+            if "recent" not in arrays.files:
+                return None
+            recent = arrays["recent"]
+        if recent.shape != (self.n_users,) or (recent.size and not (
+                int(recent.min()) >= NO_ITEM and int(recent.max()) < self.n_items)):
+            raise ArtifactError(f"{self.path}: recent items of shape {recent.shape} do not fit "
+                                f"{self.n_users} users x {self.n_items} items")
+        return recent
+
+    def query_vectors(self) -> np.ndarray:
+        """The vectors a trained user's retrieval ranks items with: the user vectors, each with
+        its most recent item blended in when the model was trained with a recent-item weight."""
+        users, items = self.embeddings()
+        recent, weight = self.recent_items(), self.recent_item_weight
+        if recent is None or weight == 0:
+            return users
+        return blend_recent_item(users, items, recent, weight)
 
     def candidates(self) -> np.ndarray:
         """Each user's precomputed top unseen item indices, best first: (n_users, C)."""

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 from torch import nn
 
+from core.recent_item import blend_recent_item
 from models.base import Recommender
 
 
@@ -66,7 +67,7 @@ class LightGCN(Recommender):
     name = "lightgcn"
 
     def __init__(self, n_users: int, n_items: int, embedding_dim: int = 64, n_layers: int = 3,
-                 init_std: float = 0.1, cosine: bool = False) -> None:
+                 init_std: float = 0.1, cosine: bool = False, recent_item_weight: float = 0.0) -> None:
         super().__init__(n_users, n_items)
         self.embedding_dim = embedding_dim
         self.n_layers = n_layers
@@ -79,12 +80,30 @@ class LightGCN(Recommender):
         self.register_buffer("node_position", torch.arange(n_users + n_items))
         self.adjacency: torch.Tensor | None = None
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
+        # not weights: each user's most recent item, blended into its query at evaluation and
+        # export (core/recent_item.py); the artifact stores them beside the embeddings
+        self.recent_items: np.ndarray | None = None
+        self.recent_item_weight = float(recent_item_weight)
 
     def hyperparameters(self) -> dict[str, object]:
         values: dict[str, object] = {"embedding_dim": self.embedding_dim, "n_layers": self.n_layers}
         if self.cosine:  # only when set, so artifacts stay loadable by versions without it
             values["cosine"] = True
+        if self.recent_item_weight:
+            values["recent_item_weight"] = self.recent_item_weight
         return values
+
+    def set_recent_items(self, recent: np.ndarray, weight: float) -> LightGCN:
+        """Rank for each user with its most recent item (``recent[user]``, -1: none) blended into
+        its vector at ``weight`` (core/recent_item.py): evaluation and export use the blend, training
+        steps do not."""
+        if weight < 0:
+            raise ValueError(f"the recent-item weight must be >= 0, got {weight}")
+        if recent.shape != (self.n_users,):
+            raise ValueError(f"one recent item per user ({self.n_users}), got shape {recent.shape}")
+        self.recent_items, self.recent_item_weight = recent.astype(np.int64), float(weight)
+        self._cache = None
+        return self
 
     def set_graph(self, users: np.ndarray, items: np.ndarray, reorder: bool = True) -> LightGCN:
         """Build the normalised adjacency from training interactions, once; with ``reorder`` the
@@ -152,14 +171,23 @@ class LightGCN(Recommender):
             final = F.normalize(final, dim=-1)
         return final[: self.n_users], final[self.n_users :]
 
+    @torch.no_grad()
+    def query_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The user vectors ranking uses (with the recent item blended in, when set) and the items'."""
+        users, items = self.propagate()
+        if self.recent_items is None or not self.recent_item_weight:
+            return users, items
+        blended = blend_recent_item(users.float().cpu().numpy(), items.float().cpu().numpy(), self.recent_items,
+                                    self.recent_item_weight)
+        return torch.from_numpy(blended).to(users.device, users.dtype), items
+
     def prepare_for_eval(self) -> None:
-        with torch.no_grad():
-            self._cache = self.propagate()
+        self._cache = self.query_embeddings()
 
     def _embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._cache is not None and not self.training:
-            return self._cache
-        return self.propagate()
+        if self.training:
+            return self.propagate()
+        return self._cache if self._cache is not None else self.query_embeddings()
 
     def score_pairs(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         user_emb, item_emb = self._embeddings()

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from core.artifact import SeenItems, write_artifact
+from core.recent_item import blend_recent_item
 from models.base import Recommender
 from models.lightgcn import LightGCN
 from training.candidates import DEFAULT_COUNT, MAX_BYTES, candidates_size, precompute_candidates
@@ -29,11 +30,15 @@ def save_artifact(out_dir: Path, model: Recommender, dataset: Dataset, training:
     products = ([catalogue.describe(item_id) for item_id in dataset.item_ids.tolist()]
                 if catalogue is not None and len(catalogue) else [])
     embeddings = model.final_embeddings() if isinstance(model, LightGCN) else None
+    recent = model.recent_items if isinstance(model, LightGCN) and model.recent_item_weight else None
     top_items = None
     if embeddings is not None and candidates > 0:
         size = candidates_size(dataset.n_users, dataset.n_items, candidates)
         if size <= MAX_BYTES:
-            top_items = precompute_candidates(*embeddings, seen, candidates, echo=echo)
+            # ranked as retrieval will rank a trained user: by its query vector (core/artifact.py)
+            queries = embeddings[0] if recent is None else blend_recent_item(*embeddings, recent,
+                                                                                model.recent_item_weight)
+            top_items = precompute_candidates(queries, embeddings[1], seen, candidates, echo=echo)
         elif echo is not None:
             echo(f"precomputed candidates left out: {size / 2**30:.1f} GiB would exceed {MAX_BYTES / 2**30:.0f} GiB "
                  f"(choose fewer with --precompute-candidates)")
@@ -41,4 +46,4 @@ def save_artifact(out_dir: Path, model: Recommender, dataset: Dataset, training:
         out_dir, model_type=model.name, user_ids=dataset.user_ids.tolist(), item_ids=dataset.item_ids.tolist(),
         seen=seen, save_weights=lambda path: torch.save(model.state_dict(), path),
         hyperparameters=model.hyperparameters(), training=training, dataset=dataset.summary(), metrics=metrics,
-        version=version, embeddings=embeddings, products=products, candidates=top_items)
+        version=version, embeddings=embeddings, products=products, candidates=top_items, recent_items=recent)

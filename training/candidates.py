@@ -59,9 +59,8 @@ def attach_candidates(path: Path, count: int = DEFAULT_COUNT, echo: Callable[[st
     artifact = open_artifact(path)
     if not artifact.has("embeddings") or artifact.has("candidates"):
         return False
-    users, items = artifact.embeddings()
-    name = write_candidates(path, precompute_candidates(users, items, artifact.seen, count, echo=echo),
-                            artifact.n_users)
+    rows = precompute_candidates(artifact.query_vectors(), artifact.embeddings()[1], artifact.seen, count, echo=echo)
+    name = write_candidates(path, rows, artifact.n_users)
     manifest = dict(artifact.manifest, files={**artifact.manifest["files"], "candidates": name})
     partial = path / (MANIFEST + ".partial")
     partial.write_text(json.dumps(manifest, indent=2))

@@ -84,6 +84,9 @@ class TrainConfig:
     svd_init_scale: float = 0.0
     # LightGCN: each user's top items shipped in the artifact for retrieval to look up (0: none)
     precomputed_candidates: int = 256
+    # LightGCN: blend each user's most recent training item into its query at this weight
+    # (core/recent_item.py; 0: the plain user vector); the order is the data's time or row order
+    recent_item_weight: float = 0.0
     extra: dict[str, object] = field(default_factory=dict)
 
     def resolved(self) -> TrainConfig:
@@ -121,6 +124,10 @@ class TrainConfig:
             raise ValueError("epochs must be >= 0, batch size and learning rate > 0")
         if self.svd_init_scale < 0:
             raise ValueError(f"the SVD initialisation's scale must be >= 0, got {self.svd_init_scale}")
+        if self.recent_item_weight < 0:
+            raise ValueError(f"the recent-item weight must be >= 0, got {self.recent_item_weight}")
+        if self.recent_item_weight and self.model != "lightgcn":
+            raise ValueError(f"the recent-item weight applies to lightgcn's query vectors, not to '{self.model}'")
         if self.precomputed_candidates < 0:
             raise ValueError(f"precomputed candidates must be >= 0, got {self.precomputed_candidates}")
         if self.optimizer not in ("adam", "sgd"):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.recent_item import last_items
 from models.base import Recommender
 from models.lightgcn import LightGCN
 from models.ncf import GMF, MLP, NeuMF
@@ -71,6 +72,10 @@ def make_model(config: TrainConfig, dataset: Dataset, device: torch.device) -> R
         model.set_graph(dataset.train.users, dataset.train.items)
         if config.svd_init_scale > 0:
             model.init_from_svd(dataset.train.users, dataset.train.items, config.svd_init_scale)
+        if config.recent_item_weight > 0:
+            train = dataset.train
+            model.set_recent_items(last_items(train.users, train.items, dataset.n_users, train.timestamps),
+                                   config.recent_item_weight)
     if isinstance(model, Popularity):
         model.fit(dataset.train.items)
     return model

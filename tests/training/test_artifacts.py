@@ -8,21 +8,25 @@ import numpy as np
 import pytest
 import torch
 
+from core.artifact import open_artifact
 from core.errors import ArtifactError, UnknownIdError
+from core.recent_item import blend_recent_item, last_items
 from models.loaded import load_model
 from training.artifacts import save_artifact
 from training.config import TrainConfig
 from training.trainer import train
 
 
-@pytest.fixture(scope="module", params=["neumf", "lightgcn"])
+@pytest.fixture(scope="module", params=["neumf", "lightgcn", "lightgcn-recent"])
 def trained(request, small_dataset, tmp_path_factory):
-    config = TrainConfig(model=request.param, epochs=2, batch_size=1024, lr=0.005)
+    name = request.param.removesuffix("-recent")
+    recent_weight = 0.5 if request.param.endswith("-recent") else 0.0
+    config = TrainConfig(model=name, epochs=2, batch_size=1024, lr=0.005, recent_item_weight=recent_weight)
     result = train(small_dataset, config, progress=False, echo=lambda s: None)
     out = tmp_path_factory.mktemp(request.param)
     save_artifact(out, result.model, small_dataset, {"config": result.config.to_dict()}, result.test_metrics,
                   version="v-test")
-    return request.param, result.model, out
+    return name, result.model, out
 
 
 def test_manifest_names_everything(trained, small_dataset):
@@ -52,6 +56,30 @@ def test_loaded_scores_equal_trained_scores(trained, small_dataset):
         expected = model.score_pairs(torch.full((50,), 5), torch.arange(50)).numpy()
     got = np.array([score for _, score in loaded.score(user_id, item_ids)])
     assert np.allclose(got, expected, atol=1e-4)
+
+
+def test_recent_item_travels_with_the_artifact(trained, small_dataset):
+    """A LightGCN trained with a recent-item weight stores each user's most recent training item and
+    the weight; its query vectors (what load_model, retrieval and the embedding service rank by) are
+    the user vectors with that item blended in, and the precomputed candidates are ranked by them."""
+    name, model, path = trained
+    stored = open_artifact(path)
+    weight = getattr(model, "recent_item_weight", 0.0)
+    if name != "lightgcn" or not weight:
+        assert stored.recent_item_weight == 0.0 and (not stored.has("embeddings") or stored.recent_items() is None)
+        return
+    users, items = stored.embeddings()
+    train_part = small_dataset.train
+    expected = last_items(train_part.users, train_part.items, small_dataset.n_users, train_part.timestamps)
+    assert stored.recent_item_weight == weight and np.array_equal(stored.recent_items(), expected)
+    queries = stored.query_vectors()
+    assert np.array_equal(queries, blend_recent_item(users, items, expected, weight))
+    assert not np.allclose(queries, users)  # the blend changed the ranking vectors
+    rows = stored.candidates()
+    for user in range(0, small_dataset.n_users, 37):
+        scores = items @ queries[user]
+        scores[stored.seen.of(user)] = -np.inf
+        assert np.isclose(scores[rows[user, 0]], scores.max(), atol=1e-5)
 
 
 def test_predict_excludes_seen_items_and_is_sorted(trained, small_dataset):
