@@ -23,11 +23,11 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RetrievalService"].full_name
 def load_index(artifact: Path) -> tuple[ItemIndex, str]:
     """The item matrix (LightGCN's final item embeddings), popularity and catalogue of an artifact."""
     stored = open_artifact(artifact, needs=("embeddings",))
-    users, items = stored.embeddings()
+    items = stored.embeddings()[1]
     index = ItemIndex(stored.item_ids, items, stored.seen.popularity, stored.products())
-    if stored.has("candidates"):
-        index.precomputed = PrecomputedCandidates(stored.user_ids, users, stored.candidates(), stored.seen,
-                                                  index.vectors.numpy())
+    if stored.has("candidates"):  # rows ranked by each trained user's query vector, as the embedding service sends it
+        index.precomputed = PrecomputedCandidates(stored.user_ids, stored.query_vectors(), stored.candidates(),
+                                                  stored.seen, index.vectors.numpy())
     return index, stored.version
 
 
