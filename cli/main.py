@@ -125,6 +125,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--precompute-candidates", type=int, default=256, metavar="N",
                    help="LightGCN: ship each user's top N items in the artifact, so that retrieval looks them "
                         "up instead of scanning the catalogue for users without new interactions (0: none)")
+    h.add_argument("--recent-item-weight", type=float, default=0.0, metavar="W",
+                   help="LightGCN: rank for each user with its most recent item's vector added at this weight "
+                        "(relative to the user vector's length; 0: off); recent by the data's time, else row order")
     h.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     h.add_argument("--version", help="artifact version (default: time + data fingerprint)")
     h.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -259,6 +262,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         protocol=args.protocol, ks=args.ks, metric=args.metric, patience=args.patience,
         eval_every=args.eval_every, seed=args.seed, device=args.device, pretrain=args.pretrain,
         time_budget_s=args.time_budget, precomputed_candidates=args.precompute_candidates,
+        recent_item_weight=args.recent_item_weight,
     )
     result = train_to_artifact(_data_spec(args), config, args.out, version=args.version, progress=not args.quiet,
                                warn=_warner(args))

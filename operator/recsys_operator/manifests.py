@@ -13,7 +13,8 @@ from recsys_operator.settings import OperatorSettings
 HYPERPARAMETERS = {"epochs": "epochs", "learningRate": "lr", "batchSize": "batch_size",
                    "embeddingDim": "embedding_dim", "numLayers": "n_layers", "mlpLayers": "layers",
                    "negatives": "num_negatives", "regularization": "reg", "seed": "seed", "loss": "loss",
-                   "temperature": "temperature", "learningRateSchedule": "lr_schedule"}
+                   "temperature": "temperature", "learningRateSchedule": "lr_schedule",
+                   "recentItemWeight": "recent_item_weight"}
 DATABASE_CA_DIR = "/etc/recsys/database-ca"
 MODEL_LABEL = f"{GROUP}/model"
 VERSION_LABEL = f"{GROUP}/version"

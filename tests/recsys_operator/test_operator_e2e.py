@@ -150,10 +150,23 @@ def _apply(cluster, body: dict) -> subprocess.CompletedProcess:
     ({"algorithm": "ncf", "hyperparameters": {"loss": "softmax"}}, "loss softmax trains algorithm lightgcn only"),
     ({"hyperparameters": {"negatives": 1000}}, "negatives above 100 need loss softmax"),
     ({"hyperparameters": {"loss": "softmax", "temperature": 0}}, "spec.hyperparameters.temperature in body"),
+    ({"algorithm": "ncf", "hyperparameters": {"recentItemWeight": 0.5}},
+     "recentItemWeight applies to algorithm lightgcn only"),
+    ({"hyperparameters": {"recentItemWeight": -1}}, "spec.hyperparameters.recentItemWeight in body"),
 ])
 def test_invalid_specs_are_rejected_by_the_api_server(cluster, change, message):
     result = _apply(cluster, _model(f"bad-{uuid.uuid4().hex[:6]}", **change))
     assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("change", [
+    {"hyperparameters": {"recentItemWeight": 0.5}},
+    {"algorithm": "ncf", "hyperparameters": {"recentItemWeight": 0}},  # an integer 0 is "off", for any algorithm
+])
+def test_valid_recent_item_weights_are_accepted(cluster, change):
+    result = _kubectl(cluster, "apply", "--dry-run=server", "-f", "-",
+                      stdin=yaml.safe_dump(_model(f"ok-{uuid.uuid4().hex[:6]}", **change)))
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_spec_without_dataset_is_rejected(cluster):
