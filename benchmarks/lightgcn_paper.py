@@ -7,6 +7,11 @@ and early stopping / the reported epoch use it; with ``--no-valid`` the model tr
 training data for the fixed budget and the last epoch is reported. Test metrics are computed once,
 at the end. Prints a table and writes JSON (and the per-epoch validation curves as a PNG).
 
+``--recent-item-weight W`` (repeatable) adds a row per weight for the same trained model ranking
+with each user's most recent item (the last of its train.txt line) blended into its vector
+(core/recent_item.py). Choose the weight on a ``--tail-holdout`` run, which never reads test.txt,
+and report test.txt only for the weight chosen there.
+
     python benchmarks/lightgcn_paper.py --dataset gowalla --schedule 2048:0.001:40 --schedule 8192:0.01:40
     python -m benchmarks.lightgcn_paper --schedule 16384:0.02:1000 --loss softmax --loss bpr --time-budget 300
 """
@@ -21,6 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import REPO, markdown_table, shared_data, write_json
+from core.recent_item import last_items
+from models.lightgcn import LightGCN
+from training import evaluation
 from training.config import LR_SCHEDULES, TrainConfig
 from training.data.dataset import Dataset
 from training.data.sources import DataSpec, open_dataset
@@ -40,7 +48,8 @@ BUDGET: dict[str, float | None] = {"seconds": None}
 def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: bool, eval_every: int,
         patience: int, device: str, reg: float, svd_scales: list[float], lr_schedule: str,
         loss: str = "bpr", negatives: int | None = None, temperature: float = 0.1,
-        random_holdout: float = 0.0, tail_holdout: float = 0.0) -> list[dict[str, object]]:
+        random_holdout: float = 0.0, tail_holdout: float = 0.0,
+        recent_weights: tuple[float, ...] = ()) -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     target = "test.txt"
@@ -75,9 +84,31 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
             "paper_recall@20": PAPER[dataset_name]["recall@20"], "paper_ndcg@20": PAPER[dataset_name]["ndcg@20"],
             "curve": [(h["epoch"], h.get("valid_recall@20")) for h in result.history if "valid_recall@20" in h],
         })
+        rows[-1]["recent_item_weight"] = 0.0
         print(f"test recall@20 {rows[-1]['recall@20']:.4f} ndcg@20 {rows[-1]['ndcg@20']:.4f} "
               f"(paper {PAPER[dataset_name]['recall@20']:.4f} / {PAPER[dataset_name]['ndcg@20']:.4f}); "
               f"{wall:.0f}s wall", flush=True)
+        rows += with_recent_items(result.model, data, rows[-1], recent_weights)
+    return rows
+
+
+def with_recent_items(model: LightGCN, data: Dataset, plain: dict[str, object],
+                      weights: tuple[float, ...]) -> list[dict[str, object]]:
+    """The same trained model ranking with each user's most recent training item (the last of its
+    train.txt line) blended into its vector at each weight (core/recent_item.py), one row each."""
+    train_part = data.train
+    recent = last_items(train_part.users, train_part.items, data.n_users, train_part.timestamps)
+    exclude = [train_part] + ([data.valid] if data.valid is not None else [])
+    rows = []
+    for weight in weights:
+        model.set_recent_items(recent, weight)
+        metrics = evaluation.full_ranking(model, data.test, exclude, [20], batch_users=2048,
+                                          device=model.embedding.weight.device)
+        rows.append({**plain, "recent_item_weight": weight, "recall@20": metrics["recall@20"],
+                     "ndcg@20": metrics["ndcg@20"], "curve": []})
+        print(f"  recent item at weight {weight:g}: recall@20 {metrics['recall@20']:.4f} "
+              f"ndcg@20 {metrics['ndcg@20']:.4f}", flush=True)
+    model.set_recent_items(recent, 0.0)
     return rows
 
 
@@ -157,6 +188,9 @@ def main() -> None:
     parser.add_argument("--random-holdout", type=float, default=0.0, metavar="FRACTION",
                         help="evaluate on this share of the training pairs held out at random instead of "
                              "test.txt (with --no-valid): the paper's split against a random one")
+    parser.add_argument("--recent-item-weight", type=float, action="append", default=[], metavar="W",
+                        help="repeatable: also rank with each user's most recent training item (its line's last) "
+                             "blended into its vector at weight W, one row per weight from the same trained model")
     parser.add_argument("--time-budget", type=float, help="training seconds per schedule (stops after that epoch)")
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "lightgcn_paper.json")
     args = parser.parse_args()
@@ -164,15 +198,19 @@ def main() -> None:
         parser.error("--random-holdout takes a fraction between 0 and 1, with --no-valid")
     if args.tail_holdout and (not args.no_valid or not 0 < args.tail_holdout < 1 or args.random_holdout):
         parser.error("--tail-holdout takes a fraction between 0 and 1, with --no-valid and without --random-holdout")
+    if any(weight <= 0 for weight in args.recent_item_weight):
+        parser.error("--recent-item-weight takes weights > 0 (the plain model's row is always there)")
     BUDGET["seconds"] = args.time_budget
     rows = []
     for name in args.dataset or ["gowalla"]:
         for loss in args.loss or ["bpr"]:
             rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
                         args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
-                        loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout)
+                        loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout,
+                        tuple(args.recent_item_weight))
     columns = ["dataset", "target", "loss", "batch", "lr", "lr_schedule", "init", "epochs_run", "best_epoch",
-               "recall@20", "ndcg@20", "paper_recall@20", "paper_ndcg@20", "s_per_epoch", "wall_s"]
+               "recent_item_weight", "recall@20", "ndcg@20", "paper_recall@20", "paper_ndcg@20", "s_per_epoch",
+               "wall_s"]
     print("\n" + markdown_table(rows, columns))
     write_json(args.out, {"protocol": "LightGCN paper split, full ranking excluding training items",
                           "selection": "validation hold-out" if not args.no_valid else "fixed budget, last epoch",

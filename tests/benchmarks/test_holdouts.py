@@ -36,3 +36,24 @@ def test_lines_interleaved_in_the_file_keep_their_own_order():
     data = _dataset([1, 0, 1, 0, 1, 0, 1, 0], [10, 20, 11, 21, 12, 22, 13, 23])
     split = hold_out_line_tails(data, 0.5)
     assert sorted(zip(split.test.users.tolist(), split.test.items.tolist())) == [(0, 22), (0, 23), (1, 12), (1, 13)]
+
+
+def test_recent_item_rows_match_a_model_trained_with_that_weight(small_dataset):
+    """The benchmark's extra rows re-rank one trained model with the recent item blended in; the
+    blend does not touch training, so they equal the test metrics of a run configured with the weight."""
+    from benchmarks.lightgcn_paper import with_recent_items
+    from training.config import TrainConfig
+    from training.trainer import train
+
+    def run(weight: float):  # no validation pass (eval_every beyond the epochs): the last epoch is the model
+        config = TrainConfig(model="lightgcn", epochs=2, batch_size=1024, lr=0.01, ks=(20,), eval_every=100,
+                             device="cpu", recent_item_weight=weight)
+        return train(small_dataset, config, progress=False, echo=lambda s: None)
+
+    plain = run(0.0)
+    rows = with_recent_items(plain.model, small_dataset, {"recall@20": plain.test_metrics["recall@20"]}, (0.5,))
+    configured = run(0.5).test_metrics
+    assert rows[0]["recent_item_weight"] == 0.5
+    assert np.isclose(rows[0]["recall@20"], configured["recall@20"], atol=1e-9)
+    assert np.isclose(rows[0]["ndcg@20"], configured["ndcg@20"], atol=1e-9)
+    assert plain.model.recent_item_weight == 0.0  # the model is left ranking as trained
