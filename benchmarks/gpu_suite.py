@@ -8,6 +8,8 @@
    peeking), full-ranking Recall@20 / NDCG@20 against the paper's; ``cosine`` anneals the learning
    rate to zero over the budget, ``constant`` holds it; LOSS is ``softmax`` (sampled softmax, 1024
    shared negatives, temperature 0.1) or ``bpr`` (the paper's, the default and the reference);
+   each row also ranks with the users' most recent items in their queries at the weight chosen for
+   the dataset on the CPU's tail hold-out runs (``--recent-item-weight DATASET=W``; docs/benchmarks.md);
 3. NeuMF on Amazon Beauty under the NCF protocol (leave-one-out by time, 1 test item among 99 sampled
    negatives, early stopping on the validation item), HR@10 / NDCG@10 and seconds per epoch.
 
@@ -32,13 +34,16 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import REPO, markdown_table, shared_data, write_json
-from benchmarks.lightgcn_paper import PAPER
+from benchmarks.lightgcn_paper import PAPER, with_recent_items
 from models.ncf import NeuMF
 from training.config import LR_SCHEDULES, TrainConfig
 from training.data.sources import DataSpec, open_dataset
 from training.trainer import train
 
 LIGHTGCN_LOSSES = ("bpr", "softmax")
+# chosen on the last 20% of each train.txt line in 15 CPU minutes (BPR on Gowalla, the softmax on
+# Yelp2018), never on test.txt: benchmarks/results/cpu-*-recent-item-selection.json
+RECENT_ITEM_WEIGHTS = {"gowalla": 1.0, "yelp2018": 0.25}
 
 
 @dataclass(frozen=True)
@@ -75,20 +80,36 @@ DEFAULT_RUNS = ("gowalla:16384:0.01:cosine:softmax", "yelp2018:16384:0.01:cosine
                 "gowalla:16384:0.01:cosine:bpr", "yelp2018:16384:0.01:cosine:bpr")
 
 
-def lightgcn_row(run: LightGCNRun, device: str, budget_s: float) -> dict[str, object]:
+def lightgcn_row(run: LightGCNRun, device: str, budget_s: float, recent_weight: float = 0.0) -> dict[str, object]:
     data = open_dataset(DataSpec(path=str(shared_data(f"{run.dataset}-lightgcn")), with_valid=False))
     config = TrainConfig(model="lightgcn", batch_size=run.batch_size, lr=run.lr, lr_schedule=run.schedule,
                          epochs=100_000, eval_every=100_000, device=device, ks=(20,), eval_batch_users=4096,
                          time_budget_s=budget_s, loss=run.loss)
     started = time.perf_counter()
     result = train(data, config, progress=False, echo=_every_tenth_epoch)
+    recent = with_recent_items(result.model, data, {}, (recent_weight,))[0] if recent_weight else {}
     return {"step": run.name,
             "epochs": len(result.history), "recall@20": result.test_metrics["recall@20"],
             "ndcg@20": result.test_metrics["ndcg@20"], "paper_recall@20": PAPER[run.dataset]["recall@20"],
+            "recent_item_weight": recent_weight, "recent_recall@20": recent.get("recall@20"),
+            "recent_ndcg@20": recent.get("ndcg@20"),
             "s_per_epoch": result.seconds_per_epoch, "wall_s": time.perf_counter() - started,
             "timings": result.timings,
             "history": [{k: round(v, 5) for k, v in row.items() if k in ("epoch", "loss", "lr", "epoch_seconds")}
                         for row in result.history]}
+
+
+def _dataset_weight(text: str) -> tuple[str, float]:
+    """``DATASET=W`` for ``--recent-item-weight``."""
+    dataset, _, weight = text.partition("=")
+    try:
+        value = float(weight)
+    except ValueError:
+        value = -1.0
+    if dataset not in PAPER or value < 0:
+        raise argparse.ArgumentTypeError(f"expected DATASET=W with DATASET one of {', '.join(PAPER)} and W >= 0, "
+                                         f"got '{text}'")
+    return dataset, value
 
 
 def _every_tenth_epoch(line: str) -> None:
@@ -154,6 +175,9 @@ def main() -> None:
                         help="repeatable LightGCN run DATASET:BATCH:LR:SCHEDULE[:LOSS] "
                              f"(default: {' '.join(DEFAULT_RUNS)})")
     parser.add_argument("--budget", type=float, default=100.0, help="LightGCN training seconds per run")
+    parser.add_argument("--recent-item-weight", action="append", type=_dataset_weight, default=[],
+                        metavar="DATASET=W", help="also rank with each user's most recent item at this weight "
+                        f"(0: not); default {' '.join(f'{k}={v:g}' for k, v in RECENT_ITEM_WEIGHTS.items())}")
     parser.add_argument("--neumf-epochs", type=int, default=20)
     parser.add_argument("--neumf-budget", type=float, default=60.0, help="NeuMF training + validation seconds")
     parser.add_argument("--deadline", type=float, default=540.0,
@@ -170,8 +194,9 @@ def main() -> None:
     report["kernels"] = kernel_rows(["cpu"] + ([args.device] if args.device != "cpu" else []))
     print(markdown_table(report["kernels"]), flush=True)
     write_json(args.out, report)
+    recent_weights = {**RECENT_ITEM_WEIGHTS, **dict(args.recent_item_weight)}
     steps = [(run.name, args.budget,
-              lambda run=run: lightgcn_row(run, args.device, args.budget))
+              lambda run=run: lightgcn_row(run, args.device, args.budget, recent_weights[run.dataset]))
              for run in (args.run or [LightGCNRun.parse(text) for text in DEFAULT_RUNS])]
     steps.insert(min(3, len(steps)), ("NeuMF amazon-beauty", args.neumf_budget,
                                       lambda: neumf_row(args.device, args.neumf_epochs, args.neumf_budget)))
@@ -186,8 +211,9 @@ def main() -> None:
         report["training"].append(row)
         print({k: v for k, v in row.items() if k != "history"}, flush=True)
         write_json(args.out, report)
-    print("\n" + markdown_table(report["training"], ["step", "epochs", "recall@20", "ndcg@20", "paper_recall@20",
-                                                     "hr@10", "ndcg@10", "s_per_epoch", "wall_s"]))
+    columns = ["step", "epochs", "recall@20", "ndcg@20", "paper_recall@20", "recent_item_weight", "recent_recall@20",
+               "hr@10", "ndcg@10", "s_per_epoch", "wall_s"]
+    print("\n" + markdown_table(report["training"], columns))
     print(f"total {time.perf_counter() - began:.0f}s")
 
 
