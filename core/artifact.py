@@ -233,12 +233,14 @@ class Artifact:
                                 f"{self.n_users} users x {self.n_items} items")
         return recent
 
-    def query_vectors(self) -> np.ndarray:
+    def query_vectors(self, embeddings: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """The vectors a trained user's retrieval ranks items with: the user vectors, each with
-        its most recent item blended in when the model was trained with a recent-item weight."""
-        users, items = self.embeddings()
-        recent, weight = self.recent_items(), self.recent_item_weight
-        if recent is None or weight == 0:
+        its most recent item blended in when the model was trained with a recent-item weight.
+        ``embeddings``: this artifact's (user, item) vectors where the caller has read them already."""
+        users, items = embeddings if embeddings is not None else self.embeddings()
+        weight = self.recent_item_weight
+        recent = self.recent_items() if weight else None
+        if recent is None:
             return users
         return blend_recent_item(users, items, recent, weight)
 

@@ -82,7 +82,8 @@ def load_model(path: str | Path, device: str = "cpu") -> LoadedModel:
     """Load an artifact directory written by training (LightGCN answers from its final embeddings)."""
     artifact = open_artifact(path)
     if artifact.has("embeddings"):
-        model: Recommender = FrozenEmbeddings(artifact.query_vectors(), artifact.embeddings()[1])
+        vectors = artifact.embeddings()
+        model: Recommender = FrozenEmbeddings(artifact.query_vectors(vectors), vectors[1])
     else:
         model = build_model(artifact.model_type, artifact.n_users, artifact.n_items, **artifact.hyperparameters)
         model.load_state_dict(torch.load(artifact.weights_path, map_location="cpu", weights_only=True))

@@ -59,7 +59,8 @@ def attach_candidates(path: Path, count: int = DEFAULT_COUNT, echo: Callable[[st
     artifact = open_artifact(path)
     if not artifact.has("embeddings") or artifact.has("candidates"):
         return False
-    rows = precompute_candidates(artifact.query_vectors(), artifact.embeddings()[1], artifact.seen, count, echo=echo)
+    vectors = artifact.embeddings()
+    rows = precompute_candidates(artifact.query_vectors(vectors), vectors[1], artifact.seen, count, echo=echo)
     name = write_candidates(path, rows, artifact.n_users)
     manifest = dict(artifact.manifest, files={**artifact.manifest["files"], "candidates": name})
     partial = path / (MANIFEST + ".partial")

@@ -53,13 +53,14 @@ class EmbeddingModel:
         stored = open_artifact(artifact, needs=("embeddings",))
         users, items = stored.embeddings()
         seen, item_ids = stored.seen, stored.item_ids
-        recent, weight = stored.recent_items(), stored.recent_item_weight
-        blended = recent is not None and weight > 0
+        weight = stored.recent_item_weight
+        recent = stored.recent_items() if weight else None
+        blended = recent is not None
         return cls(stored.version, {u: i for i, u in enumerate(stored.user_ids)}, item_ids,
                    {v: i for i, v in enumerate(item_ids)}, users, items,
                    seen.popularity.astype(np.float64), seen.indptr, seen.indices, stored.data_read_at,
                    weight if blended else 0.0, recent if blended else None,
-                   stored.query_vectors() if blended else None)
+                   stored.query_vectors((users, items)) if blended else None)
 
     @property
     def dim(self) -> int:

@@ -23,11 +23,12 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RetrievalService"].full_name
 def load_index(artifact: Path) -> tuple[ItemIndex, str]:
     """The item matrix (LightGCN's final item embeddings), popularity and catalogue of an artifact."""
     stored = open_artifact(artifact, needs=("embeddings",))
-    items = stored.embeddings()[1]
+    users, items = stored.embeddings()
     index = ItemIndex(stored.item_ids, items, stored.seen.popularity, stored.products())
     if stored.has("candidates"):  # rows ranked by each trained user's query vector, as the embedding service sends it
-        index.precomputed = PrecomputedCandidates(stored.user_ids, stored.query_vectors(), stored.candidates(),
-                                                  stored.seen, index.vectors.numpy())
+        queries = stored.query_vectors((users, items))
+        index.precomputed = PrecomputedCandidates(stored.user_ids, queries, stored.candidates(), stored.seen,
+                                                  index.vectors.numpy())
     return index, stored.version
 
 
