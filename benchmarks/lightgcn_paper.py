@@ -1,7 +1,8 @@
 """LightGCN on the paper's own Gowalla / Yelp2018 splits, full ranking, Recall@20 and NDCG@20.
 
 Each schedule (batch size, learning rate, epoch budget) and each ``--loss`` (BPR, the paper's, or a
-sampled softmax over cosine similarities) trains from scratch. Model selection never
+sampled softmax over cosine similarities) and each ``--hard-negatives K`` (BPR against the hardest of
+K candidates, dynamic negative sampling) trains from scratch. Model selection never
 looks at the test set: with ``--valid`` (default) one training interaction per user is held out
 and early stopping / the reported epoch use it; with ``--no-valid`` the model trains on all
 training data for the fixed budget and the last epoch is reported. Test metrics are computed once,
@@ -49,7 +50,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
         patience: int, device: str, reg: float, svd_scales: list[float], lr_schedule: str,
         loss: str = "bpr", negatives: int | None = None, temperature: float = 0.1,
         random_holdout: float = 0.0, tail_holdout: float = 0.0,
-        recent_weights: tuple[float, ...] = ()) -> list[dict[str, object]]:
+        recent_weights: tuple[float, ...] = (), hard_negatives: int = 1) -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     target = "test.txt"
@@ -65,10 +66,11 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
         config = TrainConfig(model="lightgcn", batch_size=batch, lr=lr, epochs=epochs, eval_every=eval_every,
                              patience=patience, device=device, reg=reg, ks=(20,), eval_batch_users=2048,
                              time_budget_s=BUDGET["seconds"], svd_init_scale=svd_scale, lr_schedule=lr_schedule,
-                             loss=loss, num_negatives=negatives, temperature=temperature)
+                             loss=loss, num_negatives=negatives, temperature=temperature,
+                             hard_negatives=hard_negatives)
         start = f"SVD initialisation x {svd_scale:g}" if svd_scale else "random initialisation"
-        objective = ("BPR" if loss == "bpr"
-                     else f"sampled softmax ({negatives or 'default'} negatives, t={temperature:g})")
+        objective = (f"sampled softmax ({negatives or 'default'} negatives, t={temperature:g})" if loss == "softmax"
+                     else f"BPR, the hardest of {hard_negatives} negatives" if hard_negatives > 1 else "BPR")
         print(f"\n== batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {objective}, {start} ==", flush=True)
         wall = time.perf_counter()
         result = train(data, config, progress=False, echo=lambda s: print(s, flush=True))
@@ -77,6 +79,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
             "dataset": dataset_name, "batch": batch, "lr": lr, "lr_schedule": lr_schedule, "init": start,
             "target": target, "loss": loss, "negatives": result.config.num_negatives if loss == "softmax" else 1,
             "temperature": temperature if loss == "softmax" else None,
+            "hard_negatives": hard_negatives if loss == "bpr" else None,
             "epochs_run": len(result.history),
             "best_epoch": result.best_epoch, "recall@20": result.test_metrics["recall@20"],
             "ndcg@20": result.test_metrics["ndcg@20"], "valid_recall@20": result.valid_metrics.get("recall@20"),
@@ -181,6 +184,9 @@ def main() -> None:
                              "(one negative per pair, the default); softmax, cosine sampled softmax")
     parser.add_argument("--negatives", type=int,
                         help="softmax: items drawn per batch, shared by its rows (default 1024)")
+    parser.add_argument("--hard-negatives", type=int, action="append", metavar="K",
+                        help="repeatable: bpr draws K candidates per pair and trains on the one the model scores "
+                             "highest (dynamic negative sampling); 1, the default: the paper's uniform draw")
     parser.add_argument("--temperature", type=float, default=0.1, help="softmax: the cosine similarities' temperature")
     parser.add_argument("--tail-holdout", type=float, default=0.0, metavar="FRACTION",
                         help="evaluate on the last FRACTION of each user's train.txt line instead of test.txt "
@@ -203,14 +209,14 @@ def main() -> None:
     BUDGET["seconds"] = args.time_budget
     rows = []
     for name in args.dataset or ["gowalla"]:
-        for loss in args.loss or ["bpr"]:
+        for loss, hard in ((loss, hard) for loss in args.loss or ["bpr"] for hard in args.hard_negatives or [1]):
             rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
                         args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
                         loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout,
-                        tuple(args.recent_item_weight))
-    columns = ["dataset", "target", "loss", "batch", "lr", "lr_schedule", "init", "epochs_run", "best_epoch",
-               "recent_item_weight", "recall@20", "ndcg@20", "paper_recall@20", "paper_ndcg@20", "s_per_epoch",
-               "wall_s"]
+                        tuple(args.recent_item_weight), hard)
+    columns = ["dataset", "target", "loss", "hard_negatives", "batch", "lr", "lr_schedule", "init", "epochs_run",
+               "best_epoch", "recent_item_weight", "recall@20", "ndcg@20", "paper_recall@20", "paper_ndcg@20",
+               "s_per_epoch", "wall_s"]
     print("\n" + markdown_table(rows, columns))
     write_json(args.out, {"protocol": "LightGCN paper split, full ranking excluding training items",
                           "selection": "validation hold-out" if not args.no_valid else "fixed budget, last epoch",

@@ -110,6 +110,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--num-negatives", type=_positive_int,
                    help="sampled negatives per positive (bce), or items drawn per batch and shared by it (softmax)")
     h.add_argument("--temperature", type=float, default=0.1, help="softmax: the cosine similarities' temperature")
+    h.add_argument("--hard-negatives", type=int, default=1, metavar="K",
+                   help="LightGCN with bpr: draw K candidate negatives per pair and train on the one the model "
+                        "scores highest (dynamic negative sampling; 1: the paper's uniform draw)")
     h.add_argument("--embedding-dim", type=_positive_int)
     h.add_argument("--layers", type=_int_list, help="MLP tower sizes, e.g. 64,32,16,8")
     h.add_argument("--n-layers", type=int, help="LightGCN propagation layers")
@@ -262,7 +265,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         protocol=args.protocol, ks=args.ks, metric=args.metric, patience=args.patience,
         eval_every=args.eval_every, seed=args.seed, device=args.device, pretrain=args.pretrain,
         time_budget_s=args.time_budget, precomputed_candidates=args.precompute_candidates,
-        recent_item_weight=args.recent_item_weight,
+        recent_item_weight=args.recent_item_weight, hard_negatives=args.hard_negatives,
     )
     result = train_to_artifact(_data_spec(args), config, args.out, version=args.version, progress=not args.quiet,
                                warn=_warner(args))

@@ -212,6 +212,22 @@ class LightGCN(Recommender):
         rows = self._propagate_all()[self._rows(nodes)]
         return tuple(rows.split([len(users), *(len(items) for items in item_groups)]))
 
+    def hardest_negative_embeddings(self, users: torch.Tensor, positives: torch.Tensor,
+                                    candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                                       torch.Tensor]:
+        """Final embeddings of ``users``, ``positives`` and, of each row of ``candidates`` (batch x K
+        items), the one the user's vector scores highest, plus those items; one propagation. The
+        candidates are scored without gradients, so only the chosen rows reach the backward pass."""
+        table = self._propagate_all()
+        user_rows = table[self._rows(users)]
+        with torch.no_grad():
+            candidate_rows = table.detach()[self._rows(candidates.reshape(-1) + self.n_users)]
+            scores = torch.einsum("bd,bkd->bk", user_rows.detach(), candidate_rows.view(*candidates.shape, -1))
+            chosen = candidates.gather(1, scores.argmax(1, keepdim=True)).squeeze(1)
+        item_rows = table[self._rows(torch.cat([positives, chosen]) + self.n_users)]
+        positive_rows, negative_rows = item_rows.split(len(users))
+        return user_rows, positive_rows, negative_rows, chosen
+
     def score_candidates(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         user_emb, item_emb = self._embeddings()
         return torch.einsum("bd,bcd->bc", user_emb[users], item_emb[items])

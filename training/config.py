@@ -64,6 +64,8 @@ class TrainConfig:
     loss: str | None = None  # bce | bpr | softmax | mse
     num_negatives: int | None = None  # per pair (bce); shared by each batch (softmax)
     temperature: float = 0.1  # softmax: cosine similarities are divided by this
+    # bpr: candidates drawn per pair, the one the model scores highest trains (1: uniform, the paper's)
+    hard_negatives: int = 1
     embedding_dim: int | None = None
     layers: tuple[int, ...] | None = None
     n_layers: int | None = None
@@ -124,6 +126,11 @@ class TrainConfig:
             raise ValueError("epochs must be >= 0, batch size and learning rate > 0")
         if self.svd_init_scale < 0:
             raise ValueError(f"the SVD initialisation's scale must be >= 0, got {self.svd_init_scale}")
+        if self.hard_negatives < 1:
+            raise ValueError(f"hard negatives count the candidates drawn per pair: >= 1, got {self.hard_negatives}")
+        if self.hard_negatives > 1 and (self.model != "lightgcn" or self.loss != "bpr"):
+            raise ValueError(f"hard negatives pick BPR's negative for lightgcn; model '{self.model}' with loss "
+                             f"'{self.loss}' takes --hard-negatives 1")
         if self.recent_item_weight < 0:
             raise ValueError(f"the recent-item weight must be >= 0, got {self.recent_item_weight}")
         if self.recent_item_weight and self.model != "lightgcn":

@@ -88,12 +88,17 @@ class PairwiseTask(_ShuffledPairs):
     loss_name = "bpr"
 
     def __init__(self, train: Interactions, n_items: int, batch_size: int = 2048, reg: float = 1e-4,
-                 seed: int = 0, device: torch.device = torch.device("cpu")) -> None:
+                 seed: int = 0, device: torch.device = torch.device("cpu"), hard_negatives: int = 1) -> None:
         super().__init__(train, n_items, batch_size, seed, device)
         self.reg = reg
+        if hard_negatives < 1:
+            raise ValueError(f"hard_negatives counts the candidates drawn per pair: >= 1, got {hard_negatives}")
+        self.hard_negatives = hard_negatives
 
     def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
-        negatives = sample_negatives(self.index, self.users, 1, self.generator).squeeze(1)
+        negatives = sample_negatives(self.index, self.users, self.hard_negatives, self.generator)
+        if self.hard_negatives == 1:
+            negatives = negatives.squeeze(1)
         order = self._permutation(len(self.users))
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
@@ -101,12 +106,26 @@ class PairwiseTask(_ShuffledPairs):
 
     def loss(self, model: Recommender, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         users, positives, negatives = batch
-        pos, neg = model.score_triplets(users, positives, negatives)
+        if negatives.dim() == 2:
+            pos, neg, negatives = self._hardest(model, users, positives, negatives)
+        else:
+            pos, neg = model.score_triplets(users, positives, negatives)
         bpr = F.softplus(neg - pos).mean()
         if self.reg <= 0:
             return bpr
         # As in the LightGCN paper's code: 1/2 * ||E0 of the batch||^2 / batch size.
         return bpr + self.reg * 0.5 * model.l2_terms(users, positives, negatives) / len(users)
+
+    @staticmethod
+    def _hardest(model: Recommender, users: torch.Tensor, positives: torch.Tensor,
+                 candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Dynamic negative sampling (Zhang et al., SIGIR 2013): of each pair's candidates the one the
+        model now scores highest is its negative."""
+        hardest = getattr(model, "hardest_negative_embeddings", None)
+        if hardest is None:
+            raise ValueError(f"{model.name} cannot pick hard negatives (lightgcn can)")
+        user_rows, positive_rows, negative_rows, chosen = hardest(users, positives, candidates)
+        return (user_rows * positive_rows).sum(-1), (user_rows * negative_rows).sum(-1), chosen
 
 
 class SoftmaxTask(_ShuffledPairs):

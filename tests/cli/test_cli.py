@@ -140,6 +140,10 @@ def test_evaluate_refuses_different_data(tmp_path, capsys):
       "--synthetic-items", "200"], "the recent-item weight must be >= 0"),
     (["train", "--model", "neumf", "--recent-item-weight", "0.5", "--out", "x", "--synthetic-users", "50",
       "--synthetic-items", "200"], "the recent-item weight applies to lightgcn"),
+    (["train", "--model", "lightgcn", "--hard-negatives", "0", "--out", "x", "--synthetic-users", "50",
+      "--synthetic-items", "200"], "hard negatives count the candidates drawn per pair"),
+    (["train", "--model", "neumf", "--hard-negatives", "8", "--out", "x", "--synthetic-users", "50",
+      "--synthetic-items", "200"], "hard negatives pick BPR's negative for lightgcn"),
 ])
 def test_bad_input_gets_a_message_not_a_traceback(tmp_path, capsys, argv, message):
     argv = [str(_write_csv(tmp_path / "d.csv")) if a == "DATA" else a for a in argv]

@@ -224,3 +224,57 @@ def test_lightgcn_trained_with_softmax_ranks_by_cosine_and_ships_unit_vectors(sm
 def test_softmax_loss_settings_are_checked(overrides, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**overrides).resolved()
+
+
+def test_hard_negatives_train_on_the_highest_scored_candidate_and_only_it():
+    from training.data.types import Interactions
+    from training.tasks import PairwiseTask
+
+    torch.manual_seed(0)
+    users, items = np.array([0, 1, 2, 3, 3]), np.array([1, 0, 3, 2, 1])
+    model = LightGCN(4, 6, embedding_dim=4, n_layers=2).set_graph(users, items)
+    task = PairwiseTask(Interactions(users=users, items=items), n_items=6, batch_size=8, reg=0.0, hard_negatives=3)
+    batch_users, positives = torch.tensor([0, 3]), torch.tensor([1, 2])
+    candidates = torch.tensor([[0, 4, 5], [3, 4, 5]])
+    loss = task.loss(model, (batch_users, positives, candidates))
+    user_emb, item_emb = model.propagate()
+    expected = []
+    for user, positive, row in zip(batch_users.tolist(), positives.tolist(), candidates.tolist()):
+        hardest = max(row, key=lambda item: float(user_emb[user] @ item_emb[item]))
+        expected.append(torch.nn.functional.softplus(user_emb[user] @ (item_emb[hardest] - item_emb[positive])))
+    assert torch.isclose(loss, torch.stack(expected).mean(), atol=1e-6)
+    # the candidates that lost add nothing to the gradient: it equals that of the by-hand loss,
+    # which holds the chosen items alone
+    loss.backward()
+    grad = model.embedding.weight.grad.clone()
+    model.zero_grad()
+    torch.stack(expected).mean().backward()
+    assert torch.allclose(grad, model.embedding.weight.grad, atol=1e-6)
+
+
+def test_hard_negatives_are_drawn_per_pair_among_unseen_items():
+    from training.data.types import Interactions
+    from training.tasks import PairwiseTask
+
+    users, items = np.repeat(np.arange(20), 5), np.tile(np.arange(5), 20)  # everyone owns items 0..4
+    task = PairwiseTask(Interactions(users=users, items=items), n_items=50, batch_size=32, hard_negatives=7)
+    batches = list(task.batches(0))
+    assert sum(len(b[0]) for b in batches) == len(users)
+    for _, _, candidates in batches:
+        assert candidates.shape[1] == 7 and bool((candidates >= 5).all())
+
+
+def test_lightgcn_trained_with_hard_negatives_beats_popularity(small_dataset, popularity):
+    config = TrainConfig(model="lightgcn", epochs=15, batch_size=1024, lr=0.01, eval_every=5, hard_negatives=8)
+    result = train(small_dataset, config, progress=False, echo=_quiet)
+    assert result.test_metrics["recall@20"] > popularity["full"]["recall@20"] * 1.5, result.test_metrics
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"model": "lightgcn", "hard_negatives": 0}, "hard negatives count the candidates drawn per pair"),
+    ({"model": "neumf", "hard_negatives": 4}, "hard negatives pick BPR's negative for lightgcn"),
+    ({"model": "lightgcn", "loss": "softmax", "hard_negatives": 4}, "hard negatives pick BPR's negative"),
+])
+def test_hard_negative_settings_are_checked(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**overrides).resolved()

@@ -153,6 +153,11 @@ def _apply(cluster, body: dict) -> subprocess.CompletedProcess:
     ({"algorithm": "ncf", "hyperparameters": {"recentItemWeight": 0.5}},
      "recentItemWeight applies to algorithm lightgcn only"),
     ({"hyperparameters": {"recentItemWeight": -1}}, "spec.hyperparameters.recentItemWeight in body"),
+    ({"algorithm": "ncf", "hyperparameters": {"hardNegatives": 8}},
+     "hardNegatives above 1 need algorithm lightgcn with loss bpr"),
+    ({"hyperparameters": {"loss": "softmax", "hardNegatives": 8}},
+     "hardNegatives above 1 need algorithm lightgcn with loss bpr"),
+    ({"hyperparameters": {"hardNegatives": 0}}, "spec.hyperparameters.hardNegatives in body"),
 ])
 def test_invalid_specs_are_rejected_by_the_api_server(cluster, change, message):
     result = _apply(cluster, _model(f"bad-{uuid.uuid4().hex[:6]}", **change))
@@ -162,8 +167,11 @@ def test_invalid_specs_are_rejected_by_the_api_server(cluster, change, message):
 @pytest.mark.parametrize("change", [
     {"hyperparameters": {"recentItemWeight": 0.5}},
     {"algorithm": "ncf", "hyperparameters": {"recentItemWeight": 0}},  # an integer 0 is "off", for any algorithm
+    {"hyperparameters": {"hardNegatives": 32}},
+    {"hyperparameters": {"loss": "bpr", "hardNegatives": 32}},
+    {"algorithm": "ncf", "hyperparameters": {"hardNegatives": 1}},  # 1 is the uniform draw, for any algorithm
 ])
-def test_valid_recent_item_weights_are_accepted(cluster, change):
+def test_valid_lightgcn_query_and_sampling_settings_are_accepted(cluster, change):
     result = _kubectl(cluster, "apply", "--dry-run=server", "-f", "-",
                       stdin=yaml.safe_dump(_model(f"ok-{uuid.uuid4().hex[:6]}", **change)))
     assert result.returncode == 0, result.stderr

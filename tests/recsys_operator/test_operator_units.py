@@ -59,12 +59,12 @@ def test_training_job_carries_gpu_placement_and_limits():
 
 def test_the_objective_reaches_the_training_job_as_train_config_fields():
     hyper = {"loss": "softmax", "temperature": 0.1, "negatives": 2048, "learningRateSchedule": "cosine",
-             "recentItemWeight": 0.5}
+             "recentItemWeight": 0.5, "hardNegatives": 1}
     body = {**BODY, "spec": {**BODY["spec"], "hyperparameters": hyper}}
     env = manifests.job_environment(body["spec"], SETTINGS, "amazon", "amazon-g3")
     assert json.loads(env["RECSYS_JOB_HYPERPARAMETERS"]) == {"loss": "softmax", "temperature": 0.1,
                                                              "num_negatives": 2048, "lr_schedule": "cosine",
-                                                             "recent_item_weight": 0.5}
+                                                             "recent_item_weight": 0.5, "hard_negatives": 1}
     settings = JobSettings.from_env(env)  # the Job's own parser: what the operator writes, it must take
     config = TrainConfig(model=settings.model, **settings.hyperparameters).resolved()
     assert (config.loss, config.num_negatives, config.temperature, config.lr_schedule,

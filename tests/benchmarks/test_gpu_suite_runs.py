@@ -1,0 +1,33 @@
+"""The GPU suite's ``--run`` specs: each part parsed, hard negatives with BPR only, bad specs named."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from benchmarks.gpu_suite import DEFAULT_RUNS, LightGCNRun
+
+
+def test_a_run_with_hard_negatives_is_parsed():
+    run = LightGCNRun.parse("gowalla:16384:0.01:cosine:bpr:32")
+    assert (run.dataset, run.batch_size, run.lr, run.schedule, run.loss, run.hard_negatives) == (
+        "gowalla", 16384, 0.01, "cosine", "bpr", 32)
+    assert run.name == "LightGCN gowalla b16384 lr 0.01 cosine bpr hardest of 32"
+
+
+def test_loss_and_candidates_default_to_the_papers_uniform_bpr():
+    run = LightGCNRun.parse("yelp2018:4096:0.002:constant")
+    assert (run.loss, run.hard_negatives) == ("bpr", 1)
+
+
+@pytest.mark.parametrize("spec", ["gowalla:16384:0.01:cosine:softmax:32", "gowalla:16384:0.01:cosine:bpr:0",
+                                  "gowalla:16384:0.01:cosine:bpr:x", "gowalla:16384:0.01:cosine:bpr:2:3",
+                                  "movielens:16384:0.01:cosine"])
+def test_bad_specs_are_refused_with_the_spec_named(spec):
+    with pytest.raises(argparse.ArgumentTypeError, match=spec.split(":")[0]):
+        LightGCNRun.parse(spec)
+
+
+def test_the_default_runs_parse():
+    assert [LightGCNRun.parse(spec).dataset for spec in DEFAULT_RUNS] == ["gowalla", "yelp2018", "gowalla", "yelp2018"]
