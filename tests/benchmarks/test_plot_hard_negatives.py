@@ -11,7 +11,8 @@ from benchmarks.plot_hard_negatives import plot
 
 
 def _write(path, target, runs):
-    rows = [{"recent_item_weight": w, "recall@20": 0.1 + (k or 1) / 1000 + w / 100, "train_s": seconds, "target": target,
+    rows = [{"recent_item_weight": w, "recall@20": 0.1 + (k or 1) / 1000 + w / 100, "train_s": seconds,
+             "target": target,
              "paper_recall@20": 0.183, **({"hard_negatives": k} if k else {})}
             for k, seconds in runs for w in (0.0, 1.0)]
     path.write_text(json.dumps({"rows": rows}))
