@@ -20,7 +20,8 @@ RESULTS = REPO / "benchmarks" / "results"
 # The uniform-negative selection run at 15 minutes predates --hard-negatives; its rows have K = 1.
 DEFAULT_FILES = ("cpu-gowalla-recent-item-selection.json", "cpu-gowalla-hard-negatives-3min-selection.json",
                  "cpu-gowalla-hard-negatives-300s-selection.json", "cpu-gowalla-hard-negatives-480s-selection.json",
-                 "cpu-gowalla-hard-negatives-selection.json", "cpu-gowalla-recent-item.json")
+                 "cpu-gowalla-hard-negatives-selection.json", "cpu-gowalla-recent-item.json",
+                 "cpu-gowalla-hard-negatives.json")
 PANELS = ((0.0, "plain model"), (1.0, "most recent item in the query (w = 1)"))
 
 
