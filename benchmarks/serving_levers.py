@@ -17,9 +17,11 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import statistics
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +29,7 @@ import grpc
 import numpy as np
 
 from benchmarks.common import REPO, markdown_table, write_json
-from benchmarks.serving_load import artifacts, start_stack
+from benchmarks.serving_load import artifacts, free_port, start_stack
 from cli.loadtest import run_load
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
@@ -42,12 +44,42 @@ class Lever:
     env: dict[str, str] = field(default_factory=dict)
 
 
+UNFROZEN = {"RECSYS_GC_FREEZE": "off"}  # the collector as Python sets it (services/common/heap.py)
 LEVERS = (
-    Lever("scan of every item, 200 candidates scored (before)", precomputed=False),
-    Lever("precomputed candidates, 200 scored", precomputed=True),
-    Lever("precomputed candidates, 100 scored", precomputed=True, env={"RECSYS_CANDIDATES": "100"}),
-    Lever("precomputed candidates, 50 scored", precomputed=True, env={"RECSYS_CANDIDATES": "50", "RECSYS_MAX_K": "50"}),
+    Lever("scan of every item, 200 candidates scored (before)", precomputed=False, env=UNFROZEN),
+    Lever("precomputed candidates, 200 scored", precomputed=True, env=UNFROZEN),
+    Lever("precomputed candidates, 200 scored, long-lived objects frozen", precomputed=True),
+    Lever("precomputed candidates, frozen, 100 scored", precomputed=True, env={"RECSYS_CANDIDATES": "100"}),
+    Lever("precomputed candidates, frozen, 50 scored", precomputed=True,
+          env={"RECSYS_CANDIDATES": "50", "RECSYS_MAX_K": "50"}),
 )
+FULL_PASS = re.compile(r'recsys_gc_pause_seconds_(bucket|sum|count)\{generation="2"(?:,le="([^"]+)")?\} (\S+)')
+
+
+def full_collections(metrics_port: int) -> dict[str, object]:
+    """The server's generation-2 garbage collections so far: count, total seconds and cumulative
+    bucket counts by upper bound (its recsys_gc_pause_seconds)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    found: dict[str, object] = {"buckets": {}}
+    for kind, bound, value in FULL_PASS.findall(text):
+        if kind == "bucket":
+            found["buckets"][bound] = float(value)  # type: ignore[index]
+        else:
+            found[kind] = float(value)
+    return found
+
+
+def pauses_between(before: dict[str, object], after: dict[str, object]) -> dict[str, float | None]:
+    """Full collections during a load run: how many, their mean and the bucket bound that holds the longest."""
+    count = float(after["count"]) - float(before["count"])  # type: ignore[arg-type]
+    seconds = float(after["sum"]) - float(before["sum"])  # type: ignore[arg-type]
+    longest = None
+    for bound, cumulative in after["buckets"].items():  # type: ignore[union-attr]
+        if cumulative - before["buckets"].get(bound, 0.0) == count and bound != "+Inf":  # type: ignore[union-attr]
+            longest = float(bound) * 1000 if longest is None else min(longest, float(bound) * 1000)
+    return {"gc2_passes": count, "gc2_mean_ms": seconds / count * 1000 if count else 0.0,
+            "gc2_longest_at_most_ms": longest if count else 0.0}
 
 
 def without_candidates(lightgcn: Path, out: Path) -> Path:
@@ -98,6 +130,9 @@ async def serving_quality(target: str, pairs: list[tuple[str, str]], concurrency
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--lever", type=int, action="append", choices=range(1, len(LEVERS) + 1),
+                        help="repeatable: only these rows, by number (default all): "
+                             + "; ".join(f"{i} {lever.name}" for i, lever in enumerate(LEVERS, 1)))
     parser.add_argument("--concurrency", type=int, action="append", help="repeatable (default 16 and 64)")
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
@@ -116,22 +151,28 @@ def main() -> None:
 
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     quality: dict[str, dict[str, float]] = {}
+    levers = [LEVERS[i - 1] for i in sorted(set(args.lever))] if args.lever else list(LEVERS)
     for round_ in range(args.rounds):
-        for lever in LEVERS:
+        for lever in levers:
+            metrics_port = free_port()
             process, target = start_stack(lightgcn if lever.precomputed else scan, neumf,
-                                          extra_env={"RECSYS_WORKERS": "1", **lever.env})
+                                          extra_env={"RECSYS_WORKERS": "1", "RECSYS_METRICS_PORT": str(metrics_port),
+                                                     **lever.env})
             try:
                 if lever.name not in quality:
                     quality[lever.name] = asyncio.run(serving_quality(target, pairs))
                     print(f"{lever.name}: {quality[lever.name]}", flush=True)
                 for level in levels:
+                    before = full_collections(metrics_port)
                     result = asyncio.run(run_load(target, args.duration, concurrency=level, warmup_s=args.warmup,
                                                   connections=4))
+                    pauses = pauses_between(before, full_collections(metrics_port))
                     runs.setdefault((lever.name, level), []).append(
                         {"throughput_rps": result.throughput_rps, "p50_ms": result.p50_ms, "p99_ms": result.p99_ms,
-                         "coverage": result.coverage, "requests": result.requests, "errors": result.errors})
+                         "coverage": result.coverage, "requests": result.requests, "errors": result.errors, **pauses})
                     print(f"round {round_ + 1}, {lever.name}, c{level}: {result.throughput_rps:,.0f} req/s, "
-                          f"p99 {result.p99_ms:.1f} ms", flush=True)
+                          f"p99 {result.p99_ms:.1f} ms, {pauses['gc2_passes']:.0f} full collections "
+                          f"(mean {pauses['gc2_mean_ms']:.0f} ms)", flush=True)
             finally:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
@@ -143,10 +184,13 @@ def main() -> None:
                      "p50_ms": statistics.median(m["p50_ms"] for m in measured),
                      "p99_ms": statistics.median(m["p99_ms"] for m in measured),
                      "coverage": statistics.median(m["coverage"] for m in measured), **quality[name],
+                     "gc2_passes": sum(m["gc2_passes"] for m in measured),
+                     "gc2_mean_ms": statistics.median(m["gc2_mean_ms"] for m in measured if m["gc2_passes"])
+                     if any(m["gc2_passes"] for m in measured) else 0.0,
                      "rounds": measured})
     rows.sort(key=lambda row: (row["concurrency"], [lever.name for lever in LEVERS].index(row["lever"])))
     print("\n" + markdown_table(rows, ["lever", "concurrency", "throughput_rps", "p50_ms", "p99_ms", "hr@10",
-                                       "recall@20", "ndcg@10", "coverage"]))
+                                       "recall@20", "ndcg@10", "coverage", "gc2_passes", "gc2_mean_ms"]))
     write_json(args.out, {"catalogue": "synthetic 100k users x 50k items", "users_in_load": 100_000,
                           "quality_users": args.quality_users, "rounds": args.rounds, "workers": 1,
                           "grpc_client_connections": 4, "rows": rows})

@@ -33,6 +33,7 @@ from core.artifact import artifact_version
 from core.env import env_int
 from core.errors import SettingsError
 from core.ports import GRPC_PORTS, METRICS_PORTS
+from services.common.heap import freeze_long_lived
 from services.common.reload import watch_artifact
 from services.common.server import GrpcServer
 from services.common.settings import ServiceSettings, trace_exporter
@@ -140,6 +141,8 @@ async def serve_all(env: Mapping[str, str]) -> None:
                       base.host, http_settings.port, base.grace_seconds, reuse_port=WORKER_INDEX in env,
                       security=base.security)
     await http.start()
+    if base.gc_freeze:  # everything is loaded: keep it out of the collector's full passes
+        freeze_long_lived()
     for server in servers:
         await server.mark_serving()
     log.info("all services serving: gateway on port %d, HTTP on port %d", ports["gateway"], http.port)
@@ -152,7 +155,9 @@ async def serve_all(env: Mapping[str, str]) -> None:
                 (scoring_artifact, load_scorer, scorer.load),
                 (artifact, Catalogue.from_artifact, gw_servicer.load)):
             current = version if path is artifact else artifact_version(path.resolve())
-            watchers.append(asyncio.create_task(watch_artifact(path, current, loader, install, base.reload_seconds)))
+            watchers.append(asyncio.create_task(watch_artifact(
+                path, current, loader, install, base.reload_seconds,
+                after_install=freeze_long_lived if base.gc_freeze else None)))
     try:
         # The gateway owns the signal handling; the backends stop after it has drained.
         await gateway.run_until_terminated()

@@ -21,11 +21,13 @@ def env_int(env: Mapping[str, str], name: str, default: int, minimum: int) -> in
     return value
 
 
-def env_switch(env: Mapping[str, str], name: str) -> bool:
-    """An on/off environment variable (on, 1, true, yes / off, 0, false, no; unset is off)."""
-    raw = env.get(name, "off").strip().lower()
+def env_switch(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """An on/off environment variable (on, 1, true, yes / off, 0, false, no; unset or empty is ``default``)."""
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
     if raw in ("on", "1", "true", "yes"):
         return True
-    if raw in ("off", "0", "false", "no", ""):
+    if raw in ("off", "0", "false", "no"):
         return False
     raise SettingsError(f"{name} must be on or off, got '{raw}'")

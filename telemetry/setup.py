@@ -12,6 +12,7 @@ from prometheus_client import start_http_server
 
 from core.errors import PortInUse
 from core.security import Security
+from telemetry.gc_pauses import observe_gc_pauses
 
 
 @dataclass
@@ -51,6 +52,7 @@ def start_metrics_server(port: int, host: str = "0.0.0.0", tls: Security | None 
         raise PortInUse(f"cannot serve /metrics on {host}:{port}: the port is in use by another process "
                         "(choose another with RECSYS_METRICS_PORT, or stop that server)") from exc
     server.set_app(_metrics_only(server.get_app()))
+    observe_gc_pauses()
     return int(server.server_port)
 
 

@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 
 async def watch_artifact(artifact: Path, loaded_version: str | None, load: Callable[[Path], object],
                          install: Callable[[object], None], interval_s: float,
-                         on_error: Callable[[Exception], None] | None = None) -> None:
-    """Forever: every ``interval_s``, load and install the artifact when its version changed.
+                         on_error: Callable[[Exception], None] | None = None,
+                         after_install: Callable[[], object] | None = None) -> None:
+    """Forever: every ``interval_s``, load and install the artifact when its version changed, then
+    call ``after_install`` (services/common/heap.py's freeze, for one).
 
     A version that fails to load is logged and skipped (the old model keeps serving) until the
     manifest names another one.
@@ -42,5 +44,8 @@ async def watch_artifact(artifact: Path, loaded_version: str | None, load: Calla
                 on_error(error)
             continue
         install(model)
+        del model  # the loaded object lives on in the servicer only: after_install may collect garbage
+        if after_install is not None:
+            after_install()
         log.info("now serving version %s (was %s)", version, current)
         current, failed = version, None

@@ -22,6 +22,7 @@ from core.security import Security
 from services.common.auth import AuthInterceptor
 from services.common.drain import CallActivity, DrainingHealthServicer, wait_for_clients_to_leave
 from services.common.errors import ErrorMappingInterceptor
+from services.common.heap import freeze_long_lived
 from services.common.metrics import MetricsInterceptor
 from services.common.reload import watch_artifact
 from services.common.tls import server_credentials
@@ -193,11 +194,13 @@ async def _wait_for_artifact(server: GrpcServer, artifact: Path, interval_s: flo
 
 async def serve_model(server: GrpcServer, artifact: Path, load: Callable[[Path], object],
                       install: Callable[[object], None], metrics_port: int, reload_interval_s: float = 0.0,
-                      before_serving: Callable[[object], Awaitable[None]] | None = None) -> None:
+                      before_serving: Callable[[object], Awaitable[None]] | None = None,
+                      gc_freeze: bool = True) -> None:
     """The life of a model-serving process: metrics and gRPC listening (NOT_SERVING), the model
     loaded off the event loop and installed in the servicer, ``before_serving`` awaited with it,
-    SERVING, hot reload of new artifact versions when ``reload_interval_s`` > 0, and run until
-    SIGTERM."""
+    the long-lived objects frozen out of the garbage collector's full passes (``gc_freeze``,
+    services/common/heap.py), SERVING, hot reload of new artifact versions when ``reload_interval_s``
+    > 0 (each followed by a freeze), and run until SIGTERM."""
     log.info("metrics on port %d", start_metrics_server(metrics_port, tls=server.security))
     await server.start()
     if (reload_interval_s > 0 and not artifact.exists()
@@ -212,11 +215,15 @@ async def serve_model(server: GrpcServer, artifact: Path, load: Callable[[Path],
     except BaseException:
         await server.abandon()
         raise
+    del model
+    if gc_freeze:
+        freeze_long_lived()
     await server.mark_serving()
     watcher = None
     if reload_interval_s > 0:
         watcher = asyncio.create_task(watch_artifact(artifact, artifact_version(resolved), load, install,
-                                                     reload_interval_s))
+                                                     reload_interval_s,
+                                                     after_install=freeze_long_lived if gc_freeze else None))
     try:
         await server.run_until_terminated()
     finally:

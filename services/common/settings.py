@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.env import env_int
+from core.env import env_int, env_switch
 from core.errors import SettingsError
 from core.ports import GRPC_PORTS, METRICS_PORTS
 from core.security import SECURITY_SETTINGS, Security
 from core.settings import Setting
 from events.kafka_tls import KAFKA_TLS_SETTINGS, KafkaTls
+from services.common.heap import GC_FREEZE_SETTING
 
 # What every gRPC serving process reads, the gateway included.
 SERVER_SETTINGS = (
@@ -28,6 +29,7 @@ SERVER_SETTINGS = (
     Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
     Setting("RECSYS_RELOAD_SECONDS", "10", "how often to check the artifact for a new version (0: never)"),
     Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
+    GC_FREEZE_SETTING,
     *SECURITY_SETTINGS,
 )
 
@@ -72,6 +74,7 @@ class ServiceSettings:
     catchup_seconds: float = 60.0
     security: Security = Security()
     kafka_tls: KafkaTls = KafkaTls()
+    gc_freeze: bool = True  # services/common/heap.py
 
     @property
     def address(self) -> str:
@@ -102,6 +105,7 @@ class ServiceSettings:
             catchup_seconds=float(env_int(env, "RECSYS_CATCHUP_SECONDS", 60, minimum=0)),
             security=Security.from_env(env),
             kafka_tls=KafkaTls.from_env(env),
+            gc_freeze=env_switch(env, GC_FREEZE_SETTING.name, default=True),
         )
 
 

@@ -64,7 +64,8 @@ async def serve(settings: ServiceSettings) -> None:
     try:
         await serve_model(server, settings.artifact, EmbeddingModel.from_artifact, users.load, settings.metrics_port,
                           settings.reload_seconds,
-                          before_serving=lambda model: start_tail(tail, model, settings.catchup_seconds))
+                          before_serving=lambda model: start_tail(tail, model, settings.catchup_seconds),
+                          gc_freeze=settings.gc_freeze)
     finally:
         if tail is not None:
             await asyncio.to_thread(tail.stop)

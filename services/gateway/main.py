@@ -42,7 +42,7 @@ async def serve(settings: GatewaySettings) -> None:
                                                   settings.split_reload_seconds))
     try:
         await serve_model(server, settings.artifact, Catalogue.from_artifact, servicer.load, settings.metrics_port,
-                          settings.reload_seconds)
+                          settings.reload_seconds, gc_freeze=settings.gc_freeze)
     finally:
         if watcher:
             watcher.cancel()

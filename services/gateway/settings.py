@@ -63,6 +63,7 @@ class GatewaySettings:
     traces: str = "none"
     system_info_backends: bool = False
     security: Security = Security()
+    gc_freeze: bool = True  # services/common/heap.py
 
     @property
     def address(self) -> str:
@@ -107,4 +108,5 @@ class GatewaySettings:
             traces=trace_exporter(env),
             system_info_backends=env_switch(env, "RECSYS_SYSTEM_INFO_BACKENDS"),
             security=Security.from_env(env),
+            gc_freeze=env_switch(env, "RECSYS_GC_FREEZE", default=True),
         )

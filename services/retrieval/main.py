@@ -45,7 +45,7 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, Retriever]:
 async def serve(settings: ServiceSettings) -> None:
     server, retriever = build_server(settings)
     await serve_model(server, settings.artifact, load_index, lambda loaded: retriever.load(*loaded),
-                      settings.metrics_port, settings.reload_seconds)
+                      settings.metrics_port, settings.reload_seconds, gc_freeze=settings.gc_freeze)
 
 
 def main(settings: ServiceSettings) -> None:

@@ -41,7 +41,7 @@ def build_server(settings: ServiceSettings) -> tuple[GrpcServer, Scorer]:
 async def serve(settings: ServiceSettings) -> None:
     server, scorer = build_server(settings)
     await serve_model(server, settings.artifact, load_scorer, scorer.load, settings.metrics_port,
-                      settings.reload_seconds)
+                      settings.reload_seconds, gc_freeze=settings.gc_freeze)
 
 
 def main(settings: ServiceSettings) -> None:

@@ -4,6 +4,7 @@ a single failed request, and a broken new version leaves the old one serving."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 import time
@@ -14,6 +15,7 @@ from servers import ServerThread
 
 from recsys.v1 import retrieval_service_pb2 as pb
 from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
+from services.common.heap import freeze_long_lived
 from services.common.reload import watch_artifact
 from services.common.settings import ServiceSettings
 from services.retrieval.main import build_server, load_index
@@ -50,7 +52,8 @@ def test_reload_under_load_drops_nothing(versions):
     servicer.load(*load_index(current.resolve()))
     thread.call(server.mark_serving())
     watcher = asyncio.run_coroutine_threadsafe(
-        watch_artifact(current, "v1", load_index, lambda loaded: servicer.load(*loaded), 0.05), thread.loop)
+        watch_artifact(current, "v1", load_index, lambda loaded: servicer.load(*loaded), 0.05,
+                       after_install=freeze_long_lived), thread.loop)
     stub = pb_grpc.RetrievalServiceStub(thread.channel)
     seen, errors, stop = [], [], threading.Event()
 
@@ -79,7 +82,10 @@ def test_reload_under_load_drops_nothing(versions):
             caller.join()
         watcher.cancel()
         thread.close()
+        frozen = gc.get_freeze_count()
+        gc.unfreeze()
     assert errors == []
     assert seen[0] == "v1" and seen[-1] == "v2" and "v3" not in seen
+    assert frozen > 0  # the reload froze the new model's objects while calls kept coming
     # calls in flight at the swap may still answer from v1; everything after them is v2
     assert set(seen[-20:]) == {"v2"} and len(seen) > 50
