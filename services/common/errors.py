@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 
 from core.errors import ArtifactError, InvalidRequest, NotFound, Unavailable
-from services.common.handlers import UndecodableRequest, rewrap_unary
+from services.common.handlers import UndecodableRequest, WrappedHandlers
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,14 @@ def client_message(error: BaseException, code: grpc.StatusCode) -> str:
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
     """Wraps every unary-unary handler so raised exceptions become status codes with messages."""
 
+    def __init__(self) -> None:
+        self.wrapped = WrappedHandlers()
+
     async def intercept_service(
             self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
             handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         method = handler_call_details.method
+        handler = await continuation(handler_call_details)
 
         def wrap(inner):
             async def guarded(request, context: grpc.aio.ServicerContext):
@@ -78,4 +82,4 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                     await context.abort(code, client_message(error, code))
             return guarded
 
-        return rewrap_unary(await continuation(handler_call_details), wrap)
+        return self.wrapped.get(method, handler, wrap)

@@ -36,3 +36,23 @@ def rewrap_unary(handler: grpc.RpcMethodHandler | None, wrap) -> grpc.RpcMethodH
     return grpc.unary_unary_rpc_method_handler(wrap(handler.unary_unary),
                                                request_deserializer=_tolerant(handler.request_deserializer),
                                                response_serializer=handler.response_serializer)
+
+
+class WrappedHandlers:
+    """Wrapped handlers kept per method. gRPC runs every interceptor on every call; a wrapper that
+    depends only on the method and the handler it wraps (not on the call's metadata) is built the
+    first time and reused while the inner handler stays the same object. Unknown methods (handler
+    None) are never kept, so callers cannot grow the cache with made-up paths."""
+
+    def __init__(self) -> None:
+        self._by_method: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler | None]] = {}
+
+    def get(self, method: str, handler: grpc.RpcMethodHandler | None, wrap) -> grpc.RpcMethodHandler | None:
+        if handler is None:
+            return None
+        kept = self._by_method.get(method)
+        if kept is not None and kept[0] is handler:
+            return kept[1]
+        wrapped = rewrap_unary(handler, wrap)
+        self._by_method[method] = (handler, wrapped)
+        return wrapped

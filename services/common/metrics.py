@@ -25,7 +25,7 @@ import grpc
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
-from services.common.handlers import rewrap_unary
+from services.common.handlers import WrappedHandlers
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -62,6 +62,9 @@ def set_model_version(service: str, version: str) -> None:
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
     """Outermost interceptor: times every unary call and counts it by final status code."""
 
+    def __init__(self) -> None:
+        self.wrapped = WrappedHandlers()
+
     async def intercept_service(
             self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
             handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
@@ -87,4 +90,4 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
                     labelled(RPC_TOTAL, service, method, code).inc()
             return timed
 
-        return rewrap_unary(handler, wrap)
+        return self.wrapped.get(handler_call_details.method, handler, wrap)

@@ -80,14 +80,14 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(
             self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
             handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        if not tracing_enabled():  # nothing would be exported: no wrapper, no per-call work at all
+            return await continuation(handler_call_details)
         method = handler_call_details.method.lstrip("/")
         metadata = {key: value for key, value in (handler_call_details.invocation_metadata or ())
                     if isinstance(value, str)}
 
         def wrap(inner):
             async def traced(request, servicer_context: grpc.aio.ServicerContext):
-                if not tracing_enabled():  # nothing would be exported: skip the span work entirely
-                    return await inner(request, servicer_context)
                 token = context.attach(propagate.extract(metadata))
                 try:
                     tracer = trace.get_tracer(TRACER_NAME)
