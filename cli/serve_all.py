@@ -33,6 +33,7 @@ from core.artifact import artifact_version
 from core.env import env_int
 from core.errors import SettingsError
 from core.ports import GRPC_PORTS, METRICS_PORTS
+from services.common import event_loop
 from services.common.heap import freeze_long_lived
 from services.common.reload import watch_artifact
 from services.common.server import GrpcServer
@@ -223,4 +224,4 @@ def main(env: Mapping[str, str]) -> None:
     if workers > 1 and WORKER_INDEX not in env:
         raise SystemExit(run_workers(workers, env))
     configure_tracing("all", {"RECSYS_TRACES": trace_exporter(env)})
-    asyncio.run(serve_all(env))
+    event_loop.run(serve_all(env), event_loop.event_loop_choice(env))

@@ -14,6 +14,7 @@ from core.ports import GRPC_PORTS, METRICS_PORTS
 from core.security import SECURITY_SETTINGS, Security
 from core.settings import Setting
 from events.kafka_tls import KAFKA_TLS_SETTINGS, KafkaTls
+from services.common.event_loop import EVENT_LOOP_SETTING, event_loop_choice
 from services.common.heap import GC_FREEZE_SETTING
 
 # What every gRPC serving process reads, the gateway included.
@@ -30,6 +31,7 @@ SERVER_SETTINGS = (
     Setting("RECSYS_RELOAD_SECONDS", "10", "how often to check the artifact for a new version (0: never)"),
     Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
     GC_FREEZE_SETTING,
+    EVENT_LOOP_SETTING,
     *SECURITY_SETTINGS,
 )
 
@@ -75,6 +77,7 @@ class ServiceSettings:
     security: Security = Security()
     kafka_tls: KafkaTls = KafkaTls()
     gc_freeze: bool = True  # services/common/heap.py
+    event_loop: str = "uvloop"  # services/common/event_loop.py
 
     @property
     def address(self) -> str:
@@ -106,6 +109,7 @@ class ServiceSettings:
             security=Security.from_env(env),
             kafka_tls=KafkaTls.from_env(env),
             gc_freeze=env_switch(env, GC_FREEZE_SETTING.name, default=True),
+            event_loop=event_loop_choice(env),
         )
 
 

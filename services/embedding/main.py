@@ -7,6 +7,7 @@ import logging
 
 from recsys.v1 import embedding_service_pb2 as pb
 from recsys.v1 import embedding_service_pb2_grpc as pb_grpc
+from services.common import event_loop
 from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.settings import ServiceSettings
 from services.common.tracing import configure_tracing
@@ -74,4 +75,4 @@ async def serve(settings: ServiceSettings) -> None:
 def main(settings: ServiceSettings) -> None:
     configure_logging(settings.log_level)
     configure_tracing("embedding", {"RECSYS_TRACES": settings.traces})
-    asyncio.run(serve(settings))
+    event_loop.run(serve(settings), settings.event_loop)

@@ -7,6 +7,7 @@ import asyncio
 from core.traffic_split import TrafficSplit, load_split
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
+from services.common import event_loop
 from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.tracing import configure_tracing
 from services.gateway.catalogue import Catalogue
@@ -52,4 +53,4 @@ async def serve(settings: GatewaySettings) -> None:
 def main(settings: GatewaySettings) -> None:
     configure_logging(settings.log_level)
     configure_tracing("gateway", {"RECSYS_TRACES": settings.traces})
-    asyncio.run(serve(settings))
+    event_loop.run(serve(settings), settings.event_loop)

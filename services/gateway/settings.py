@@ -13,6 +13,7 @@ from core.errors import SettingsError
 from core.ports import GRPC_PORTS, METRICS_PORTS
 from core.security import Security
 from core.settings import Setting
+from services.common.event_loop import event_loop_choice
 from services.common.settings import SERVER_SETTINGS, trace_exporter
 
 SETTINGS = (
@@ -64,6 +65,7 @@ class GatewaySettings:
     system_info_backends: bool = False
     security: Security = Security()
     gc_freeze: bool = True  # services/common/heap.py
+    event_loop: str = "uvloop"  # services/common/event_loop.py
 
     @property
     def address(self) -> str:
@@ -109,4 +111,5 @@ class GatewaySettings:
             system_info_backends=env_switch(env, "RECSYS_SYSTEM_INFO_BACKENDS"),
             security=Security.from_env(env),
             gc_freeze=env_switch(env, "RECSYS_GC_FREEZE", default=True),
+            event_loop=event_loop_choice(env),
         )

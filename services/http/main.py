@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from services.common import event_loop
 from services.common.server import wait_for_termination
 from services.common.tracing import configure_tracing
 from services.http.app import create_app
@@ -40,4 +41,4 @@ async def serve(settings: HttpSettings) -> None:
 def main(settings: HttpSettings) -> None:
     configure_logging(settings.log_level)
     configure_tracing("http", {"RECSYS_TRACES": settings.traces})
-    asyncio.run(serve(settings))
+    event_loop.run(serve(settings), settings.event_loop)

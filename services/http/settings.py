@@ -10,6 +10,7 @@ from core.env import env_int
 from core.security import SECURITY_SETTINGS, Security
 from core.settings import Setting
 from events.kafka_tls import KAFKA_TLS_SETTINGS, KafkaTls
+from services.common.event_loop import EVENT_LOOP_SETTING, event_loop_choice
 from services.common.settings import trace_exporter
 
 HTTP_PORT = 8080
@@ -30,6 +31,7 @@ SETTINGS = (
     Setting("RECSYS_GRACE_SECONDS", "5", "then, how long SIGTERM waits for requests in flight"),
     Setting("RECSYS_LOG_LEVEL", "INFO", "logging level"),
     Setting("RECSYS_TRACES", "none", "trace exporter: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none"),
+    EVENT_LOOP_SETTING,
     *SECURITY_SETTINGS,
 )
 
@@ -49,6 +51,7 @@ class HttpSettings:
     security: Security = Security()
     drain_seconds: float = 0.0
     kafka_tls: KafkaTls = KafkaTls()
+    event_loop: str = "uvloop"  # services/common/event_loop.py
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HttpSettings:
@@ -63,4 +66,4 @@ class HttpSettings:
                    log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(), traces=trace_exporter(env),
                    security=Security.from_env(env),
                    drain_seconds=float(env_int(env, "RECSYS_DRAIN_SECONDS", 2, minimum=0)),
-                   kafka_tls=KafkaTls.from_env(env))
+                   kafka_tls=KafkaTls.from_env(env), event_loop=event_loop_choice(env))

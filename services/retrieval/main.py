@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from core.artifact import open_artifact
 from recsys.v1 import retrieval_service_pb2 as pb
 from recsys.v1 import retrieval_service_pb2_grpc as pb_grpc
+from services.common import event_loop
 from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.settings import ServiceSettings
 from services.common.tracing import configure_tracing
@@ -51,4 +51,4 @@ async def serve(settings: ServiceSettings) -> None:
 def main(settings: ServiceSettings) -> None:
     configure_logging(settings.log_level)
     configure_tracing("retrieval", {"RECSYS_TRACES": settings.traces})
-    asyncio.run(serve(settings))
+    event_loop.run(serve(settings), settings.event_loop)

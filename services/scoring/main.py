@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from core.errors import ArtifactError
 from models.loaded import LoadedModel, load_model
 from recsys.v1 import scoring_service_pb2 as pb
 from recsys.v1 import scoring_service_pb2_grpc as pb_grpc
+from services.common import event_loop
 from services.common.server import GrpcServer, ServiceBinding, serve_model
 from services.common.settings import ServiceSettings
 from services.common.tracing import configure_tracing
@@ -47,4 +47,4 @@ async def serve(settings: ServiceSettings) -> None:
 def main(settings: ServiceSettings) -> None:
     configure_logging(settings.log_level)
     configure_tracing("scoring", {"RECSYS_TRACES": settings.traces})
-    asyncio.run(serve(settings))
+    event_loop.run(serve(settings), settings.event_loop)
