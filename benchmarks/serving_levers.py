@@ -21,6 +21,7 @@ import re
 import shutil
 import signal
 import statistics
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,13 +45,17 @@ class Lever:
     env: dict[str, str] = field(default_factory=dict)
 
 
-UNFROZEN = {"RECSYS_GC_FREEZE": "off"}  # the collector as Python sets it (services/common/heap.py)
+# the collector as Python sets it (services/common/heap.py) and the standard library's event loop
+# (services/common/event_loop.py): how the rows before those two levers ran
+BEFORE = {"RECSYS_GC_FREEZE": "off", "RECSYS_EVENT_LOOP": "asyncio"}
 LEVERS = (
-    Lever("scan of every item, 200 candidates scored (before)", precomputed=False, env=UNFROZEN),
-    Lever("precomputed candidates, 200 scored", precomputed=True, env=UNFROZEN),
-    Lever("precomputed candidates, 200 scored, long-lived objects frozen", precomputed=True),
-    Lever("precomputed candidates, frozen, 100 scored", precomputed=True, env={"RECSYS_CANDIDATES": "100"}),
-    Lever("precomputed candidates, frozen, 50 scored", precomputed=True,
+    Lever("scan of every item, 200 candidates scored (before)", precomputed=False, env=BEFORE),
+    Lever("precomputed candidates, 200 scored", precomputed=True, env=BEFORE),
+    Lever("precomputed candidates, 200 scored, long-lived objects frozen", precomputed=True,
+          env={"RECSYS_EVENT_LOOP": "asyncio"}),
+    Lever("precomputed candidates, 200 scored, frozen, uvloop", precomputed=True),
+    Lever("precomputed candidates, frozen, uvloop, 100 scored", precomputed=True, env={"RECSYS_CANDIDATES": "100"}),
+    Lever("precomputed candidates, frozen, uvloop, 50 scored", precomputed=True,
           env={"RECSYS_CANDIDATES": "50", "RECSYS_MAX_K": "50"}),
 )
 FULL_PASS = re.compile(r'recsys_gc_pause_seconds_(bucket|sum|count)\{generation="2"(?:,le="([^"]+)")?\} (\S+)')
@@ -68,6 +73,12 @@ def full_collections(metrics_port: int) -> dict[str, object]:
         else:
             found[kind] = float(value)
     return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process (all its threads) has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
 
 
 def pauses_between(before: dict[str, object], after: dict[str, object]) -> dict[str, float | None]:
@@ -163,10 +174,15 @@ def main() -> None:
                     quality[lever.name] = asyncio.run(serving_quality(target, pairs))
                     print(f"{lever.name}: {quality[lever.name]}", flush=True)
                 for level in levels:
-                    before = full_collections(metrics_port)
+                    before, server_cpu, client_cpu = full_collections(metrics_port), cpu_seconds(process.pid), \
+                        time.process_time()
                     result = asyncio.run(run_load(target, args.duration, concurrency=level, warmup_s=args.warmup,
                                                   connections=4))
                     pauses = pauses_between(before, full_collections(metrics_port))
+                    # CPU per request over warm-up and measurement alike (both load the server the same way)
+                    calls = result.throughput_rps * (args.duration + args.warmup)
+                    pauses["server_cpu_ms_per_request"] = (cpu_seconds(process.pid) - server_cpu) * 1000 / calls
+                    pauses["client_cpu_ms_per_request"] = (time.process_time() - client_cpu) * 1000 / calls
                     runs.setdefault((lever.name, level), []).append(
                         {"throughput_rps": result.throughput_rps, "p50_ms": result.p50_ms, "p99_ms": result.p99_ms,
                          "coverage": result.coverage, "requests": result.requests, "errors": result.errors, **pauses})
@@ -184,13 +200,16 @@ def main() -> None:
                      "p50_ms": statistics.median(m["p50_ms"] for m in measured),
                      "p99_ms": statistics.median(m["p99_ms"] for m in measured),
                      "coverage": statistics.median(m["coverage"] for m in measured), **quality[name],
+                     "server_cpu_ms_per_request": statistics.median(m["server_cpu_ms_per_request"] for m in measured),
+                     "client_cpu_ms_per_request": statistics.median(m["client_cpu_ms_per_request"] for m in measured),
                      "gc2_passes": sum(m["gc2_passes"] for m in measured),
                      "gc2_mean_ms": statistics.median(m["gc2_mean_ms"] for m in measured if m["gc2_passes"])
                      if any(m["gc2_passes"] for m in measured) else 0.0,
                      "rounds": measured})
     rows.sort(key=lambda row: (row["concurrency"], [lever.name for lever in LEVERS].index(row["lever"])))
     print("\n" + markdown_table(rows, ["lever", "concurrency", "throughput_rps", "p50_ms", "p99_ms", "hr@10",
-                                       "recall@20", "ndcg@10", "coverage", "gc2_passes", "gc2_mean_ms"]))
+                                       "recall@20", "ndcg@10", "coverage", "server_cpu_ms_per_request",
+                                       "client_cpu_ms_per_request", "gc2_passes", "gc2_mean_ms"]))
     write_json(args.out, {"catalogue": "synthetic 100k users x 50k items", "users_in_load": 100_000,
                           "quality_users": args.quality_users, "rounds": args.rounds, "workers": 1,
                           "grpc_client_connections": 4, "rows": rows})
