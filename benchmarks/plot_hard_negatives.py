@@ -1,10 +1,10 @@
-"""Recall@20 against training time for LightGCN's BPR with uniform and with hard negatives (Gowalla,
-2 CPU cores): one line per candidate count K through the selection runs (the last 20% of each
-train.txt line held out), one panel for the plain model and one with the most recent item in the
-query, and the test.txt runs as separate markers. Reads the JSON files that
-``benchmarks.lightgcn_paper --hard-negatives`` wrote; trains nothing.
+"""Recall@20 against training time for LightGCN's BPR with uniform and with hard negatives (Gowalla
+or Yelp2018, 2 CPU cores): one line per candidate count K through the selection runs (the last 20%
+of each train.txt line held out), one panel for the plain model and one with the most recent item
+in the query (at the weight chosen for the dataset), and the test.txt runs as separate markers.
+Reads the JSON files that ``benchmarks.lightgcn_paper --hard-negatives`` wrote; trains nothing.
 
-    python -m benchmarks.plot_hard_negatives
+    python -m benchmarks.plot_hard_negatives [--dataset yelp2018]
 """
 
 from __future__ import annotations
@@ -18,11 +18,17 @@ from benchmarks.common import REPO
 
 RESULTS = REPO / "benchmarks" / "results"
 # The uniform-negative selection run at 15 minutes predates --hard-negatives; its rows have K = 1.
-DEFAULT_FILES = ("cpu-gowalla-recent-item-selection.json", "cpu-gowalla-hard-negatives-3min-selection.json",
-                 "cpu-gowalla-hard-negatives-300s-selection.json", "cpu-gowalla-hard-negatives-480s-selection.json",
-                 "cpu-gowalla-hard-negatives-selection.json", "cpu-gowalla-recent-item.json",
-                 "cpu-gowalla-hard-negatives.json")
-PANELS = ((0.0, "plain model"), (1.0, "most recent item in the query (w = 1)"))
+DEFAULT_FILES = {
+    "gowalla": ("cpu-gowalla-recent-item-selection.json", "cpu-gowalla-hard-negatives-3min-selection.json",
+                "cpu-gowalla-hard-negatives-300s-selection.json", "cpu-gowalla-hard-negatives-480s-selection.json",
+                "cpu-gowalla-hard-negatives-selection.json", "cpu-gowalla-recent-item.json",
+                "cpu-gowalla-hard-negatives.json"),
+    "yelp2018": ("cpu-yelp2018-hard-negatives-3min-selection.json",
+                 "cpu-yelp2018-hard-negatives-3min-k64-selection.json",
+                 "cpu-yelp2018-hard-negatives-300s-selection.json", "cpu-yelp2018-hard-negatives.json"),
+}
+# name in titles, and the recent-item weight chosen for it on the selection runs
+DATASETS = {"gowalla": ("Gowalla", 1.0), "yelp2018": ("Yelp2018", 0.25)}
 
 
 def _rows(paths: list[Path]) -> list[dict[str, object]]:
@@ -35,15 +41,17 @@ def _rows(paths: list[Path]) -> list[dict[str, object]]:
     return rows
 
 
-def plot(paths: list[Path], out: Path) -> None:
+def plot(paths: list[Path], out: Path, dataset: str = "gowalla") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = _rows(paths)
-    figure, axes = plt.subplots(1, len(PANELS), figsize=(5.5 * len(PANELS), 4), sharey=True)
-    for axis, (weight, title) in zip(axes, PANELS, strict=True):
+    name, chosen = DATASETS[dataset]
+    panels = ((0.0, "plain model"), (chosen, f"most recent item in the query (w = {chosen:g})"))
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), sharey=True)
+    for axis, (weight, title) in zip(axes, panels, strict=True):
         selection: dict[int, list[tuple[float, float]]] = defaultdict(list)
         test: dict[int, list[tuple[float, float]]] = defaultdict(list)
         for row in rows:
@@ -61,7 +69,7 @@ def plot(paths: list[Path], out: Path) -> None:
         paper = next((row["paper_recall@20"] for row in rows if row.get("paper_recall@20")), None)
         if paper is not None:
             axis.axhline(float(paper), color="grey", linestyle="--", label="paper (1000 epochs)")
-        axis.set_title(f"Gowalla, BPR, {title}", fontsize=10)
+        axis.set_title(f"{name}, BPR, {title}", fontsize=10)
         axis.set_xlabel("training minutes (2 CPU cores, lr annealed over the budget)")
         axis.set_ylabel("Recall@20")
         axis.legend(fontsize=7)
@@ -73,10 +81,12 @@ def plot(paths: list[Path], out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="*", type=Path, help="JSON files from benchmarks.lightgcn_paper "
-                        "(default: the Gowalla hard-negative runs in benchmarks/results)")
-    parser.add_argument("--out", type=Path, default=RESULTS / "cpu-gowalla-hard-negatives.png")
+                        "(default: the dataset's hard-negative runs in benchmarks/results)")
+    parser.add_argument("--dataset", choices=tuple(DATASETS), default="gowalla")
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results/cpu-DATASET-hard-negatives.png")
     args = parser.parse_args()
-    plot(args.files or [RESULTS / name for name in DEFAULT_FILES], args.out)
+    plot(args.files or [RESULTS / name for name in DEFAULT_FILES[args.dataset]],
+         args.out or RESULTS / f"cpu-{args.dataset}-hard-negatives.png", args.dataset)
 
 
 if __name__ == "__main__":

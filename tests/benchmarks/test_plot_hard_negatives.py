@@ -28,6 +28,17 @@ def test_the_plot_is_drawn_from_selection_and_test_runs(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_yelp2018_panels_use_its_chosen_weight(tmp_path):
+    path = tmp_path / "yelp.json"
+    rows = [{"recent_item_weight": w, "recall@20": 0.05 + w / 100, "train_s": 180.0, "hard_negatives": k,
+             "target": "last 20% of each train.txt line", "paper_recall@20": 0.0649}
+            for k in (1, 32) for w in (0.0, 0.25)]
+    path.write_text(json.dumps({"rows": rows}))
+    out = tmp_path / "yelp.png"
+    plot([path], out, dataset="yelp2018")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(SystemExit, match="absent.json not found"):
         plot([tmp_path / "absent.json"], tmp_path / "plot.png")
