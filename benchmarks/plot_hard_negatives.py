@@ -25,7 +25,8 @@ DEFAULT_FILES = {
                 "cpu-gowalla-hard-negatives.json"),
     "yelp2018": ("cpu-yelp2018-hard-negatives-3min-selection.json",
                  "cpu-yelp2018-hard-negatives-3min-k64-selection.json",
-                 "cpu-yelp2018-hard-negatives-300s-selection.json", "cpu-yelp2018-hard-negatives.json"),
+                 "cpu-yelp2018-hard-negatives-300s-selection.json", "cpu-yelp2018-hard-negatives-480s-selection.json",
+                 "cpu-yelp2018-hard-negatives.json"),
 }
 # name in titles, and the recent-item weight chosen for it on the selection runs
 DATASETS = {"gowalla": ("Gowalla", 1.0), "yelp2018": ("Yelp2018", 0.25)}
