@@ -85,12 +85,13 @@ def pauses_between(before: dict[str, object], after: dict[str, object]) -> dict[
     """Full collections during a load run: how many, their mean and the bucket bound that holds the longest."""
     count = float(after["count"]) - float(before["count"])  # type: ignore[arg-type]
     seconds = float(after["sum"]) - float(before["sum"])  # type: ignore[arg-type]
-    longest = None
-    for bound, cumulative in after["buckets"].items():  # type: ignore[union-attr]
-        if cumulative - before["buckets"].get(bound, 0.0) == count and bound != "+Inf":  # type: ignore[union-attr]
-            longest = float(bound) * 1000 if longest is None else min(longest, float(bound) * 1000)
-    return {"gc2_passes": count, "gc2_mean_ms": seconds / count * 1000 if count else 0.0,
-            "gc2_longest_at_most_ms": longest if count else 0.0}
+    if not count:
+        return {"gc2_passes": 0.0, "gc2_mean_ms": 0.0, "gc2_longest_at_most_ms": 0.0}
+    # the smallest finite bound whose bucket took in every pass of the run (None: one passed the last)
+    holding = [float(bound) * 1000 for bound, cumulative in after["buckets"].items()  # type: ignore[union-attr]
+               if bound != "+Inf" and cumulative - before["buckets"].get(bound, 0.0) == count]  # type: ignore[union-attr]
+    return {"gc2_passes": count, "gc2_mean_ms": seconds / count * 1000,
+            "gc2_longest_at_most_ms": min(holding, default=None)}
 
 
 def without_candidates(lightgcn: Path, out: Path) -> Path:
@@ -178,17 +179,18 @@ def main() -> None:
                         time.process_time()
                     result = asyncio.run(run_load(target, args.duration, concurrency=level, warmup_s=args.warmup,
                                                   connections=4))
-                    pauses = pauses_between(before, full_collections(metrics_port))
+                    server_side = pauses_between(before, full_collections(metrics_port))
                     # CPU per request over warm-up and measurement alike (both load the server the same way)
                     calls = result.throughput_rps * (args.duration + args.warmup)
-                    pauses["server_cpu_ms_per_request"] = (cpu_seconds(process.pid) - server_cpu) * 1000 / calls
-                    pauses["client_cpu_ms_per_request"] = (time.process_time() - client_cpu) * 1000 / calls
+                    server_side["server_cpu_ms_per_request"] = (cpu_seconds(process.pid) - server_cpu) * 1000 / calls
+                    server_side["client_cpu_ms_per_request"] = (time.process_time() - client_cpu) * 1000 / calls
                     runs.setdefault((lever.name, level), []).append(
                         {"throughput_rps": result.throughput_rps, "p50_ms": result.p50_ms, "p99_ms": result.p99_ms,
-                         "coverage": result.coverage, "requests": result.requests, "errors": result.errors, **pauses})
+                         "coverage": result.coverage, "requests": result.requests, "errors": result.errors,
+                         **server_side})
                     print(f"round {round_ + 1}, {lever.name}, c{level}: {result.throughput_rps:,.0f} req/s, "
-                          f"p99 {result.p99_ms:.1f} ms, {pauses['gc2_passes']:.0f} full collections "
-                          f"(mean {pauses['gc2_mean_ms']:.0f} ms)", flush=True)
+                          f"p99 {result.p99_ms:.1f} ms, {server_side['gc2_passes']:.0f} full collections "
+                          f"(mean {server_side['gc2_mean_ms']:.0f} ms)", flush=True)
             finally:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)

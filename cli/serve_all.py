@@ -34,7 +34,7 @@ from core.env import env_int
 from core.errors import SettingsError
 from core.ports import GRPC_PORTS, METRICS_PORTS
 from services.common import event_loop
-from services.common.heap import freeze_long_lived
+from services.common.heap import FreezeAfterInstalls, freeze_long_lived
 from services.common.reload import watch_artifact
 from services.common.server import GrpcServer
 from services.common.settings import ServiceSettings, trace_exporter
@@ -148,6 +148,7 @@ async def serve_all(env: Mapping[str, str]) -> None:
         await server.mark_serving()
     log.info("all services serving: gateway on port %d, HTTP on port %d", ports["gateway"], http.port)
     watchers = []
+    after_install = FreezeAfterInstalls() if base.gc_freeze else None  # one freeze per new version
     if base.reload_seconds > 0:
         version = artifact_version(artifact.resolve())
         for path, loader, install in (
@@ -157,8 +158,7 @@ async def serve_all(env: Mapping[str, str]) -> None:
                 (artifact, Catalogue.from_artifact, gw_servicer.load)):
             current = version if path is artifact else artifact_version(path.resolve())
             watchers.append(asyncio.create_task(watch_artifact(
-                path, current, loader, install, base.reload_seconds,
-                after_install=freeze_long_lived if base.gc_freeze else None)))
+                path, current, loader, install, base.reload_seconds, after_install=after_install)))
     try:
         # The gateway owns the signal handling; the backends stop after it has drained.
         await gateway.run_until_terminated()

@@ -13,9 +13,11 @@ again (one full pass per new model version).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
+from collections.abc import Callable
 
 from core.settings import Setting
 
@@ -38,3 +40,20 @@ def freeze_long_lived() -> int:
     log.info("garbage collector: %d long-lived objects frozen (%.0f ms)", frozen,
              (time.perf_counter() - started) * 1000)
     return frozen
+
+
+class FreezeAfterInstalls:
+    """``after_install`` shared by the watchers of one process's parts (`serve all` reloads four
+    from one artifact version): each install postpones a single freeze until installs have stopped
+    for ``quiet_s``, so a new version costs one full collection, not one per part. Called on the
+    event loop, as watch_artifact does."""
+
+    def __init__(self, quiet_s: float = 2.0, freeze: Callable[[], object] = freeze_long_lived) -> None:
+        self.quiet_s = quiet_s
+        self.freeze = freeze
+        self._pending: asyncio.TimerHandle | None = None
+
+    def __call__(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pending = asyncio.get_running_loop().call_later(self.quiet_s, self.freeze)

@@ -14,6 +14,7 @@ from core.ports import GRPC_PORTS, METRICS_PORTS
 from core.security import Security
 from core.settings import Setting
 from services.common.event_loop import event_loop_choice
+from services.common.heap import GC_FREEZE_SETTING
 from services.common.settings import SERVER_SETTINGS, trace_exporter
 
 SETTINGS = (
@@ -110,6 +111,6 @@ class GatewaySettings:
             traces=trace_exporter(env),
             system_info_backends=env_switch(env, "RECSYS_SYSTEM_INFO_BACKENDS"),
             security=Security.from_env(env),
-            gc_freeze=env_switch(env, "RECSYS_GC_FREEZE", default=True),
+            gc_freeze=env_switch(env, GC_FREEZE_SETTING.name, default=True),
             event_loop=event_loop_choice(env),
         )

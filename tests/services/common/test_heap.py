@@ -4,13 +4,14 @@ garbage made after the freeze is collected as usual, and the setting reads on/of
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 
 import pytest
 
 from core.errors import SettingsError
-from services.common.heap import freeze_long_lived
+from services.common.heap import FreezeAfterInstalls, freeze_long_lived
 from services.common.settings import ServiceSettings
 from services.gateway.settings import GatewaySettings
 
@@ -60,6 +61,29 @@ def test_garbage_made_after_the_freeze_is_collected_as_usual():
     del garbage
     gc.collect()
     assert garbage_ref() is None
+
+
+def test_installs_close_together_cost_one_freeze():
+    freezes: list[int] = []
+
+    async def until(count: int) -> None:
+        for _ in range(200):  # generous: a busy machine delays timers, it must not fail the test
+            if len(freezes) >= count:
+                return
+            await asyncio.sleep(0.05)
+
+    async def reload_four_parts_then_another_version() -> None:
+        after_install = FreezeAfterInstalls(quiet_s=0.1, freeze=lambda: freezes.append(1))
+        for _ in range(4):  # serve all's four parts of one version, installed within the quiet time
+            after_install()
+        await until(1)
+        await asyncio.sleep(0.3)
+        assert len(freezes) == 1
+        after_install()  # the next version
+        await until(2)
+
+    asyncio.run(reload_four_parts_then_another_version())
+    assert len(freezes) == 2
 
 
 @pytest.mark.parametrize(("raw", "expected"), [(None, True), ("", True), ("on", True), ("off", False), ("0", False)])
