@@ -38,7 +38,7 @@ def unfrozen():
 def test_objects_alive_at_the_freeze_are_left_out_of_collections():
     model, _ = cycle()
     frozen = freeze_long_lived()
-    assert frozen == gc.get_freeze_count() > 0
+    assert 0 < gc.get_freeze_count() <= frozen  # frozen objects may still die by reference counting since
     assert not any(obj is model for obj in gc.get_objects())  # not tracked by any generation any more
     assert model.partner.partner is model
 
