@@ -21,6 +21,7 @@ import re
 import shutil
 import signal
 import statistics
+import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from benchmarks.serving_load import artifacts, free_port, start_stack
 from cli.loadtest import run_load
 from recsys.v1 import recommendation_service_pb2 as pb
 from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
+from services.common import event_loop
 from training.candidates import attach_candidates
 from training.data.sources import DataSpec, open_dataset
 
@@ -43,6 +45,8 @@ class Lever:
     name: str
     precomputed: bool  # serve the LightGCN artifact with its precomputed candidates, else a copy without
     env: dict[str, str] = field(default_factory=dict)
+    client_loop: str = "asyncio"  # the load generator's event loop (services/common/event_loop.py)
+    reference: bool = False  # serve with the code of --reference-tree (an earlier commit), not this checkout's
 
 
 # the collector as Python sets it (services/common/heap.py) and the standard library's event loop
@@ -57,6 +61,10 @@ LEVERS = (
     Lever("precomputed candidates, frozen, uvloop, 100 scored", precomputed=True, env={"RECSYS_CANDIDATES": "100"}),
     Lever("precomputed candidates, frozen, uvloop, 50 scored", precomputed=True,
           env={"RECSYS_CANDIDATES": "50", "RECSYS_MAX_K": "50"}),
+    Lever("precomputed candidates, 200 scored, frozen, uvloop, load generator on uvloop", precomputed=True,
+          client_loop="uvloop"),
+    Lever("precomputed candidates, 200 scored, frozen, uvloop: the code of --reference-tree", precomputed=True,
+          reference=True),
 )
 FULL_PASS = re.compile(r'recsys_gc_pause_seconds_(bucket|sum|count)\{generation="2"(?:,le="([^"]+)")?\} (\S+)')
 
@@ -73,6 +81,14 @@ def full_collections(metrics_port: int) -> dict[str, object]:
         else:
             found[kind] = float(value)
     return found
+
+
+def git_commit(tree: Path) -> str:
+    """The commit a checkout is at, with "+changes" when its tracked files differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--untracked-files=no")
+                                                  else "")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -151,8 +167,17 @@ def main() -> None:
     parser.add_argument("--quality-users", type=int, default=3000)
     parser.add_argument("--models", type=Path, nargs=2, metavar=("LIGHTGCN", "NEUMF"),
                         help="other artifacts of the same catalogue (default: trained once and cached)")
+    parser.add_argument("--reference-tree", type=Path,
+                        help="a checkout of an earlier commit (git worktree add): the last lever serves its code")
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "serving_levers.json")
     args = parser.parse_args()
+    levers = [LEVERS[i - 1] for i in sorted(set(args.lever))] if args.lever else list(LEVERS)
+    if args.reference_tree is None:
+        if args.lever and any(lever.reference for lever in levers):
+            parser.error("the reference lever serves the code of --reference-tree: name one")
+        levers = [lever for lever in levers if not lever.reference]
+    elif not (args.reference_tree / "cli" / "main.py").exists():
+        parser.error(f"--reference-tree {args.reference_tree} is not a checkout of this repository")
     levels = args.concurrency or [16, 64]
     cache = REPO / "bench-results" / "serving-artifacts"
     lightgcn, neumf = args.models or artifacts(cache)
@@ -163,13 +188,13 @@ def main() -> None:
 
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     quality: dict[str, dict[str, float]] = {}
-    levers = [LEVERS[i - 1] for i in sorted(set(args.lever))] if args.lever else list(LEVERS)
     for round_ in range(args.rounds):
         for lever in levers:
             metrics_port = free_port()
             process, target = start_stack(lightgcn if lever.precomputed else scan, neumf,
                                           extra_env={"RECSYS_WORKERS": "1", "RECSYS_METRICS_PORT": str(metrics_port),
-                                                     **lever.env})
+                                                     **lever.env},
+                                          tree=args.reference_tree if lever.reference else None)
             try:
                 if lever.name not in quality:
                     quality[lever.name] = asyncio.run(serving_quality(target, pairs))
@@ -177,8 +202,8 @@ def main() -> None:
                 for level in levels:
                     before, server_cpu, client_cpu = full_collections(metrics_port), cpu_seconds(process.pid), \
                         time.process_time()
-                    result = asyncio.run(run_load(target, args.duration, concurrency=level, warmup_s=args.warmup,
-                                                  connections=4))
+                    result = event_loop.run(run_load(target, args.duration, concurrency=level,
+                                                     warmup_s=args.warmup, connections=4), lever.client_loop)
                     server_side = pauses_between(before, full_collections(metrics_port))
                     # CPU per request over warm-up and measurement alike (both load the server the same way)
                     calls = result.throughput_rps * (args.duration + args.warmup)
@@ -213,6 +238,8 @@ def main() -> None:
                                        "recall@20", "ndcg@10", "coverage", "server_cpu_ms_per_request",
                                        "client_cpu_ms_per_request", "gc2_passes", "gc2_mean_ms"]))
     write_json(args.out, {"catalogue": "synthetic 100k users x 50k items", "users_in_load": 100_000,
+                          "code": git_commit(REPO), "reference_code": git_commit(args.reference_tree)
+                          if args.reference_tree else None,
                           "quality_users": args.quality_users, "rounds": args.rounds, "workers": 1,
                           "grpc_client_connections": 4, "rows": rows})
 

@@ -130,12 +130,16 @@ async def echo_load(target: str, concurrency: int, duration_s: float, warmup_s: 
 
 
 def start_stack(lightgcn: Path, neumf: Path, ports: dict[str, int] | None = None,
-                extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+                extra_env: dict[str, str] | None = None, tree: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`recsys serve all` on the two artifacts, SERVING; ``tree``: run another checkout's code (an
+    earlier commit, as the reference in a before/after comparison) instead of this one's."""
     ports = ports or {name: free_port() for name in ("gateway", "retrieval", "scoring", "embedding", "http")}
     env = {**os.environ, "RECSYS_ARTIFACT": str(lightgcn), "RECSYS_SCORING_ARTIFACT": str(neumf),
            "RECSYS_HOST": "127.0.0.1", "RECSYS_METRICS_PORT": "0", "RECSYS_LOG_LEVEL": "WARNING",
            **{f"RECSYS_{n.upper()}_PORT": str(p) for n, p in ports.items()}, **(extra_env or {})}
-    process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "all"], env=env)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), str(tree / "gen" / "python")])
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "all"], env=env, cwd=tree)
     target = f"127.0.0.1:{ports['gateway']}"
     channel = grpc.insecure_channel(target)
     deadline = time.time() + 300

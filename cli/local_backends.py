@@ -22,6 +22,7 @@ import numpy as np
 from opentelemetry import trace
 
 from core.filters import ItemFilter
+from core.item_ids import ItemsAt
 from services.common.errors import client_message, status_for
 from services.common.metrics import RPC_DURATION, RPC_TOTAL, labelled
 from services.common.tracing import TRACER_NAME, tracing_enabled
@@ -83,7 +84,7 @@ class LocalHops:
         async def call() -> UserState:
             model, user = self._embedding.user_state(user_id)
             vector = _EMPTY if user.vector is None else user.vector
-            return UserState(vector, [model.item_ids[i] for i in user.seen.tolist()])
+            return UserState(vector, ItemsAt(model.item_ids, user.seen))
         return await local_call("EmbeddingService", "GetUserEmbedding", call, timeout)
 
     async def retrieve(self, user_id: str, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],
@@ -92,8 +93,8 @@ class LocalHops:
             retrieved = await self._retrieval.retrieve(vector, num_candidates, exclude_item_ids, item_filter,
                                                        user_id=user_id)
             positions, item_ids = retrieved.hits.indices, retrieved.index.item_ids
-            return Candidates([item_ids[i] for i in positions.tolist()], retrieved.hits.scores.tolist(),
-                              retrieved.model_version, retrieved.popularity_fallback, positions, item_ids)
+            return Candidates(ItemsAt(item_ids, positions), retrieved.hits.scores, retrieved.model_version,
+                              retrieved.popularity_fallback, positions, item_ids)
         return await local_call("RetrievalService", "Retrieve", call, timeout)
 
     async def score(self, user_id: str, candidates: Candidates, timeout: float) -> Scores:

@@ -14,6 +14,9 @@ from core.filters import ItemFilter
 from core.products import ProductAttributes, most_popular, popularity_order
 from recsys.v1 import common_pb2
 
+# response items kept per product: two reasons times a few model versions (a route's canary)
+MAX_KEPT_ITEMS_PER_PRODUCT = 8
+
 
 @dataclass
 class Catalogue:
@@ -30,6 +33,7 @@ class Catalogue:
     def __post_init__(self) -> None:
         self.position = {item: i for i, item in enumerate(self.item_ids)}
         self._messages: dict[str, common_pb2.Product] = {}  # built on first use: a response copies them
+        self._items: dict[tuple[str, str, str], common_pb2.RecommendedItem] = {}
 
     @classmethod
     def from_artifact(cls, artifact: Path) -> Catalogue:
@@ -44,6 +48,18 @@ class Catalogue:
         if message is None and item_id in self.products:
             message = self._messages[item_id] = self._message(item_id)
         return message
+
+    def recommended_item(self, item_id: str, model_version: str, reason: str) -> common_pb2.RecommendedItem:
+        """A response item without its score, built once per item, version and reason: a response
+        copies it in one step instead of building the item and its product field by field."""
+        key = (item_id, model_version, reason)
+        item = self._items.get(key)
+        if item is None:
+            if len(self._items) >= MAX_KEPT_ITEMS_PER_PRODUCT * max(1, len(self.products)):
+                self._items.clear()  # versions come and go with routes: keep the memory bounded
+            item = self._items[key] = common_pb2.RecommendedItem(item_id=item_id, model_version=model_version,
+                                                                 reason=reason, product=self.product(item_id))
+        return item
 
     def _message(self, item_id: str) -> common_pb2.Product:
         row = self.products[item_id]

@@ -38,7 +38,7 @@ class UserState:
 @dataclass(frozen=True)
 class Candidates:
     item_ids: Sequence[str]  # best first
-    scores: Sequence[float]
+    scores: Sequence[float] | np.ndarray
     model_version: str
     popularity_fallback: bool
     # in-process only: the items' positions in retrieval's item id list (item_space), which local

@@ -3,6 +3,7 @@ message, so no hop re-checks or re-merges anything."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.errors import InvalidRequest
@@ -32,6 +33,7 @@ class RecommendQuery:
         return cls(request.user_id, request.k, item_filter_of(request.filters), tuple(excluded),
                    request.model_version or request.model)
 
-    def exclusions_with(self, seen_item_ids: tuple[str, ...] | list[str]) -> list[str]:
-        """Items the answer must not contain: what the user has, then what the caller excluded."""
-        return [*seen_item_ids, *self.excluded]
+    def exclusions_with(self, seen_item_ids: Sequence[str]) -> Sequence[str]:
+        """Items the answer must not contain: what the user has, then what the caller excluded (the
+        user's items as they came when the caller excluded nothing: positions stay positions)."""
+        return seen_item_ids if not self.excluded else [*seen_item_ids, *self.excluded]

@@ -12,6 +12,7 @@ import numpy as np
 from core.errors import InvalidRequest, Unavailable
 from core.filters import ItemFilter
 from core.ids import MAX_ID_LENGTH, require_id
+from core.item_ids import ItemsAt
 from services.common.metrics import CANDIDATES, RETRIEVAL_ANSWERS, labelled, set_model_version
 from services.retrieval.batcher import SearchBatcher
 from services.retrieval.index import Hits, ItemIndex
@@ -61,7 +62,8 @@ class Retriever:
             raise InvalidRequest("user_vector holds NaN or infinite values")
         if model_version and model_version != served_version:
             raise InvalidRequest(f"model_version '{model_version}' is not served (serving '{served_version}')")
-        if any(len(i) > MAX_ID_LENGTH for i in exclude_item_ids):
+        # positions in a model's own id list (in process) name no id a caller could have mistyped
+        if not isinstance(exclude_item_ids, ItemsAt) and any(len(i) > MAX_ID_LENGTH for i in exclude_item_ids):
             raise InvalidRequest(f"exclude_item_ids entries must be at most {MAX_ID_LENGTH} characters")
 
     async def retrieve(self, vector: np.ndarray, num_candidates: int, exclude_item_ids: Sequence[str],

@@ -19,7 +19,7 @@ from recsys.v1 import recommendation_service_pb2_grpc as pb_grpc
 from services.common.settings import ServiceSettings
 from services.embedding.main import build_server as build_embedding
 from services.embedding.store import EmbeddingModel
-from services.gateway.catalogue import Catalogue
+from services.gateway.catalogue import MAX_KEPT_ITEMS_PER_PRODUCT, Catalogue
 from services.gateway.main import build_server as build_gateway
 from services.gateway.settings import GatewaySettings
 from services.gateway.split import watch_split
@@ -183,6 +183,19 @@ def test_get_product_and_not_found(gateway, artifacts):
     with pytest.raises(grpc.RpcError) as error:
         gateway.GetProduct(pb.GetProductRequest(item_id="no-such-product"), timeout=5)
     assert error.value.code() == grpc.StatusCode.NOT_FOUND and "no-such-product" in error.value.details()
+
+
+def test_response_items_are_kept_per_item_version_and_reason_and_bounded(artifacts):
+    catalogue = Catalogue.from_artifact(artifacts["lightgcn"])
+    item = catalogue.item_ids[0]
+    kept = catalogue.recommended_item(item, "v1", "popular")
+    assert (kept.item_id, kept.model_version, kept.reason, kept.score) == (item, "v1", "popular", 0.0)
+    assert kept.product == catalogue.product(item) and catalogue.recommended_item(item, "v1", "popular") is kept
+    assert catalogue.recommended_item(item, "v2", "popular") is not kept
+    assert not catalogue.recommended_item("no-such-product", "v1", "popular").HasField("product")
+    for version in range(MAX_KEPT_ITEMS_PER_PRODUCT * len(catalogue.products) + 1):  # versions without end
+        catalogue.recommended_item(item, f"v{version}", "popular")
+    assert len(catalogue._items) <= MAX_KEPT_ITEMS_PER_PRODUCT * len(catalogue.products)
 
 
 def test_models_and_system_info(gateway, backends):

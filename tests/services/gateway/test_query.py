@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from core.errors import InvalidRequest
 from core.filters import ItemFilter
+from core.item_ids import ItemsAt
 from recsys.v1 import common_pb2
 from recsys.v1 import recommendation_service_pb2 as pb
 from services.common.convert import filters_message, item_filter_of
@@ -19,6 +21,12 @@ def test_a_request_becomes_a_query():
     assert (query.user_id, query.k, query.model, query.excluded) == ("u1", 5, "v2", ("x", "y"))
     assert query.item_filter == ItemFilter(categories=("Books",), max_price=20.0)
     assert query.exclusions_with(["s"]) == ["s", "x", "y"]
+
+
+def test_the_users_items_pass_as_they_came_when_the_caller_excludes_nothing():
+    seen = ItemsAt(["a", "b", "c"], np.array([2, 0]))
+    query = RecommendQuery.from_request(pb.RecommendRequest(user_id="u1", k=5), max_k=10)
+    assert query.exclusions_with(seen) is seen
 
 
 @pytest.mark.parametrize("request_kwargs, message", [

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core.filters import FilterError, ItemFilter
+from core.item_ids import ItemsAt
 from services.retrieval.index import ItemIndex
 
 
@@ -79,3 +80,11 @@ def test_popularity_fallback_respects_exclusions_and_filters(index):
 
 def test_unknown_ids_are_skipped_when_mapping(index):
     assert index.indices_of(["P005", "nope", "P010"]).tolist() == [5, 10]
+
+
+def test_positions_in_another_id_list_map_as_their_ids_do(index):
+    other = ["nope", "P010", "P005", "P199", "gone"]  # another model's id list, in another order
+    positions = np.array([2, 0, 3, 1, 4], dtype=np.int64)
+    mapped = index.indices_of(ItemsAt(other, positions))
+    assert mapped.tolist() == index.indices_of([other[p] for p in positions]).tolist() == [5, 199, 10]
+    assert index.indices_of(ItemsAt(other, positions[:1])).tolist() == [5]  # the table is kept per list
