@@ -50,7 +50,8 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
         patience: int, device: str, reg: float, svd_scales: list[float], lr_schedule: str,
         loss: str = "bpr", negatives: int | None = None, temperature: float = 0.1,
         random_holdout: float = 0.0, tail_holdout: float = 0.0,
-        recent_weights: tuple[float, ...] = (), hard_negatives: int = 1) -> list[dict[str, object]]:
+        recent_weights: tuple[float, ...] = (), hard_negatives: int = 1,
+        hard_negative_rank: int = 1) -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     target = "test.txt"
@@ -67,10 +68,12 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
                              patience=patience, device=device, reg=reg, ks=(20,), eval_batch_users=2048,
                              time_budget_s=BUDGET["seconds"], svd_init_scale=svd_scale, lr_schedule=lr_schedule,
                              loss=loss, num_negatives=negatives, temperature=temperature,
-                             hard_negatives=hard_negatives)
+                             hard_negatives=hard_negatives, hard_negative_rank=hard_negative_rank)
         start = f"SVD initialisation x {svd_scale:g}" if svd_scale else "random initialisation"
         objective = (f"sampled softmax ({negatives or 'default'} negatives, t={temperature:g})" if loss == "softmax"
-                     else f"BPR, the hardest of {hard_negatives} negatives" if hard_negatives > 1 else "BPR")
+                     else "BPR" if hard_negatives == 1
+                     else f"BPR, the hardest of {hard_negatives} negatives" if hard_negative_rank == 1
+                     else f"BPR, the negative ranked {hard_negative_rank} of {hard_negatives} by score")
         print(f"\n== batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {objective}, {start} ==", flush=True)
         wall = time.perf_counter()
         result = train(data, config, progress=False, echo=lambda s: print(s, flush=True))
@@ -80,6 +83,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
             "target": target, "loss": loss, "negatives": result.config.num_negatives if loss == "softmax" else 1,
             "temperature": temperature if loss == "softmax" else None,
             "hard_negatives": hard_negatives if loss == "bpr" else None,
+            "hard_negative_rank": hard_negative_rank if loss == "bpr" else None,
             "epochs_run": len(result.history),
             "best_epoch": result.best_epoch, "recall@20": result.test_metrics["recall@20"],
             "ndcg@20": result.test_metrics["ndcg@20"], "valid_recall@20": result.valid_metrics.get("recall@20"),
@@ -93,6 +97,18 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
               f"{wall:.0f}s wall", flush=True)
         rows += with_recent_items(result.model, data, rows[-1], recent_weights)
     return rows
+
+
+def hard_negative_choice(text: str) -> tuple[int, int]:
+    """``K`` or ``K:N``: K candidates per pair, the N-th highest-scored trains (default 1, the hardest)."""
+    count, colon, rank = text.partition(":")
+    try:
+        choice = int(count), int(rank if colon else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K or K:N (whole numbers), got '{text}'") from None
+    if not 1 <= choice[1] <= choice[0]:
+        raise argparse.ArgumentTypeError(f"K:N needs 1 <= N <= K, got '{text}'")
+    return choice
 
 
 def with_recent_items(model: LightGCN, data: Dataset, plain: dict[str, object],
@@ -184,9 +200,10 @@ def main() -> None:
                              "(one negative per pair, the default); softmax, cosine sampled softmax")
     parser.add_argument("--negatives", type=int,
                         help="softmax: items drawn per batch, shared by its rows (default 1024)")
-    parser.add_argument("--hard-negatives", type=int, action="append", metavar="K",
+    parser.add_argument("--hard-negatives", type=hard_negative_choice, action="append", metavar="K[:N]",
                         help="repeatable: bpr draws K candidates per pair and trains on the one the model scores "
-                             "highest (dynamic negative sampling); 1, the default: the paper's uniform draw")
+                             "highest (dynamic negative sampling), or with :N its N-th highest; 1, the default: "
+                             "the paper's uniform draw")
     parser.add_argument("--temperature", type=float, default=0.1, help="softmax: the cosine similarities' temperature")
     parser.add_argument("--tail-holdout", type=float, default=0.0, metavar="FRACTION",
                         help="evaluate on the last FRACTION of each user's train.txt line instead of test.txt "
@@ -209,12 +226,14 @@ def main() -> None:
     BUDGET["seconds"] = args.time_budget
     rows = []
     for name in args.dataset or ["gowalla"]:
-        for loss, hard in ((loss, hard) for loss in args.loss or ["bpr"] for hard in args.hard_negatives or [1]):
+        for loss, (hard, rank) in ((loss, hard) for loss in args.loss or ["bpr"]
+                                   for hard in args.hard_negatives or [(1, 1)]):
             rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
                         args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
                         loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout,
-                        tuple(args.recent_item_weight), hard)
-    columns = ["dataset", "target", "loss", "hard_negatives", "batch", "lr", "lr_schedule", "init", "epochs_run",
+                        tuple(args.recent_item_weight), hard, rank)
+    columns = ["dataset", "target", "loss", "hard_negatives", "hard_negative_rank", "batch", "lr", "lr_schedule",
+               "init", "epochs_run",
                "best_epoch", "recent_item_weight", "recall@20", "ndcg@20", "paper_recall@20", "paper_ndcg@20",
                "s_per_epoch", "wall_s"]
     print("\n" + markdown_table(rows, columns))

@@ -212,18 +212,19 @@ class LightGCN(Recommender):
         rows = self._propagate_all()[self._rows(nodes)]
         return tuple(rows.split([len(users), *(len(items) for items in item_groups)]))
 
-    def hardest_negative_embeddings(self, users: torch.Tensor, positives: torch.Tensor,
-                                    candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
-                                                                       torch.Tensor]:
+    def hardest_negative_embeddings(self, users: torch.Tensor, positives: torch.Tensor, candidates: torch.Tensor,
+                                    rank: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Final embeddings of ``users``, ``positives`` and, of each row of ``candidates`` (batch x K
-        items), the one the user's vector scores highest, plus those items; one propagation. The
-        candidates are scored without gradients, so only the chosen rows reach the backward pass."""
+        items), the one the user's vector scores ``rank``-th highest (1: the hardest), plus those
+        items; one propagation. The candidates are scored without gradients, so only the chosen rows
+        reach the backward pass."""
         table = self._propagate_all()
         user_rows = table[self._rows(users)]
         with torch.no_grad():
             candidate_rows = table.detach()[self._rows(candidates.reshape(-1) + self.n_users)]
             scores = torch.einsum("bd,bkd->bk", user_rows.detach(), candidate_rows.view(*candidates.shape, -1))
-            chosen = candidates.gather(1, scores.argmax(1, keepdim=True)).squeeze(1)
+            picked = scores.argmax(1, keepdim=True) if rank == 1 else scores.topk(rank, dim=1).indices[:, rank - 1:]
+            chosen = candidates.gather(1, picked).squeeze(1)
         item_rows = table[self._rows(torch.cat([positives, chosen]) + self.n_users)]
         positive_rows, negative_rows = item_rows.split(len(users))
         return user_rows, positive_rows, negative_rows, chosen

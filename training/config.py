@@ -66,6 +66,7 @@ class TrainConfig:
     temperature: float = 0.1  # softmax: cosine similarities are divided by this
     # bpr: candidates drawn per pair, the one the model scores highest trains (1: uniform, the paper's)
     hard_negatives: int = 1
+    hard_negative_rank: int = 1  # bpr with hard negatives: train on the N-th highest-scored candidate
     embedding_dim: int | None = None
     layers: tuple[int, ...] | None = None
     n_layers: int | None = None
@@ -128,6 +129,9 @@ class TrainConfig:
             raise ValueError(f"the SVD initialisation's scale must be >= 0, got {self.svd_init_scale}")
         if self.hard_negatives < 1:
             raise ValueError(f"hard negatives count the candidates drawn per pair: >= 1, got {self.hard_negatives}")
+        if not 1 <= self.hard_negative_rank <= self.hard_negatives:
+            raise ValueError(f"the hard negative's rank picks one of the {self.hard_negatives} candidates by score: "
+                             f"1..{self.hard_negatives}, got {self.hard_negative_rank}")
         if self.hard_negatives > 1 and (self.model != "lightgcn" or self.loss != "bpr"):
             raise ValueError(f"hard negatives pick BPR's negative for lightgcn; model '{self.model}' with loss "
                              f"'{self.loss}' takes --hard-negatives 1")

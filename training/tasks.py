@@ -88,12 +88,17 @@ class PairwiseTask(_ShuffledPairs):
     loss_name = "bpr"
 
     def __init__(self, train: Interactions, n_items: int, batch_size: int = 2048, reg: float = 1e-4,
-                 seed: int = 0, device: torch.device = torch.device("cpu"), hard_negatives: int = 1) -> None:
+                 seed: int = 0, device: torch.device = torch.device("cpu"), hard_negatives: int = 1,
+                 hard_negative_rank: int = 1) -> None:
         super().__init__(train, n_items, batch_size, seed, device)
         self.reg = reg
         if hard_negatives < 1:
             raise ValueError(f"hard_negatives counts the candidates drawn per pair: >= 1, got {hard_negatives}")
+        if not 1 <= hard_negative_rank <= hard_negatives:
+            raise ValueError(f"hard_negative_rank picks one of the {hard_negatives} candidates by score: "
+                             f"1..{hard_negatives}, got {hard_negative_rank}")
         self.hard_negatives = hard_negatives
+        self.hard_negative_rank = hard_negative_rank
 
     def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
         negatives = sample_negatives(self.index, self.users, self.hard_negatives, self.generator)
@@ -107,7 +112,7 @@ class PairwiseTask(_ShuffledPairs):
     def loss(self, model: Recommender, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         users, positives, negatives = batch
         if negatives.dim() == 2:
-            pos, neg, negatives = self._hardest(model, users, positives, negatives)
+            pos, neg, negatives = self._hardest(model, users, positives, negatives, self.hard_negative_rank)
         else:
             pos, neg = model.score_triplets(users, positives, negatives)
         bpr = F.softplus(neg - pos).mean()
@@ -117,14 +122,15 @@ class PairwiseTask(_ShuffledPairs):
         return bpr + self.reg * 0.5 * model.l2_terms(users, positives, negatives) / len(users)
 
     @staticmethod
-    def _hardest(model: Recommender, users: torch.Tensor, positives: torch.Tensor,
-                 candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _hardest(model: Recommender, users: torch.Tensor, positives: torch.Tensor, candidates: torch.Tensor,
+                 rank: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Dynamic negative sampling (Zhang et al., SIGIR 2013): of each pair's candidates the one the
-        model now scores highest is its negative."""
+        model now scores highest is its negative; with ``rank`` N > 1 the N-th highest (DNS(M, N),
+        Shi et al., WWW 2023), which is less often an unseen item the user actually likes."""
         hardest = getattr(model, "hardest_negative_embeddings", None)
         if hardest is None:
             raise ValueError(f"{model.name} cannot pick hard negatives (lightgcn can)")
-        user_rows, positive_rows, negative_rows, chosen = hardest(users, positives, candidates)
+        user_rows, positive_rows, negative_rows, chosen = hardest(users, positives, candidates, rank)
         return (user_rows * positive_rows).sum(-1), (user_rows * negative_rows).sum(-1), chosen
 
 

@@ -86,7 +86,8 @@ def make_task(config: TrainConfig, dataset: Dataset, device: torch.device) -> Ta
     if config.loss == "bce":
         return PointwiseTask(dataset.train, num_negatives=config.num_negatives, **common)
     if config.loss == "bpr":
-        return PairwiseTask(dataset.train, reg=config.reg, hard_negatives=config.hard_negatives, **common)
+        return PairwiseTask(dataset.train, reg=config.reg, hard_negatives=config.hard_negatives,
+                            hard_negative_rank=config.hard_negative_rank, **common)
     if config.loss == "softmax":
         return SoftmaxTask(dataset.train, num_negatives=config.num_negatives, temperature=config.temperature,
                            reg=config.reg, **common)

@@ -226,22 +226,24 @@ def test_softmax_loss_settings_are_checked(overrides, message):
         TrainConfig(**overrides).resolved()
 
 
-def test_hard_negatives_train_on_the_highest_scored_candidate_and_only_it():
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_hard_negatives_train_on_the_candidate_of_their_rank_and_only_it(rank):
     from training.data.types import Interactions
     from training.tasks import PairwiseTask
 
     torch.manual_seed(0)
     users, items = np.array([0, 1, 2, 3, 3]), np.array([1, 0, 3, 2, 1])
     model = LightGCN(4, 6, embedding_dim=4, n_layers=2).set_graph(users, items)
-    task = PairwiseTask(Interactions(users=users, items=items), n_items=6, batch_size=8, reg=0.0, hard_negatives=3)
+    task = PairwiseTask(Interactions(users=users, items=items), n_items=6, batch_size=8, reg=0.0, hard_negatives=3,
+                        hard_negative_rank=rank)
     batch_users, positives = torch.tensor([0, 3]), torch.tensor([1, 2])
     candidates = torch.tensor([[0, 4, 5], [3, 4, 5]])
     loss = task.loss(model, (batch_users, positives, candidates))
     user_emb, item_emb = model.propagate()
     expected = []
     for user, positive, row in zip(batch_users.tolist(), positives.tolist(), candidates.tolist()):
-        hardest = max(row, key=lambda item: float(user_emb[user] @ item_emb[item]))
-        expected.append(torch.nn.functional.softplus(user_emb[user] @ (item_emb[hardest] - item_emb[positive])))
+        chosen = sorted(row, key=lambda item: -float((user_emb[user] @ item_emb[item]).detach()))[rank - 1]
+        expected.append(torch.nn.functional.softplus(user_emb[user] @ (item_emb[chosen] - item_emb[positive])))
     assert torch.isclose(loss, torch.stack(expected).mean(), atol=1e-6)
     # the candidates that lost add nothing to the gradient: it equals that of the by-hand loss,
     # which holds the chosen items alone
@@ -274,6 +276,8 @@ def test_lightgcn_trained_with_hard_negatives_beats_popularity(small_dataset, po
     ({"model": "lightgcn", "hard_negatives": 0}, "hard negatives count the candidates drawn per pair"),
     ({"model": "neumf", "hard_negatives": 4}, "hard negatives pick BPR's negative for lightgcn"),
     ({"model": "lightgcn", "loss": "softmax", "hard_negatives": 4}, "hard negatives pick BPR's negative"),
+    ({"model": "lightgcn", "hard_negatives": 4, "hard_negative_rank": 5}, r"one of the 4 candidates by score: 1\.\.4"),
+    ({"model": "lightgcn", "hard_negatives": 4, "hard_negative_rank": 0}, "got 0"),
 ])
 def test_hard_negative_settings_are_checked(overrides, message):
     with pytest.raises(ValueError, match=message):
