@@ -126,7 +126,8 @@ class PairwiseTask(_ShuffledPairs):
                  rank: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Dynamic negative sampling (Zhang et al., SIGIR 2013): of each pair's candidates the one the
         model now scores highest is its negative; with ``rank`` N > 1 the N-th highest (DNS(M, N),
-        Shi et al., WWW 2023), which is less often an unseen item the user actually likes."""
+        Shi et al., WWW 2023), meant to be less often an unseen item the user will like (on Gowalla it
+        trains worse: docs/benchmarks.md)."""
         hardest = getattr(model, "hardest_negative_embeddings", None)
         if hardest is None:
             raise ValueError(f"{model.name} cannot pick hard negatives (lightgcn can)")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from core.filters import ItemFilter
-from core.item_ids import ItemsAt
+from core.item_ids import ItemsAt, PositionTable
 from core.products import ProductAttributes, popularity_order
 from services.retrieval.coarse import CoarseScan, measured_scan
 
@@ -42,7 +42,7 @@ class ItemIndex:
             raise ValueError(f"{len(item_ids)} item ids but {len(vectors)} vectors")
         self.item_ids = list(item_ids)
         self.position = {item: i for i, item in enumerate(self.item_ids)}
-        self._translation: tuple[Sequence[str], np.ndarray] | None = None
+        self._translation = PositionTable()  # in `serve all`: from the embedding model's id list
         self.vectors = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
         counts = np.zeros(len(item_ids)) if popularity is None else popularity
         self.popularity = torch.from_numpy(popularity_order(counts))
@@ -64,19 +64,9 @@ class ItemIndex:
     def indices_of(self, item_ids: Sequence[str]) -> np.ndarray:
         """Known items' indices (unknown ids are skipped: they cannot be recommended anyway)."""
         if isinstance(item_ids, ItemsAt):  # positions in another model's id list: translated by table
-            table = self._translation_from(item_ids.space)[item_ids.positions]
+            table = self._translation.of(item_ids.space, self.position)[item_ids.positions]
             return table[table >= 0]
         return np.fromiter((self.position[i] for i in item_ids if i in self.position), dtype=np.int64)
-
-    def _translation_from(self, space: Sequence[str]) -> np.ndarray:
-        """This index's position of each item of ``space`` (-1: not here), kept for the last space
-        asked about (in `serve all` there is one: the embedding model's id list)."""
-        kept = self._translation
-        if kept is not None and kept[0] is space:
-            return kept[1]
-        table = np.fromiter((self.position.get(i, -1) for i in space), dtype=np.int64, count=len(space))
-        self._translation = (space, table)
-        return table
 
     def allowed(self, item_filter: ItemFilter) -> torch.Tensor | None:
         """Boolean mask of items passing the filter (None when nothing is filtered)."""

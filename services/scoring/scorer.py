@@ -12,6 +12,7 @@ import numpy as np
 
 from core.errors import InvalidRequest, Unavailable
 from core.ids import require_id, require_ids
+from core.item_ids import PositionTable
 from models.loaded import LoadedModel
 from services.common.metrics import set_model_version
 from services.scoring.batcher import ScoreBatcher
@@ -31,7 +32,7 @@ class Scorer:
         self.max_items = max_items
         self._model: LoadedModel | None = None
         self._log_popularity: np.ndarray | None = None
-        self._translation: tuple[Sequence[str], LoadedModel, np.ndarray] | None = None
+        self._translation = PositionTable()  # from retrieval's id list, matched once per (list, model)
         self.batcher = ScoreBatcher()
 
     def load(self, model: LoadedModel) -> None:
@@ -65,17 +66,8 @@ class Scorer:
         self._check(model, user_id, "")
         if not 0 < len(candidates) <= self.max_items:
             raise InvalidRequest(f"item_ids holds {len(candidates)} ids; 1..{self.max_items} are allowed")
-        return await self._score(model, log_popularity, user_id, self._positions_in(model, item_space)[candidates])
-
-    def _positions_in(self, model: LoadedModel, item_space: Sequence[str]) -> np.ndarray:
-        """This model's position of each item of ``item_space`` (-1: unknown here), cached per pair."""
-        cached = self._translation
-        if cached is not None and cached[0] is item_space and cached[1] is model:
-            return cached[2]
-        table = np.fromiter((model.item_index.get(i, -1) for i in item_space), dtype=np.int64,
-                            count=len(item_space))
-        self._translation = (item_space, model, table)
-        return table
+        positions = self._translation.of(item_space, model.item_index)[candidates]
+        return await self._score(model, log_popularity, user_id, positions)
 
     async def _score(self, model: LoadedModel, log_popularity: np.ndarray, user_id: str,
                      positions: np.ndarray) -> Scored:
