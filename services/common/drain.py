@@ -15,9 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
-import grpc
 from grpc_health.v1._async import HealthServicer
 
 log = logging.getLogger(__name__)
@@ -29,7 +27,8 @@ QUIET_S = 1.0  # no call started for this long: the clients have moved to other 
 
 
 class Activity:
-    """When a server last received work from a client."""
+    """When a server last received work from a client (touched on each call by
+    services/common/pipeline.py, health checks and reflection aside)."""
 
     def __init__(self) -> None:
         self.last_call_at = time.monotonic()
@@ -41,15 +40,9 @@ class Activity:
         return time.monotonic() - self.last_call_at
 
 
-class CallActivity(Activity, grpc.aio.ServerInterceptor):
-    """Remembers when the gRPC server last received a call from a client (health checks aside)."""
-
-    async def intercept_service(
-            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        if not handler_call_details.method.startswith(_HOUSEKEEPING):
-            self.touch()
-        return await continuation(handler_call_details)
+def is_housekeeping(method: str) -> bool:
+    """Whether a call (by its full method name) is a health check or reflection, not a client's work."""
+    return method.startswith(_HOUSEKEEPING)
 
 
 async def wait_for_clients_to_leave(activity: Activity, minimum_s: float, maximum_s: float,

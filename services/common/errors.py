@@ -1,4 +1,5 @@
-"""One place that turns exceptions into gRPC status codes, as a server interceptor.
+"""One place that turns exceptions into gRPC status codes (applied to every call by
+services/common/pipeline.py, and to the in-process hops by cli/local_backends.py).
 
 Servicers raise domain errors; clients get the right code and a message they can act on, and an
 unexpected error becomes INTERNAL (logged with its traceback) instead of a dropped connection.
@@ -8,12 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
 import grpc
 
 from core.errors import ArtifactError, InvalidRequest, NotFound, Unavailable
-from services.common.handlers import UndecodableRequest, WrappedHandlers
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,7 @@ _UNDECODABLE: dict[str, list[float]] = {}  # method -> [time of the last report,
 REPORT_EVERY_S = 60.0
 
 
-def _report_undecodable(method: str) -> None:
+def report_undecodable(method: str) -> None:
     """One log line per method and minute, however many bad bodies arrive (a fuzzer or a broken
     client must not flood the log)."""
     last, count = _UNDECODABLE.setdefault(method, [0.0, 0])
@@ -53,33 +52,6 @@ def client_message(error: BaseException, code: grpc.StatusCode) -> str:
     return str(error)
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps every unary-unary handler so raised exceptions become status codes with messages."""
-
-    def __init__(self) -> None:
-        self.wrapped = WrappedHandlers()
-
-    async def intercept_service(
-            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        method = handler_call_details.method
-        handler = await continuation(handler_call_details)
-
-        def wrap(inner):
-            async def guarded(request, context: grpc.aio.ServicerContext):
-                if isinstance(request, UndecodableRequest):
-                    _report_undecodable(method)
-                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                        f"the request body is not a valid message for {method}")
-                try:
-                    return await inner(request, context)
-                except grpc.aio.AbortError:
-                    raise  # the servicer already chose a status
-                except Exception as error:
-                    code = status_for(error)
-                    if code == grpc.StatusCode.INTERNAL:
-                        log.exception("unexpected error in %s", method)
-                    await context.abort(code, client_message(error, code))
-            return guarded
-
-        return self.wrapped.get(method, handler, wrap)
+def report_unexpected(method: str) -> None:
+    """Log the exception being handled, traceback and all: the caller only hears its kind."""
+    log.exception("unexpected error in %s", method)

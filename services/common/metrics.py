@@ -18,14 +18,9 @@ Names are the contract the dashboards and alerts will use:
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Awaitable, Callable
 
-import grpc
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
-
-from services.common.handlers import WrappedHandlers
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -57,37 +52,3 @@ def set_model_version(service: str, version: str) -> None:
         if labels[0] == service:
             MODEL_INFO.remove(*labels)
     MODEL_INFO.labels(service=service, version=version).set(1)
-
-
-class MetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Outermost interceptor: times every unary call and counts it by final status code."""
-
-    def __init__(self) -> None:
-        self.wrapped = WrappedHandlers()
-
-    async def intercept_service(
-            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        parts = handler_call_details.method.split("/")
-        handler = await continuation(handler_call_details)
-        if len(parts) != 3 or handler is None:  # a path no service here has: gRPC answers UNIMPLEMENTED
-            RPC_TOTAL.labels("unknown", "unknown", "UNIMPLEMENTED").inc()  # fixed labels: paths are anyone's
-            return handler
-        service, method = parts[1].rsplit(".", 1)[-1], parts[2]
-
-        def wrap(inner):
-            async def timed(request, context: grpc.aio.ServicerContext):
-                started = time.perf_counter()
-                code = "OK"
-                try:
-                    return await inner(request, context)
-                except BaseException:
-                    status = context.code()
-                    code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
-                    raise
-                finally:
-                    labelled(RPC_DURATION, service, method, code).observe(time.perf_counter() - started)
-                    labelled(RPC_TOTAL, service, method, code).inc()
-            return timed
-
-        return self.wrapped.get(handler_call_details.method, handler, wrap)

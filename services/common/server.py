@@ -1,4 +1,5 @@
-"""Server bootstrap shared by every service: grpc.aio server with the error interceptor, the
+"""Server bootstrap shared by every service: grpc.aio server with the call pipeline (metrics,
+tracing, authentication, error mapping: services/common/pipeline.py) around every method, the
 standard health service (SERVING only once the model is loaded), server reflection (so grpcurl
 works), and graceful shutdown on SIGTERM (NOT_SERVING, serve until the clients have left, finish the
 calls in flight, exit)."""
@@ -14,19 +15,16 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from core.artifact import artifact_version
 from core.errors import PortInUse
 from core.security import Security
-from services.common.auth import AuthInterceptor
-from services.common.drain import CallActivity, DrainingHealthServicer, wait_for_clients_to_leave
-from services.common.errors import ErrorMappingInterceptor
+from services.common.drain import Activity, DrainingHealthServicer, wait_for_clients_to_leave
 from services.common.heap import freeze_long_lived
-from services.common.metrics import MetricsInterceptor
+from services.common.pipeline import CallPipeline, PipelinedRegistration, Unimplemented
 from services.common.reload import watch_artifact
 from services.common.tls import server_credentials
-from services.common.tracing import TracingInterceptor
 from telemetry.setup import READINESS, start_metrics_server
 
 log = logging.getLogger(__name__)
@@ -37,7 +35,7 @@ class ServiceBinding:
     """One servicer: how to register it, and its full service name (for health and reflection)."""
 
     name: str  # e.g. "recsys.v1.RetrievalService"
-    register: Callable[[grpc.aio.Server], None]
+    register: Callable[[PipelinedRegistration], None]  # e.g. a generated add_*Servicer_to_server
 
 
 LIVENESS = "liveness"
@@ -68,7 +66,7 @@ class GrpcServer:
         self.grace_s = grace_s
         self.drain_delay_s = drain_delay_s
         self.max_connection_age_s = max_connection_age_s
-        self.activity = CallActivity()
+        self.activity = Activity()
         self.reuse_port = reuse_port
         self.port = 0
         # grpc.aio objects bind to the running event loop, so they are made in start().
@@ -78,23 +76,23 @@ class GrpcServer:
     async def start(self) -> int:
         self.health = DrainingHealthServicer()
         # gRPC turns SO_REUSEPORT on by default
-        # metrics outside auth: refused calls are counted (UNAUTHENTICATED) like any other status
-        interceptors = [self.activity, TracingInterceptor(), MetricsInterceptor(), AuthInterceptor(self.security),
-                        ErrorMappingInterceptor()]
-        self.server = grpc.aio.server(interceptors=interceptors,
-                                      options=[("grpc.so_reuseport", 1 if self.reuse_port else 0),
+        self.server = grpc.aio.server(options=[("grpc.so_reuseport", 1 if self.reuse_port else 0),
                                                ("grpc.max_connection_age_ms", int(self.max_connection_age_s * 1000)),
                                                ("grpc.max_connection_age_grace_ms",
                                                 int(MAX_CONNECTION_AGE_GRACE_S * 1000)),
                                                ("grpc.http2.min_ping_interval_without_data_ms",
                                                 MIN_PING_INTERVAL_MS),
                                                ("grpc.keepalive_permit_without_calls", 1)])
+        # every handler in the call pipeline, registered through a stand-in for the server
+        registration = PipelinedRegistration(self.server, CallPipeline(self.activity, self.security))
         for binding in self.bindings:
-            binding.register(self.server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+            binding.register(registration)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, registration)
         names = [b.name for b in self.bindings] + [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                                                     reflection.SERVICE_NAME]
-        reflection.enable_server_reflection(names, self.server)
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.aio.ReflectionServicer(names),
+                                                                   registration)
+        self.server.add_generic_rpc_handlers((Unimplemented(),))  # last: only what nothing else answers
         try:
             if self.security.tls:
                 self.port = self.server.add_secure_port(self.address, server_credentials(self.security))

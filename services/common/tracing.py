@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import grpc
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
-
-from services.common.handlers import rewrap_unary
 
 TRACER_NAME = "recsys"
 
@@ -74,38 +72,23 @@ def outgoing_metadata() -> list[tuple[str, str]] | None:
     return list(carrier.items())
 
 
-class TracingInterceptor(grpc.aio.ServerInterceptor):
-    """Starts a SERVER span per unary call, as a child of the caller's context when it sent one."""
+@contextlib.contextmanager
+def grpc_server_span(method: str, metadata) -> Iterator[trace.Span]:
+    """A SERVER span for a gRPC call (child of the caller's context when its metadata carries one)."""
+    carrier = {key: value for key, value in metadata or () if isinstance(value, str)}
+    token = context.attach(propagate.extract(carrier))
+    try:
+        with trace.get_tracer(TRACER_NAME).start_as_current_span(
+                method, kind=trace.SpanKind.SERVER, attributes={"rpc.system": "grpc", "rpc.method": method}) as span:
+            yield span
+    finally:
+        context.detach(token)
 
-    async def intercept_service(
-            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        if not tracing_enabled():  # nothing would be exported: no wrapper, no per-call work at all
-            return await continuation(handler_call_details)
-        method = handler_call_details.method.lstrip("/")
-        metadata = {key: value for key, value in (handler_call_details.invocation_metadata or ())
-                    if isinstance(value, str)}
 
-        def wrap(inner):
-            async def traced(request, servicer_context: grpc.aio.ServicerContext):
-                token = context.attach(propagate.extract(metadata))
-                try:
-                    tracer = trace.get_tracer(TRACER_NAME)
-                    with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER,
-                                                      attributes={"rpc.system": "grpc", "rpc.method": method}) as span:
-                        try:
-                            return await inner(request, servicer_context)
-                        except BaseException:
-                            code = servicer_context.code()
-                            span.set_attribute("rpc.grpc.status_code",
-                                               code.value[0] if isinstance(code, grpc.StatusCode) else 2)
-                            span.set_status(trace.Status(trace.StatusCode.ERROR))
-                            raise
-                finally:
-                    context.detach(token)
-            return traced
-
-        return rewrap_unary(await continuation(handler_call_details), wrap)
+def traced_status(span: trace.Span, code: grpc.StatusCode | None) -> None:
+    """Mark a call's span as failed, with the status code it ended with (UNKNOWN when none was set)."""
+    span.set_attribute("rpc.grpc.status_code", code.value[0] if isinstance(code, grpc.StatusCode) else 2)
+    span.set_status(trace.Status(trace.StatusCode.ERROR))
 
 
 @contextlib.contextmanager

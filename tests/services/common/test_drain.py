@@ -132,9 +132,9 @@ def test_health_watches_end_with_the_drain_instead_of_holding_the_shutdown(caplo
 
 @pytest.mark.parametrize("minimum_s", [0.0, 0.3])
 def test_the_drain_waits_at_least_its_minimum_and_stops_at_its_limit_when_calls_keep_coming(minimum_s):
-    from services.common.drain import CallActivity, wait_for_clients_to_leave
+    from services.common.drain import Activity, wait_for_clients_to_leave
 
-    class Busy(CallActivity):
+    class Busy(Activity):
         def quiet_for(self) -> float:
             return 0.0  # a client that never leaves
 

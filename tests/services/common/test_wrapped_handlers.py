@@ -1,4 +1,4 @@
-"""Interceptor wrappers kept per method: reused while the inner handler is the same object, rebuilt
+"""Handler wrappers kept per method: reused while the inner handler is the same object, rebuilt
 when it changes, and never kept for unknown methods."""
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ def _handler() -> grpc.RpcMethodHandler:
 def test_the_same_inner_handler_gets_the_same_wrapper():
     built = []
 
-    def wrap(inner):
+    def wrap(inner: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         built.append(inner)
-        return inner
+        return inner._replace(unary_unary=inner.unary_unary)  # a new handler, as the pipeline makes
 
     kept, handler = WrappedHandlers(), _handler()
     first = kept.get("/recsys.v1.RetrievalService/Retrieve", handler, wrap)
     assert kept.get("/recsys.v1.RetrievalService/Retrieve", handler, wrap) is first
     assert len(built) == 1
-    replacement = _handler()  # e.g. an inner interceptor answered this call with a refusal
+    replacement = _handler()  # e.g. the service was registered again
     assert kept.get("/recsys.v1.RetrievalService/Retrieve", replacement, wrap) is not first
     assert len(built) == 2
     assert kept.get("/recsys.v1.ScoringService/Score", handler, wrap) is not first  # per method
