@@ -5,7 +5,7 @@ Each hop otherwise costs a client-side and a server-side gRPC call (serialisatio
 the event loop's I/O) on the same Python thread, which is most of a Recommend's CPU; building and
 reading 200 candidate messages alone was a tenth of it. `LocalHops` hands arrays over instead
 and keeps the contract the gateway relies on: the deadline (a timeout raises DEADLINE_EXCEEDED),
-domain errors mapped to their status codes by the same rules as the error interceptor, and the
+domain errors mapped to their status codes by the same rules as the call pipeline, and the
 same per-RPC metrics and (when tracing exports) a span per hop. The backends' own gRPC ports stay
 open for other clients.
 """

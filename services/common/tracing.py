@@ -25,7 +25,7 @@ def configure_tracing(service: str, env: Mapping[str, str] | None = None, export
                       synchronous: bool = False) -> TracerProvider | None:
     """Install the process's tracer provider (once; later calls add ``exporter`` to it).
     ``synchronous`` exports each span as it ends (tests), instead of in batches. With nothing to
-    export, no provider is installed and the interceptor skips span work entirely."""
+    export, no provider is installed and the call pipeline skips span work entirely."""
     current = trace.get_tracer_provider()
     _enabled.clear()
     if isinstance(current, TracerProvider):

@@ -1,11 +1,11 @@
 """How the HTTP API reaches the gateway's logic: one interface, two transports.
 
 - :class:`GrpcGateway`: over grpc.aio to a gateway Service (`recsys serve http` on its own, or as a
-  container beside the gateway in its pod). The gRPC server's interceptors (validation, error
-  mapping, metrics, traces) apply to every call, exactly as for gRPC clients.
+  container beside the gateway in its pod). The gRPC server's call pipeline (validation, error
+  mapping, metrics, traces) applies to every call, exactly as for gRPC clients.
 - :class:`InProcessGateway`: the gateway servicer in the same process (`recsys serve all`): the
-  same methods called directly, domain errors mapped with the same function the gRPC interceptor
-  uses. No loopback hop, no second serialisation.
+  same methods called directly, domain errors mapped with the same function the gRPC call
+  pipeline uses. No loopback hop, no second serialisation.
 
 Both take and return the protos, and raise :class:`GatewayError` carrying a gRPC status code,
 which the API turns into an HTTP status and a problem body.
