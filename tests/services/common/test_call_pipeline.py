@@ -6,7 +6,9 @@ streaming method of a service refused at start."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -46,6 +48,18 @@ UNARY = {name: grpc.unary_unary_rpc_method_handler(behaviour)
          for name, behaviour in (("Fine", _fine), ("Missing", _missing), ("Broken", _broken), ("Aborts", _aborts))}
 
 
+@contextlib.asynccontextmanager
+async def _serving() -> AsyncIterator[tuple[GrpcServer, grpc.aio.Channel]]:
+    """A GrpcServer with the test service, and a channel to it."""
+    server = GrpcServer([_binding(UNARY)], "127.0.0.1:0")
+    port = await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield server, channel
+    finally:
+        await server.abandon()
+
+
 def _count(method: str, code: str) -> float:
     return RPC_TOTAL.labels("Pipeline", method, code)._value.get()
 
@@ -67,24 +81,19 @@ def test_errors_become_status_codes_and_every_call_is_counted_by_its_code(caplog
                 "Aborts": ("FAILED_PRECONDITION", grpc.StatusCode.FAILED_PRECONDITION, "chose its own status")}
 
     async def scenario() -> None:
-        server = GrpcServer([_binding(UNARY)], "127.0.0.1:0")
-        port = await server.start()
         before = {method: _count(method, code) for method, (code, _, _) in expected.items()}
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                for method, (_, status, detail) in expected.items():
-                    call = channel.unary_unary(f"/{SERVICE}/{method}")
-                    if status is None:
-                        assert await call(b"x", timeout=10) == b"fine:x"
-                        continue
-                    with pytest.raises(grpc.aio.AioRpcError) as error:
-                        await call(b"x", timeout=10)
-                    assert error.value.code() == status and detail in error.value.details()
-                    assert "hunter2" not in error.value.details()  # an unexpected error's text stays in the log
+        async with _serving() as (_, channel):
+            for method, (_, status, detail) in expected.items():
+                call = channel.unary_unary(f"/{SERVICE}/{method}")
+                if status is None:
+                    assert await call(b"x", timeout=10) == b"fine:x"
+                    continue
+                with pytest.raises(grpc.aio.AioRpcError) as error:
+                    await call(b"x", timeout=10)
+                assert error.value.code() == status and detail in error.value.details()
+                assert "hunter2" not in error.value.details()  # an unexpected error's text stays in the log
             assert await _eventually(lambda: all(_count(method, code) == before[method] + 1
                                                  for method, (code, _, _) in expected.items()))
-        finally:
-            await server.abandon()
 
     with caplog.at_level(logging.ERROR):
         asyncio.run(scenario())
@@ -94,19 +103,14 @@ def test_errors_become_status_codes_and_every_call_is_counted_by_its_code(caplog
 
 def test_the_drain_hears_of_client_calls_but_not_of_health_checks():
     async def scenario() -> None:
-        server = GrpcServer([_binding(UNARY)], "127.0.0.1:0")
-        port = await server.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                await channel.unary_unary(f"/{SERVICE}/Fine")(b"", timeout=10)
-                server.activity.last_call_at -= 100.0  # as if the last client call were long ago
-                for _ in range(5):
-                    await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
-                assert server.activity.quiet_for() >= 100.0
-                await channel.unary_unary(f"/{SERVICE}/Fine")(b"", timeout=10)
-                assert server.activity.quiet_for() < 100.0
-        finally:
-            await server.abandon()
+        async with _serving() as (server, channel):
+            await channel.unary_unary(f"/{SERVICE}/Fine")(b"", timeout=10)
+            server.activity.last_call_at -= 100.0  # as if the last client call were long ago
+            for _ in range(5):
+                await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+            assert server.activity.quiet_for() >= 100.0
+            await channel.unary_unary(f"/{SERVICE}/Fine")(b"", timeout=10)
+            assert server.activity.quiet_for() < 100.0
 
     asyncio.run(scenario())
 
@@ -138,15 +142,10 @@ def test_a_failed_call_leaves_a_span_marked_with_its_status_code():
     configure_tracing("test", exporter=exporter, synchronous=True)
 
     async def scenario() -> None:
-        server = GrpcServer([_binding(UNARY)], "127.0.0.1:0")
-        port = await server.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                await channel.unary_unary(f"/{SERVICE}/Fine")(b"", timeout=10)
-                with pytest.raises(grpc.aio.AioRpcError):
-                    await channel.unary_unary(f"/{SERVICE}/Missing")(b"x", timeout=10)
-        finally:
-            await server.abandon()
+        async with _serving() as (_, channel):
+            await channel.unary_unary(f"/{SERVICE}/Fine")(b"", timeout=10)
+            with pytest.raises(grpc.aio.AioRpcError):
+                await channel.unary_unary(f"/{SERVICE}/Missing")(b"x", timeout=10)
 
     asyncio.run(scenario())
     spans = {span.name: span for span in exporter.get_finished_spans() if span.name.startswith(SERVICE)}
