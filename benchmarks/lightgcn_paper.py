@@ -51,7 +51,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
         loss: str = "bpr", negatives: int | None = None, temperature: float = 0.1,
         random_holdout: float = 0.0, tail_holdout: float = 0.0,
         recent_weights: tuple[float, ...] = (), hard_negatives: int = 1,
-        hard_negative_rank: int = 1) -> list[dict[str, object]]:
+        hard_negative_rank: int = 1, hard_negatives_share: float = 1.0) -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     target = "test.txt"
@@ -68,12 +68,15 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
                              patience=patience, device=device, reg=reg, ks=(20,), eval_batch_users=2048,
                              time_budget_s=BUDGET["seconds"], svd_init_scale=svd_scale, lr_schedule=lr_schedule,
                              loss=loss, num_negatives=negatives, temperature=temperature,
-                             hard_negatives=hard_negatives, hard_negative_rank=hard_negative_rank)
+                             hard_negatives=hard_negatives, hard_negative_rank=hard_negative_rank,
+                             hard_negatives_share=hard_negatives_share)
         start = f"SVD initialisation x {svd_scale:g}" if svd_scale else "random initialisation"
         objective = (f"sampled softmax ({negatives or 'default'} negatives, t={temperature:g})" if loss == "softmax"
                      else "BPR" if hard_negatives == 1
                      else f"BPR, the hardest of {hard_negatives} negatives" if hard_negative_rank == 1
                      else f"BPR, the negative ranked {hard_negative_rank} of {hard_negatives} by score")
+        if loss == "bpr" and hard_negatives > 1 and hard_negatives_share < 1:
+            objective += f" for the first {hard_negatives_share:.0%} of the training, uniform after"
         print(f"\n== batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {objective}, {start} ==", flush=True)
         wall = time.perf_counter()
         result = train(data, config, progress=False, echo=lambda s: print(s, flush=True))
@@ -84,6 +87,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
             "temperature": temperature if loss == "softmax" else None,
             "hard_negatives": hard_negatives if loss == "bpr" else None,
             "hard_negative_rank": hard_negative_rank if loss == "bpr" else None,
+            "hard_negatives_share": hard_negatives_share if loss == "bpr" else None,
             "epochs_run": len(result.history),
             "best_epoch": result.best_epoch, "recall@20": result.test_metrics["recall@20"],
             "ndcg@20": result.test_metrics["ndcg@20"], "valid_recall@20": result.valid_metrics.get("recall@20"),
@@ -99,15 +103,20 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
     return rows
 
 
-def hard_negative_choice(text: str) -> tuple[int, int]:
-    """``K`` or ``K:N``: K candidates per pair, the N-th highest-scored trains (default 1, the hardest)."""
-    count, colon, rank = text.partition(":")
+def hard_negative_choice(text: str) -> tuple[int, int, float]:
+    """``K``, ``K:N`` and either with ``@S``: K candidates per pair, the N-th highest-scored trains
+    (default 1, the hardest), for the first share S of the training (default 1: all of it)."""
+    choice_text, at, share_text = text.partition("@")
+    count, colon, rank = choice_text.partition(":")
     try:
-        choice = int(count), int(rank if colon else 1)
+        choice = int(count), int(rank if colon else 1), float(share_text if at else 1.0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected K or K:N (whole numbers), got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected K, K:N or either with @S (K, N whole numbers, S a share), "
+                                         f"got '{text}'") from None
     if not 1 <= choice[1] <= choice[0]:
         raise argparse.ArgumentTypeError(f"K:N needs 1 <= N <= K, got '{text}'")
+    if not 0 < choice[2] <= 1:
+        raise argparse.ArgumentTypeError(f"@S takes a share of the training in (0, 1], got '{text}'")
     return choice
 
 
@@ -200,9 +209,10 @@ def main() -> None:
                              "(one negative per pair, the default); softmax, cosine sampled softmax")
     parser.add_argument("--negatives", type=int,
                         help="softmax: items drawn per batch, shared by its rows (default 1024)")
-    parser.add_argument("--hard-negatives", type=hard_negative_choice, action="append", metavar="K[:N]",
+    parser.add_argument("--hard-negatives", type=hard_negative_choice, action="append", metavar="K[:N][@S]",
                         help="repeatable: bpr draws K candidates per pair and trains on the one the model scores "
-                             "highest (dynamic negative sampling), or with :N its N-th highest; 1, the default: "
+                             "highest (dynamic negative sampling), or with :N its N-th highest, and with @S only "
+                             "for the first share S of the training (the uniform draw after); 1, the default: "
                              "the paper's uniform draw")
     parser.add_argument("--temperature", type=float, default=0.1, help="softmax: the cosine similarities' temperature")
     parser.add_argument("--tail-holdout", type=float, default=0.0, metavar="FRACTION",
@@ -226,13 +236,14 @@ def main() -> None:
     BUDGET["seconds"] = args.time_budget
     rows = []
     for name in args.dataset or ["gowalla"]:
-        for loss, (hard, rank) in ((loss, hard) for loss in args.loss or ["bpr"]
-                                   for hard in args.hard_negatives or [(1, 1)]):
+        for loss, (hard, rank, share) in ((loss, hard) for loss in args.loss or ["bpr"]
+                                          for hard in args.hard_negatives or [(1, 1, 1.0)]):
             rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
                         args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
                         loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout,
-                        tuple(args.recent_item_weight), hard, rank)
-    columns = ["dataset", "target", "loss", "hard_negatives", "hard_negative_rank", "batch", "lr", "lr_schedule",
+                        tuple(args.recent_item_weight), hard, rank, share)
+    columns = ["dataset", "target", "loss", "hard_negatives", "hard_negative_rank", "hard_negatives_share", "batch",
+               "lr", "lr_schedule",
                "init", "epochs_run",
                "best_epoch", "recent_item_weight", "recall@20", "ndcg@20", "paper_recall@20", "paper_ndcg@20",
                "s_per_epoch", "wall_s"]

@@ -67,6 +67,10 @@ class TrainConfig:
     # bpr: candidates drawn per pair, the one the model scores highest trains (1: uniform, the paper's)
     hard_negatives: int = 1
     hard_negative_rank: int = 1  # bpr with hard negatives: train on the N-th highest-scored candidate
+    # bpr with hard negatives: the share of the training (of the time budget, else of the epochs) that
+    # draws them; the uniform draw after it (on Gowalla a third of 15 minutes trained worse than 5
+    # minutes of hard negatives alone: docs/benchmarks.md)
+    hard_negatives_share: float = 1.0
     embedding_dim: int | None = None
     layers: tuple[int, ...] | None = None
     n_layers: int | None = None
@@ -132,6 +136,9 @@ class TrainConfig:
         if not 1 <= self.hard_negative_rank <= self.hard_negatives:
             raise ValueError(f"the hard negative's rank picks one of the {self.hard_negatives} candidates by score: "
                              f"1..{self.hard_negatives}, got {self.hard_negative_rank}")
+        if not 0 < self.hard_negatives_share <= 1:
+            raise ValueError(f"the share of the training on hard negatives is in (0, 1], "
+                             f"got {self.hard_negatives_share}")
         if self.hard_negatives > 1 and (self.model != "lightgcn" or self.loss != "bpr"):
             raise ValueError(f"hard negatives pick BPR's negative for lightgcn; model '{self.model}' with loss "
                              f"'{self.loss}' takes --hard-negatives 1")

@@ -18,8 +18,14 @@ def epoch_learning_rate(config: TrainConfig, epoch: int, seconds_spent: float) -
     base = float(config.lr or 0.0)
     if config.lr_schedule == "constant":
         return base
+    return base * 0.5 * (1.0 + math.cos(math.pi * training_progress(config, epoch, seconds_spent)))
+
+
+def training_progress(config: TrainConfig, epoch: int, seconds_spent: float) -> float:
+    """How far into its training a run is as ``epoch`` (1-based) starts, 0 to 1: by the time budget
+    when one is set, else by the epochs."""
     if config.time_budget_s:
         progress = seconds_spent / config.time_budget_s
     else:
         progress = (epoch - 1) / max(1, config.epochs)
-    return base * 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, progress))))
+    return min(1.0, max(0.0, progress))

@@ -26,7 +26,7 @@ from training import evaluation
 from training.config import TrainConfig
 from training.data.dataset import Dataset
 from training.data.types import Interactions
-from training.lr_schedule import epoch_learning_rate
+from training.lr_schedule import epoch_learning_rate, training_progress
 from training.plotting import plot_training_curves
 from training.tasks import PairwiseTask, PointwiseTask, RatingTask, SoftmaxTask, Task, start_from_mean_rating
 
@@ -238,6 +238,11 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
         for epoch in range(1, config.epochs + 1):
             threads = fit_threads_to_load()  # other work may have taken cores since the last epoch
             lr = epoch_learning_rate(config, epoch, train_seconds + validation_seconds)
+            if (getattr(task, "hard_negatives", 1) > 1
+                    and training_progress(config, epoch, train_seconds + validation_seconds)
+                    >= config.hard_negatives_share):
+                task.hard_negatives = 1  # hard negatives for the first share of the training only
+                echo(f"the uniform negative draw from epoch {epoch} on")
             for group in optimizer.param_groups:
                 group["lr"] = lr
             started = time.perf_counter()

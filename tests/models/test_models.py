@@ -272,7 +272,18 @@ def test_lightgcn_trained_with_hard_negatives_beats_popularity(small_dataset, po
     assert result.test_metrics["recall@20"] > popularity["full"]["recall@20"] * 1.5, result.test_metrics
 
 
+def test_hard_negatives_for_a_share_of_the_training_then_the_uniform_draw(small_dataset):
+    config = TrainConfig(model="lightgcn", epochs=4, batch_size=1024, lr=0.01, eval_every=100, hard_negatives=8,
+                         hard_negatives_share=0.5)
+    said: list[str] = []
+    result = train(small_dataset, config, progress=False, echo=said.append)
+    assert len(result.history) == 4
+    assert [line for line in said if "uniform" in line] == ["the uniform negative draw from epoch 3 on"]
+
+
 @pytest.mark.parametrize("overrides,message", [
+    ({"model": "lightgcn", "hard_negatives": 4, "hard_negatives_share": 0.0}, r"share of the training .* \(0, 1\]"),
+    ({"model": "lightgcn", "hard_negatives": 4, "hard_negatives_share": 1.5}, "got 1.5"),
     ({"model": "lightgcn", "hard_negatives": 0}, "hard negatives count the candidates drawn per pair"),
     ({"model": "neumf", "hard_negatives": 4}, "hard negatives pick BPR's negative for lightgcn"),
     ({"model": "lightgcn", "loss": "softmax", "hard_negatives": 4}, "hard negatives pick BPR's negative"),
