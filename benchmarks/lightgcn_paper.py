@@ -51,7 +51,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
         loss: str = "bpr", negatives: int | None = None, temperature: float = 0.1,
         random_holdout: float = 0.0, tail_holdout: float = 0.0,
         recent_weights: tuple[float, ...] = (), hard_negatives: int = 1,
-        hard_negative_rank: int = 1, hard_negatives_share: float = 1.0) -> list[dict[str, object]]:
+        hard_negative_rank: int = 1, hard_negatives_share: float = 1.0, layers: int = 3) -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     target = "test.txt"
@@ -69,7 +69,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
                              time_budget_s=BUDGET["seconds"], svd_init_scale=svd_scale, lr_schedule=lr_schedule,
                              loss=loss, num_negatives=negatives, temperature=temperature,
                              hard_negatives=hard_negatives, hard_negative_rank=hard_negative_rank,
-                             hard_negatives_share=hard_negatives_share)
+                             hard_negatives_share=hard_negatives_share, n_layers=layers)
         start = f"SVD initialisation x {svd_scale:g}" if svd_scale else "random initialisation"
         objective = (f"sampled softmax ({negatives or 'default'} negatives, t={temperature:g})" if loss == "softmax"
                      else "BPR" if hard_negatives == 1
@@ -77,12 +77,14 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
                      else f"BPR, the negative ranked {hard_negative_rank} of {hard_negatives} by score")
         if loss == "bpr" and hard_negatives > 1 and hard_negatives_share < 1:
             objective += f" for the first {hard_negatives_share:.0%} of the training, uniform after"
-        print(f"\n== batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {objective}, {start} ==", flush=True)
+        print(f"\n== {layers} layers, batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {objective}, {start} ==",
+              flush=True)
         wall = time.perf_counter()
         result = train(data, config, progress=False, echo=lambda s: print(s, flush=True))
         wall = time.perf_counter() - wall
         rows.append({
-            "dataset": dataset_name, "batch": batch, "lr": lr, "lr_schedule": lr_schedule, "init": start,
+            "dataset": dataset_name, "layers": layers, "batch": batch, "lr": lr, "lr_schedule": lr_schedule,
+            "init": start,
             "target": target, "loss": loss, "negatives": result.config.num_negatives if loss == "softmax" else 1,
             "temperature": temperature if loss == "softmax" else None,
             "hard_negatives": hard_negatives if loss == "bpr" else None,
@@ -198,6 +200,7 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=5)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--reg", type=float, default=1e-4)
+    parser.add_argument("--layers", type=int, default=3, help="propagation layers (default 3, the paper's settings)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--svd-init-scale", type=float, action="append",
                         help="repeatable: also run each schedule from the interaction matrix's top singular vectors "
@@ -241,12 +244,10 @@ def main() -> None:
             rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
                         args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
                         loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout,
-                        tuple(args.recent_item_weight), hard, rank, share)
-    columns = ["dataset", "target", "loss", "hard_negatives", "hard_negative_rank", "hard_negatives_share", "batch",
-               "lr", "lr_schedule",
-               "init", "epochs_run",
-               "best_epoch", "recent_item_weight", "recall@20", "ndcg@20", "paper_recall@20", "paper_ndcg@20",
-               "s_per_epoch", "wall_s"]
+                        tuple(args.recent_item_weight), hard, rank, share, args.layers)
+    columns = ["dataset", "target", "layers", "loss", "hard_negatives", "hard_negative_rank", "hard_negatives_share",
+               "batch", "lr", "lr_schedule", "init", "epochs_run", "best_epoch", "recent_item_weight", "recall@20",
+               "ndcg@20", "paper_recall@20", "paper_ndcg@20", "s_per_epoch", "wall_s"]
     print("\n" + markdown_table(rows, columns))
     write_json(args.out, {"protocol": "LightGCN paper split, full ranking excluding training items",
                           "selection": "validation hold-out" if not args.no_valid else "fixed budget, last epoch",
