@@ -89,7 +89,7 @@ class PairwiseTask(_ShuffledPairs):
 
     def __init__(self, train: Interactions, n_items: int, batch_size: int = 2048, reg: float = 1e-4,
                  seed: int = 0, device: torch.device = torch.device("cpu"), hard_negatives: int = 1,
-                 hard_negative_rank: int = 1) -> None:
+                 hard_negative_rank: int = 1, hard_negatives_share: float = 1.0) -> None:
         super().__init__(train, n_items, batch_size, seed, device)
         self.reg = reg
         if hard_negatives < 1:
@@ -99,6 +99,15 @@ class PairwiseTask(_ShuffledPairs):
                              f"1..{hard_negatives}, got {hard_negative_rank}")
         self.hard_negatives = hard_negatives
         self.hard_negative_rank = hard_negative_rank
+        self.hard_negatives_share = hard_negatives_share
+
+    def reached(self, progress: float) -> bool:
+        """Told how far into its training the run is (0 to 1) before each epoch: past the share of it
+        on hard negatives, the draw turns uniform. True when this call turned it."""
+        if self.hard_negatives > 1 and progress >= self.hard_negatives_share:
+            self.hard_negatives = 1
+            return True
+        return False
 
     def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
         negatives = sample_negatives(self.index, self.users, self.hard_negatives, self.generator)

@@ -87,7 +87,8 @@ def make_task(config: TrainConfig, dataset: Dataset, device: torch.device) -> Ta
         return PointwiseTask(dataset.train, num_negatives=config.num_negatives, **common)
     if config.loss == "bpr":
         return PairwiseTask(dataset.train, reg=config.reg, hard_negatives=config.hard_negatives,
-                            hard_negative_rank=config.hard_negative_rank, **common)
+                            hard_negative_rank=config.hard_negative_rank,
+                            hard_negatives_share=config.hard_negatives_share, **common)
     if config.loss == "softmax":
         return SoftmaxTask(dataset.train, num_negatives=config.num_negatives, temperature=config.temperature,
                            reg=config.reg, **common)
@@ -238,10 +239,8 @@ def train(dataset: Dataset, config: TrainConfig, out_dir: Path | None = None, pr
         for epoch in range(1, config.epochs + 1):
             threads = fit_threads_to_load()  # other work may have taken cores since the last epoch
             lr = epoch_learning_rate(config, epoch, train_seconds + validation_seconds)
-            if (getattr(task, "hard_negatives", 1) > 1
-                    and training_progress(config, epoch, train_seconds + validation_seconds)
-                    >= config.hard_negatives_share):
-                task.hard_negatives = 1  # hard negatives for the first share of the training only
+            if isinstance(task, PairwiseTask) and task.reached(
+                    training_progress(config, epoch, train_seconds + validation_seconds)):
                 echo(f"the uniform negative draw from epoch {epoch} on")
             for group in optimizer.param_groups:
                 group["lr"] = lr
