@@ -51,7 +51,8 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
         loss: str = "bpr", negatives: int | None = None, temperature: float = 0.1,
         random_holdout: float = 0.0, tail_holdout: float = 0.0,
         recent_weights: tuple[float, ...] = (), hard_negatives: int = 1,
-        hard_negative_rank: int = 1, hard_negatives_share: float = 1.0, layers: int = 3) -> list[dict[str, object]]:
+        hard_negative_rank: int = 1, hard_negatives_share: float = 1.0, layers: int = 3,
+        hard_negative_mixing: bool = False) -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     target = "test.txt"
@@ -69,10 +70,12 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
                              time_budget_s=BUDGET["seconds"], svd_init_scale=svd_scale, lr_schedule=lr_schedule,
                              loss=loss, num_negatives=negatives, temperature=temperature,
                              hard_negatives=hard_negatives, hard_negative_rank=hard_negative_rank,
-                             hard_negatives_share=hard_negatives_share, n_layers=layers)
+                             hard_negatives_share=hard_negatives_share, n_layers=layers,
+                             hard_negative_mixing=hard_negative_mixing)
         start = f"SVD initialisation x {svd_scale:g}" if svd_scale else "random initialisation"
         objective = (f"sampled softmax ({negatives or 'default'} negatives, t={temperature:g})" if loss == "softmax"
                      else "BPR" if hard_negatives == 1
+                     else f"BPR, a negative mixed from {hard_negatives} candidates (MixGCF)" if hard_negative_mixing
                      else f"BPR, the hardest of {hard_negatives} negatives" if hard_negative_rank == 1
                      else f"BPR, the negative ranked {hard_negative_rank} of {hard_negatives} by score")
         if loss == "bpr" and hard_negatives > 1 and hard_negatives_share < 1:
@@ -90,6 +93,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
             "hard_negatives": hard_negatives if loss == "bpr" else None,
             "hard_negative_rank": hard_negative_rank if loss == "bpr" else None,
             "hard_negatives_share": hard_negatives_share if loss == "bpr" else None,
+            "hard_negative_mixing": hard_negative_mixing if loss == "bpr" else None,
             "epochs_run": len(result.history),
             "best_epoch": result.best_epoch, "recall@20": result.test_metrics["recall@20"],
             "ndcg@20": result.test_metrics["ndcg@20"], "valid_recall@20": result.valid_metrics.get("recall@20"),
@@ -105,18 +109,20 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
     return rows
 
 
-def hard_negative_choice(text: str) -> tuple[int, int, float]:
-    """``K``, ``K:N`` and either with ``@S``: K candidates per pair, the N-th highest-scored trains
-    (default 1, the hardest), for the first share S of the training (default 1: all of it)."""
+def hard_negative_choice(text: str) -> tuple[int, int, float, bool]:
+    """``K``, ``K:N``, ``K:mix`` and any with ``@S``: K candidates per pair, the N-th highest-scored
+    trains (default 1, the hardest) or, with ``mix``, a negative synthesised from them (MixGCF), for
+    the first share S of the training (default 1: all of it)."""
     choice_text, at, share_text = text.partition("@")
     count, colon, rank = choice_text.partition(":")
+    mix = rank == "mix"
     try:
-        choice = int(count), int(rank if colon else 1), float(share_text if at else 1.0)
+        choice = int(count), 1 if mix else int(rank if colon else 1), float(share_text if at else 1.0), mix
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected K, K:N or either with @S (K, N whole numbers, S a share), "
+        raise argparse.ArgumentTypeError(f"expected K, K:N, K:mix or any with @S (K, N whole numbers, S a share), "
                                          f"got '{text}'") from None
-    if not 1 <= choice[1] <= choice[0]:
-        raise argparse.ArgumentTypeError(f"K:N needs 1 <= N <= K, got '{text}'")
+    if not 1 <= choice[1] <= choice[0] or (mix and choice[0] < 2):
+        raise argparse.ArgumentTypeError(f"K:N needs 1 <= N <= K and K:mix K >= 2, got '{text}'")
     if not 0 < choice[2] <= 1:
         raise argparse.ArgumentTypeError(f"@S takes a share of the training in (0, 1], got '{text}'")
     return choice
@@ -212,9 +218,10 @@ def main() -> None:
                              "(one negative per pair, the default); softmax, cosine sampled softmax")
     parser.add_argument("--negatives", type=int,
                         help="softmax: items drawn per batch, shared by its rows (default 1024)")
-    parser.add_argument("--hard-negatives", type=hard_negative_choice, action="append", metavar="K[:N][@S]",
+    parser.add_argument("--hard-negatives", type=hard_negative_choice, action="append", metavar="K[:N|:mix][@S]",
                         help="repeatable: bpr draws K candidates per pair and trains on the one the model scores "
-                             "highest (dynamic negative sampling), or with :N its N-th highest, and with @S only "
+                             "highest (dynamic negative sampling), or with :N its N-th highest, with :mix on a "
+                             "negative mixed from them layer by layer (MixGCF), and with @S only "
                              "for the first share S of the training (the uniform draw after); 1, the default: "
                              "the paper's uniform draw")
     parser.add_argument("--temperature", type=float, default=0.1, help="softmax: the cosine similarities' temperature")
@@ -239,13 +246,14 @@ def main() -> None:
     BUDGET["seconds"] = args.time_budget
     rows = []
     for name in args.dataset or ["gowalla"]:
-        for loss, (hard, rank, share) in ((loss, hard) for loss in args.loss or ["bpr"]
-                                          for hard in args.hard_negatives or [(1, 1, 1.0)]):
+        for loss, (hard, rank, share, mix) in ((loss, hard) for loss in args.loss or ["bpr"]
+                                               for hard in args.hard_negatives or [(1, 1, 1.0, False)]):
             rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
                         args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
                         loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout,
-                        tuple(args.recent_item_weight), hard, rank, share, args.layers)
-    columns = ["dataset", "target", "layers", "loss", "hard_negatives", "hard_negative_rank", "hard_negatives_share",
+                        tuple(args.recent_item_weight), hard, rank, share, args.layers, mix)
+    columns = ["dataset", "target", "layers", "loss", "hard_negatives", "hard_negative_rank", "hard_negative_mixing",
+               "hard_negatives_share",
                "batch", "lr", "lr_schedule", "init", "epochs_run", "best_epoch", "recent_item_weight", "recall@20",
                "ndcg@20", "paper_recall@20", "paper_ndcg@20", "s_per_epoch", "wall_s"]
     print("\n" + markdown_table(rows, columns))

@@ -248,6 +248,42 @@ class LightGCN(Recommender):
         user_rows, positive_rows, negative_rows = table.index_select(0, self._rows(nodes)).split(len(users))
         return user_rows, positive_rows, negative_rows, chosen
 
+    def mixed_negative_embeddings(self, users: torch.Tensor, positives: torch.Tensor, candidates: torch.Tensor,
+                                  generator: torch.Generator | None = None
+                                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """MixGCF's synthesised negative (Huang et al., KDD 2021), from one propagation: at each layer
+        each candidate's vector is mixed with the positive's by a random share per pair and layer
+        (positive mixing), that layer's part is the mix of the candidate the user's final vector
+        scores highest there (hop mixing), and the negative is the mean of the parts, as the final
+        embedding is the mean of the layers. Returns the user, positive and negative rows and the
+        candidates chosen at layer 0 (whose table rows the L2 term touches)."""
+        if self.adjacency is None:
+            raise RuntimeError("LightGCN.set_graph(train_users, train_items) must be called first")
+        layers = [self.embedding.weight]
+        for _ in range(self.n_layers):
+            layers.append(_SymmetricSpmm.apply(self.adjacency, layers[-1]))
+        user_nodes, positive_nodes = self._rows(users), self._rows(positives + self.n_users)
+        with torch.no_grad():
+            user_vectors = sum(layer.index_select(0, user_nodes) for layer in layers) / len(layers)
+            item_positions = self.node_position[self.n_users :]
+            item_layers = torch.stack([layer.index_select(0, item_positions) for layer in layers], dim=1)
+            # the share mixed in is the same for every candidate of a pair and layer, so it does not
+            # change which candidate scores highest: the unmixed scores choose
+            scores = _candidate_scores(user_vectors, item_layers, candidates)  # batch x K x layers
+            chosen = candidates.gather(1, scores.transpose(1, 2).contiguous().argmax(2))  # batch x layers
+            chosen_nodes = self._rows(chosen + self.n_users)
+        share = torch.rand((len(layers), len(users), 1), generator=generator, device=candidates.device)
+        user_rows = positive_rows = negative_rows = 0
+        for layer_index, layer in enumerate(layers):
+            # one gather per layer: each adds a zero-filled copy of the layer to the backward pass
+            nodes = torch.cat([user_nodes, positive_nodes, chosen_nodes[:, layer_index]])
+            user_part, positive_part, chosen_part = layer.index_select(0, nodes).split(len(users))
+            user_rows = user_rows + user_part
+            positive_rows = positive_rows + positive_part
+            negative_rows = negative_rows + share[layer_index] * positive_part + (1 - share[layer_index]) * chosen_part
+        n_layers = len(layers)
+        return user_rows / n_layers, positive_rows / n_layers, negative_rows / n_layers, chosen[:, 0]
+
     def score_candidates(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         user_emb, item_emb = self._embeddings()
         return torch.einsum("bd,bcd->bc", user_emb[users], item_emb[items])

@@ -67,6 +67,9 @@ class TrainConfig:
     # bpr: candidates drawn per pair, the one the model scores highest trains (1: uniform, the paper's)
     hard_negatives: int = 1
     hard_negative_rank: int = 1  # bpr with hard negatives: train on the N-th highest-scored candidate
+    # bpr with hard negatives: synthesise the negative from the candidates and the positive, layer by
+    # layer (MixGCF) instead of training on the hardest candidate
+    hard_negative_mixing: bool = False
     # bpr with hard negatives: the share of the training (of the time budget, else of the epochs) that
     # draws them; the uniform draw after it (on Gowalla a third of 15 minutes trained worse than 5
     # minutes of hard negatives alone: docs/benchmarks.md)
@@ -136,6 +139,10 @@ class TrainConfig:
         if not 1 <= self.hard_negative_rank <= self.hard_negatives:
             raise ValueError(f"the hard negative's rank picks one of the {self.hard_negatives} candidates by score: "
                              f"1..{self.hard_negatives}, got {self.hard_negative_rank}")
+        if self.hard_negative_mixing and (self.hard_negatives < 2 or self.hard_negative_rank != 1):
+            raise ValueError("mixing hard negatives (MixGCF) needs at least 2 candidates per pair and the "
+                             f"hardest at each layer (rank 1), got {self.hard_negatives} and rank "
+                             f"{self.hard_negative_rank}")
         if not 0 < self.hard_negatives_share <= 1:
             raise ValueError(f"the share of the training on hard negatives is in (0, 1], "
                              f"got {self.hard_negatives_share}")

@@ -89,7 +89,8 @@ class PairwiseTask(_ShuffledPairs):
 
     def __init__(self, train: Interactions, n_items: int, batch_size: int = 2048, reg: float = 1e-4,
                  seed: int = 0, device: torch.device = torch.device("cpu"), hard_negatives: int = 1,
-                 hard_negative_rank: int = 1, hard_negatives_share: float = 1.0) -> None:
+                 hard_negative_rank: int = 1, hard_negatives_share: float = 1.0,
+                 hard_negative_mixing: bool = False) -> None:
         super().__init__(train, n_items, batch_size, seed, device)
         self.reg = reg
         if hard_negatives < 1:
@@ -97,9 +98,13 @@ class PairwiseTask(_ShuffledPairs):
         if not 1 <= hard_negative_rank <= hard_negatives:
             raise ValueError(f"hard_negative_rank picks one of the {hard_negatives} candidates by score: "
                              f"1..{hard_negatives}, got {hard_negative_rank}")
+        if hard_negative_mixing and (hard_negatives < 2 or hard_negative_rank != 1):
+            raise ValueError("hard_negative_mixing synthesises the negative from the candidates' best scores: "
+                             f"it needs hard_negatives >= 2 and rank 1, got {hard_negatives} and {hard_negative_rank}")
         self.hard_negatives = hard_negatives
         self.hard_negative_rank = hard_negative_rank
         self.hard_negatives_share = hard_negatives_share
+        self.hard_negative_mixing = hard_negative_mixing
 
     def reached(self, progress: float) -> bool:
         """Told how far into its training the run is (0 to 1) before each epoch: past the share of it
@@ -120,7 +125,9 @@ class PairwiseTask(_ShuffledPairs):
 
     def loss(self, model: Recommender, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         users, positives, negatives = batch
-        if negatives.dim() == 2:
+        if negatives.dim() == 2 and self.hard_negative_mixing:
+            pos, neg, negatives = self._mixed(model, users, positives, negatives, self.generator)
+        elif negatives.dim() == 2:
             pos, neg, negatives = self._hardest(model, users, positives, negatives, self.hard_negative_rank)
         else:
             pos, neg = model.score_triplets(users, positives, negatives)
@@ -141,6 +148,18 @@ class PairwiseTask(_ShuffledPairs):
         if hardest is None:
             raise ValueError(f"{model.name} cannot pick hard negatives (lightgcn can)")
         user_rows, positive_rows, negative_rows, chosen = hardest(users, positives, candidates, rank)
+        return (user_rows * positive_rows).sum(-1), (user_rows * negative_rows).sum(-1), chosen
+
+
+    @staticmethod
+    def _mixed(model: Recommender, users: torch.Tensor, positives: torch.Tensor, candidates: torch.Tensor,
+               generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """MixGCF (Huang et al., KDD 2021): the negative is synthesised from the candidates, layer by
+        layer, each mixed with the positive (``LightGCN.mixed_negative_embeddings``)."""
+        mixed = getattr(model, "mixed_negative_embeddings", None)
+        if mixed is None:
+            raise ValueError(f"{model.name} cannot mix hard negatives (lightgcn can)")
+        user_rows, positive_rows, negative_rows, chosen = mixed(users, positives, candidates, generator)
         return (user_rows * positive_rows).sum(-1), (user_rows * negative_rows).sum(-1), chosen
 
 

@@ -88,7 +88,8 @@ def make_task(config: TrainConfig, dataset: Dataset, device: torch.device) -> Ta
     if config.loss == "bpr":
         return PairwiseTask(dataset.train, reg=config.reg, hard_negatives=config.hard_negatives,
                             hard_negative_rank=config.hard_negative_rank,
-                            hard_negatives_share=config.hard_negatives_share, **common)
+                            hard_negatives_share=config.hard_negatives_share,
+                            hard_negative_mixing=config.hard_negative_mixing, **common)
     if config.loss == "softmax":
         return SoftmaxTask(dataset.train, num_negatives=config.num_negatives, temperature=config.temperature,
                            reg=config.reg, **common)

@@ -254,6 +254,52 @@ def test_hard_negatives_train_on_the_candidate_of_their_rank_and_only_it(rank):
     assert torch.allclose(grad, model.embedding.weight.grad, atol=1e-6)
 
 
+def test_mixed_negatives_are_built_layer_by_layer_as_mixgcf_builds_them():
+    from training.data.types import Interactions
+    from training.tasks import PairwiseTask
+
+    torch.manual_seed(0)
+    users, items = np.array([0, 1, 2, 3, 3]), np.array([1, 0, 3, 2, 1])
+    model = LightGCN(4, 6, embedding_dim=4, n_layers=2).set_graph(users, items)
+    task = PairwiseTask(Interactions(users=users, items=items), n_items=6, batch_size=8, reg=0.0, hard_negatives=3,
+                        hard_negative_mixing=True)
+    task.generator.manual_seed(5)
+    batch_users, positives = torch.tensor([0, 3]), torch.tensor([1, 2])
+    candidates = torch.tensor([[0, 4, 5], [3, 4, 5]])
+    loss = task.loss(model, (batch_users, positives, candidates))
+
+    # by hand: each layer's table in node order (users, then items), A^k E0
+    layers = [model.embedding.weight]
+    for _ in range(2):
+        layers.append(model.adjacency @ layers[-1])
+    layers = [layer[model.node_position] for layer in layers]
+    share = torch.rand((3, 2, 1), generator=torch.Generator().manual_seed(5))  # layers x pairs
+    expected = []
+    for b, (user, positive, row) in enumerate(zip(batch_users.tolist(), positives.tolist(), candidates.tolist())):
+        user_vector = sum(layer[user] for layer in layers) / 3
+        parts = []
+        for k, layer in enumerate(layers):
+            # the candidate the user's final vector scores highest at this layer, mixed with the positive
+            chosen = max(row, key=lambda item: float(user_vector.detach() @ layer[4 + item].detach()))
+            parts.append(share[k, b] * layer[4 + positive] + (1 - share[k, b]) * layer[4 + chosen])
+        negative = sum(parts) / 3
+        positive_vector = sum(layer[4 + positive] for layer in layers) / 3
+        expected.append(torch.nn.functional.softplus(user_vector @ (negative - positive_vector)))
+    assert torch.isclose(loss, torch.stack(expected).mean(), atol=1e-6)
+    loss.backward()
+    grad = model.embedding.weight.grad.clone()
+    model.zero_grad()
+    torch.stack(expected).mean().backward()
+    assert torch.allclose(grad, model.embedding.weight.grad, atol=1e-6)
+
+
+def test_lightgcn_trained_with_mixed_negatives_beats_popularity(small_dataset, popularity):
+    config = TrainConfig(model="lightgcn", epochs=15, batch_size=1024, lr=0.01, eval_every=5, hard_negatives=8,
+                         hard_negative_mixing=True)
+    result = train(small_dataset, config, progress=False, echo=_quiet)
+    assert result.test_metrics["recall@20"] > popularity["full"]["recall@20"] * 1.5, result.test_metrics
+
+
 def test_hard_negatives_are_drawn_per_pair_among_unseen_items():
     from training.data.types import Interactions
     from training.tasks import PairwiseTask
@@ -289,6 +335,8 @@ def test_hard_negatives_for_a_share_of_the_training_then_the_uniform_draw(small_
     ({"model": "lightgcn", "loss": "softmax", "hard_negatives": 4}, "hard negatives pick BPR's negative"),
     ({"model": "lightgcn", "hard_negatives": 4, "hard_negative_rank": 5}, r"one of the 4 candidates by score: 1\.\.4"),
     ({"model": "lightgcn", "hard_negatives": 4, "hard_negative_rank": 0}, "got 0"),
+    ({"model": "lightgcn", "hard_negative_mixing": True}, r"at least 2 candidates per pair .* got 1 and rank 1"),
+    ({"model": "lightgcn", "hard_negatives": 4, "hard_negative_rank": 2, "hard_negative_mixing": True}, "rank 2"),
 ])
 def test_hard_negative_settings_are_checked(overrides, message):
     with pytest.raises(ValueError, match=message):
