@@ -226,6 +226,15 @@ def test_softmax_loss_settings_are_checked(overrides, message):
         TrainConfig(**overrides).resolved()
 
 
+def _assert_same_loss_and_gradient(model: LightGCN, loss: torch.Tensor, by_hand: torch.Tensor) -> None:
+    assert torch.isclose(loss, by_hand, atol=1e-6)
+    loss.backward()
+    grad = model.embedding.weight.grad.clone()
+    model.zero_grad()
+    by_hand.backward()
+    assert torch.allclose(grad, model.embedding.weight.grad, atol=1e-6)
+
+
 @pytest.mark.parametrize("rank", [1, 2, 3])
 def test_hard_negatives_train_on_the_candidate_of_their_rank_and_only_it(rank):
     from training.data.types import Interactions
@@ -244,14 +253,9 @@ def test_hard_negatives_train_on_the_candidate_of_their_rank_and_only_it(rank):
     for user, positive, row in zip(batch_users.tolist(), positives.tolist(), candidates.tolist()):
         chosen = sorted(row, key=lambda item: -float((user_emb[user] @ item_emb[item]).detach()))[rank - 1]
         expected.append(torch.nn.functional.softplus(user_emb[user] @ (item_emb[chosen] - item_emb[positive])))
-    assert torch.isclose(loss, torch.stack(expected).mean(), atol=1e-6)
     # the candidates that lost add nothing to the gradient: it equals that of the by-hand loss,
     # which holds the chosen items alone
-    loss.backward()
-    grad = model.embedding.weight.grad.clone()
-    model.zero_grad()
-    torch.stack(expected).mean().backward()
-    assert torch.allclose(grad, model.embedding.weight.grad, atol=1e-6)
+    _assert_same_loss_and_gradient(model, loss, torch.stack(expected).mean())
 
 
 def test_mixed_negatives_are_built_layer_by_layer_as_mixgcf_builds_them():
@@ -285,12 +289,7 @@ def test_mixed_negatives_are_built_layer_by_layer_as_mixgcf_builds_them():
         negative = sum(parts) / 3
         positive_vector = sum(layer[4 + positive] for layer in layers) / 3
         expected.append(torch.nn.functional.softplus(user_vector @ (negative - positive_vector)))
-    assert torch.isclose(loss, torch.stack(expected).mean(), atol=1e-6)
-    loss.backward()
-    grad = model.embedding.weight.grad.clone()
-    model.zero_grad()
-    torch.stack(expected).mean().backward()
-    assert torch.allclose(grad, model.embedding.weight.grad, atol=1e-6)
+    _assert_same_loss_and_gradient(model, loss, torch.stack(expected).mean())
 
 
 def test_lightgcn_trained_with_mixed_negatives_beats_popularity(small_dataset, popularity):
