@@ -18,16 +18,26 @@ def test_a_run_with_hard_negatives_is_parsed():
 
 def test_loss_and_candidates_default_to_the_papers_uniform_bpr():
     run = LightGCNRun.parse("yelp2018:4096:0.002:constant")
-    assert (run.loss, run.hard_negatives) == ("bpr", 1)
+    assert (run.loss, run.hard_negatives, run.mixing, run.epochs) == ("bpr", 1, False, None)
+
+
+def test_a_mixgcf_run_counted_in_epochs_is_parsed():
+    run = LightGCNRun.parse("gowalla:16384:0.01:cosine:bpr:32mix@45")
+    assert (run.hard_negatives, run.mixing, run.epochs) == (32, True, 45)
+    assert run.name == "LightGCN gowalla b16384 lr 0.01 cosine bpr mixed from 32 45 epochs"
+    assert LightGCNRun.parse("yelp2018:16384:0.01:cosine@16").epochs == 16
 
 
 @pytest.mark.parametrize("spec", ["gowalla:16384:0.01:cosine:softmax:32", "gowalla:16384:0.01:cosine:bpr:0",
                                   "gowalla:16384:0.01:cosine:bpr:x", "gowalla:16384:0.01:cosine:bpr:2:3",
-                                  "movielens:16384:0.01:cosine"])
+                                  "movielens:16384:0.01:cosine", "gowalla:16384:0.01:cosine:bpr:1mix",
+                                  "gowalla:16384:0.01:cosine:bpr:32@0", "gowalla:16384:0.01:cosine:bpr:32@x",
+                                  "gowalla:16384:0.01:cosine:bpr:mix"])
 def test_bad_specs_are_refused_with_the_spec_named(spec):
     with pytest.raises(argparse.ArgumentTypeError, match=spec.split(":")[0]):
         LightGCNRun.parse(spec)
 
 
 def test_the_default_runs_parse():
-    assert [LightGCNRun.parse(spec).dataset for spec in DEFAULT_RUNS] == ["gowalla", "yelp2018", "gowalla", "yelp2018"]
+    assert [LightGCNRun.parse(spec).dataset for spec in DEFAULT_RUNS] == ["gowalla", "yelp2018", "gowalla", "yelp2018",
+                                                                          "gowalla"]
