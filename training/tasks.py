@@ -125,10 +125,8 @@ class PairwiseTask(_ShuffledPairs):
 
     def loss(self, model: Recommender, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         users, positives, negatives = batch
-        if negatives.dim() == 2 and self.hard_negative_mixing:
-            pos, neg, negatives = self._mixed(model, users, positives, negatives, self.generator)
-        elif negatives.dim() == 2:
-            pos, neg, negatives = self._hardest(model, users, positives, negatives, self.hard_negative_rank)
+        if negatives.dim() == 2:
+            pos, neg, negatives = self._candidate_negative(model, users, positives, negatives)
         else:
             pos, neg = model.score_triplets(users, positives, negatives)
         bpr = F.softplus(neg - pos).mean()
@@ -137,29 +135,22 @@ class PairwiseTask(_ShuffledPairs):
         # As in the LightGCN paper's code: 1/2 * ||E0 of the batch||^2 / batch size.
         return bpr + self.reg * 0.5 * model.l2_terms(users, positives, negatives) / len(users)
 
-    @staticmethod
-    def _hardest(model: Recommender, users: torch.Tensor, positives: torch.Tensor, candidates: torch.Tensor,
-                 rank: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Dynamic negative sampling (Zhang et al., SIGIR 2013): of each pair's candidates the one the
-        model now scores highest is its negative; with ``rank`` N > 1 the N-th highest (DNS(M, N),
-        Shi et al., WWW 2023), meant to be less often an unseen item the user will like (on Gowalla it
-        trains worse: docs/benchmarks.md)."""
-        hardest = getattr(model, "hardest_negative_embeddings", None)
-        if hardest is None:
-            raise ValueError(f"{model.name} cannot pick hard negatives (lightgcn can)")
-        user_rows, positive_rows, negative_rows, chosen = hardest(users, positives, candidates, rank)
-        return (user_rows * positive_rows).sum(-1), (user_rows * negative_rows).sum(-1), chosen
-
-
-    @staticmethod
-    def _mixed(model: Recommender, users: torch.Tensor, positives: torch.Tensor, candidates: torch.Tensor,
-               generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """MixGCF (Huang et al., KDD 2021): the negative is synthesised from the candidates, layer by
-        layer, each mixed with the positive (``LightGCN.mixed_negative_embeddings``)."""
-        mixed = getattr(model, "mixed_negative_embeddings", None)
-        if mixed is None:
-            raise ValueError(f"{model.name} cannot mix hard negatives (lightgcn can)")
-        user_rows, positive_rows, negative_rows, chosen = mixed(users, positives, candidates, generator)
+    def _candidate_negative(self, model: Recommender, users: torch.Tensor, positives: torch.Tensor,
+                            candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Scores of each pair's positive and of the negative made from its candidates, and the items
+        the L2 term touches. Dynamic negative sampling (Zhang et al., SIGIR 2013): the candidate the
+        model now scores highest; with rank N > 1 the N-th highest (DNS(M, N), Shi et al., WWW 2023),
+        meant to be less often an unseen item the user will like (on Gowalla it trains worse:
+        docs/benchmarks.md). With mixing, MixGCF (Huang et al., KDD 2021): a negative synthesised
+        layer by layer from the candidates, each mixed with the positive."""
+        if self.hard_negative_mixing:
+            embeddings, extra, verb = getattr(model, "mixed_negative_embeddings", None), self.generator, "mix"
+        else:
+            embeddings, extra, verb = (getattr(model, "hardest_negative_embeddings", None), self.hard_negative_rank,
+                                       "pick")
+        if embeddings is None:
+            raise ValueError(f"{model.name} cannot {verb} hard negatives (lightgcn can)")
+        user_rows, positive_rows, negative_rows, chosen = embeddings(users, positives, candidates, extra)
         return (user_rows * positive_rows).sum(-1), (user_rows * negative_rows).sum(-1), chosen
 
 
