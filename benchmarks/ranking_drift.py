@@ -30,22 +30,19 @@ from training.data.sources import DataSpec, open_dataset
 from training.trainer import train
 
 
-def top_popularity(model: Recommender, data: Dataset, log_count: np.ndarray, k: int = 20,
-                   batch_users: int = 2048) -> float:
-    """Mean log(1 + training count) over every user's top ``k`` items, training items excluded."""
-    seen = evaluation.UserItems([data.train], data.n_users, "cpu")
-    model.eval()
-    model.prepare_for_eval()
+def top_popularity(user_vectors: torch.Tensor, item_vectors: torch.Tensor, seen: evaluation.UserItems,
+                   log_count: np.ndarray, k: int = 20, batch_users: int = 2048) -> float:
+    """Mean log(1 + training count) over every user's top ``k`` items by inner product, the items
+    in ``seen`` (the user's training items) excluded."""
     weights = torch.from_numpy(log_count.astype(np.float32))
     total = 0.0
-    with torch.no_grad():
-        for start in range(0, data.n_users, batch_users):
-            users = torch.arange(start, min(start + batch_users, data.n_users))
-            scores = model.score_all(users).float()
-            rows, items = seen.gather(users)
-            scores[rows, items] = -torch.inf
-            total += float(weights[scores.topk(k, dim=1).indices].mean(1).sum())
-    return total / data.n_users
+    for start in range(0, len(user_vectors), batch_users):
+        users = torch.arange(start, min(start + batch_users, len(user_vectors)))
+        scores = user_vectors[users] @ item_vectors.T
+        rows, items = seen.gather(users)
+        scores[rows, items] = -torch.inf
+        total += float(weights[scores.topk(k, dim=1).indices].mean(1).sum())
+    return total / len(user_vectors)
 
 
 def run(data: Dataset, hard_negatives: tuple[int, int, float, bool], epochs: int, every: int,
@@ -57,15 +54,16 @@ def run(data: Dataset, hard_negatives: tuple[int, int, float, bool], epochs: int
                          hard_negative_mixing=mix)
     draw = "uniform" if count == 1 else f"{count}:mix" if mix else f"{count}" if rank == 1 else f"{count}:{rank}"
     rows: list[dict[str, object]] = []
+    seen = evaluation.UserItems([data.train], data.n_users, "cpu")
 
     def observe(row: dict[str, float], model: Recommender) -> dict[str, float]:
         epoch = int(row["epoch"])
         if epoch % every and epoch != epochs:
             return {}
         metrics = evaluation.full_ranking(model, data.test, [data.train], [20], batch_users=2048)
-        users, items = model.query_embeddings()
+        users, items = (vectors.float() for vectors in model.query_embeddings())
         point = {"draw": draw, "epoch": epoch, "recall@20": metrics["recall@20"], "ndcg@20": metrics["ndcg@20"],
-                 "top20_log_count": top_popularity(model, data, log_count),
+                 "top20_log_count": top_popularity(users, items, seen, log_count),
                  "user_length": float(users.norm(dim=1).mean()), "item_length": float(items.norm(dim=1).mean())}
         model.train()
         rows.append(point)
