@@ -33,6 +33,7 @@ from training import evaluation
 from training.config import LR_SCHEDULES, TrainConfig
 from training.data.dataset import Dataset
 from training.data.sources import DataSpec, open_dataset
+from training.plotting import saved_figure
 from training.trainer import train
 
 PAPER = {"gowalla": {"recall@20": 0.1830, "ndcg@20": 0.1554}, "yelp2018": {"recall@20": 0.0649, "ndcg@20": 0.0530}}
@@ -175,26 +176,18 @@ def hold_out_line_tails(data: Dataset, fraction: float) -> Dataset:
 
 
 def plot(rows: list[dict[str, object]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
-    for row in rows:
-        curve = row["curve"]
-        if curve:
-            epoch_s = row["s_per_epoch"]
-            ax.plot([e * epoch_s / 60 for e, _ in curve], [v for _, v in curve], marker=".",
-                    label=f"{row['dataset']} {row.get('loss', 'bpr')}, batch {row['batch']} lr {row['lr']}, "
-                          f"{row.get('init', 'random')}")
-    ax.set_xlabel("training minutes")
-    ax.set_ylabel("validation recall@20")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with saved_figure(path) as (_, ax):
+        for row in rows:
+            curve = row["curve"]
+            if curve:
+                epoch_s = row["s_per_epoch"]
+                ax.plot([e * epoch_s / 60 for e, _ in curve], [v for _, v in curve], marker=".",
+                        label=f"{row['dataset']} {row.get('loss', 'bpr')}, batch {row['batch']} lr {row['lr']}, "
+                              f"{row.get('init', 'random')}")
+        ax.set_xlabel("training minutes")
+        ax.set_ylabel("validation recall@20")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
 
 
 def main() -> None:

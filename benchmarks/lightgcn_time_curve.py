@@ -30,6 +30,7 @@ from benchmarks.lightgcn_speed import DEFAULT_OFFICIAL, OFFICIAL_SETUP, official
 from training import evaluation
 from training.config import TrainConfig
 from training.data.sources import DataSpec, open_dataset
+from training.plotting import saved_figure
 from training.trainer import train
 
 DEFAULT_OURS = ("gowalla:16384:0.01:cosine:bpr", "gowalla:2048:0.001:constant:bpr")
@@ -139,27 +140,19 @@ def summary_rows(runs: list[dict[str, Any]], budget_s: float, paper: float) -> l
 
 
 def plot(runs: list[dict[str, Any]], paper: float, dataset: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=110)
-    for run in runs:
-        curve = run["curve"]
-        style = "--" if run["implementation"] == "official" else "-"
-        ax.plot([p["train_s"] / 60 for p in curve], [p["recall@20"] for p in curve], style, marker="o",
-                markersize=3, label=f"{run['name']} ({run['epochs']} epochs)")
-    ax.axhline(paper, color="grey", linestyle=":", label=f"paper, 1000 epochs ({paper})")
-    ax.set_xlabel("training minutes (2 CPU cores; set-up and test evaluations not counted)")
-    ax.set_ylabel("test Recall@20 (full ranking)")
-    ax.set_title(f"LightGCN on {dataset}: ours and the official code, same cores")
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with saved_figure(path, figsize=(7.5, 4.2)) as (_, ax):
+        for run in runs:
+            curve = run["curve"]
+            style = "--" if run["implementation"] == "official" else "-"
+            ax.plot([p["train_s"] / 60 for p in curve], [p["recall@20"] for p in curve], style, marker="o",
+                    markersize=3, label=f"{run['name']} ({run['epochs']} epochs)")
+        ax.axhline(paper, color="grey", linestyle=":", label=f"paper, 1000 epochs ({paper})")
+        ax.set_xlabel("training minutes (2 CPU cores; set-up and test evaluations not counted)")
+        ax.set_ylabel("test Recall@20 (full ranking)")
+        ax.set_title(f"LightGCN on {dataset}: ours and the official code, same cores")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
 
 
 def parse_official(text: str) -> tuple[int, float]:

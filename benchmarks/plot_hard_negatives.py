@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from benchmarks.common import REPO
+from training.plotting import saved_figure
 
 RESULTS = REPO / "benchmarks" / "results"
 # The uniform-negative selection run at 15 minutes predates --hard-negatives; its rows have K = 1.
@@ -43,39 +44,32 @@ def _rows(paths: list[Path]) -> list[dict[str, object]]:
 
 
 def plot(paths: list[Path], out: Path, dataset: str = "gowalla") -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = _rows(paths)
     name, chosen = DATASETS[dataset]
     panels = ((0.0, "plain model"), (chosen, f"most recent item in the query (w = {chosen:g})"))
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), sharey=True)
-    for axis, (weight, title) in zip(axes, panels, strict=True):
-        selection: dict[int, list[tuple[float, float]]] = defaultdict(list)
-        test: dict[int, list[tuple[float, float]]] = defaultdict(list)
-        for row in rows:
-            if float(row.get("recent_item_weight") or 0.0) != weight:
-                continue
-            k = int(row.get("hard_negatives") or 1)
-            point = (float(row["train_s"]) / 60, float(row["recall@20"]))
-            (test if row.get("target") == "test.txt" else selection)[k].append(point)
-        for k in sorted(selection):
-            minutes, recall = zip(*sorted(selection[k]), strict=True)
-            axis.plot(minutes, recall, "o-", label=f"selection, K = {k}" + (" (uniform)" if k == 1 else ""))
-        for k in sorted(test):
-            minutes, recall = zip(*sorted(test[k]), strict=True)
-            axis.plot(minutes, recall, "s", markersize=8, label=f"test.txt, K = {k}")
-        paper = next((row["paper_recall@20"] for row in rows if row.get("paper_recall@20")), None)
-        if paper is not None:
-            axis.axhline(float(paper), color="grey", linestyle="--", label="paper (1000 epochs)")
-        axis.set_title(f"{name}, BPR, {title}", fontsize=10)
-        axis.set_xlabel("training minutes (2 CPU cores, lr annealed over the budget)")
-        axis.set_ylabel("Recall@20")
-        axis.legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(out, dpi=110)
+    with saved_figure(out, ncols=len(panels), figsize=(5.5 * len(panels), 4), sharey=True) as (_, axes):
+        for axis, (weight, title) in zip(axes, panels, strict=True):
+            selection: dict[int, list[tuple[float, float]]] = defaultdict(list)
+            test: dict[int, list[tuple[float, float]]] = defaultdict(list)
+            for row in rows:
+                if float(row.get("recent_item_weight") or 0.0) != weight:
+                    continue
+                k = int(row.get("hard_negatives") or 1)
+                point = (float(row["train_s"]) / 60, float(row["recall@20"]))
+                (test if row.get("target") == "test.txt" else selection)[k].append(point)
+            for k in sorted(selection):
+                minutes, recall = zip(*sorted(selection[k]), strict=True)
+                axis.plot(minutes, recall, "o-", label=f"selection, K = {k}" + (" (uniform)" if k == 1 else ""))
+            for k in sorted(test):
+                minutes, recall = zip(*sorted(test[k]), strict=True)
+                axis.plot(minutes, recall, "s", markersize=8, label=f"test.txt, K = {k}")
+            paper = next((row["paper_recall@20"] for row in rows if row.get("paper_recall@20")), None)
+            if paper is not None:
+                axis.axhline(float(paper), color="grey", linestyle="--", label="paper (1000 epochs)")
+            axis.set_title(f"{name}, BPR, {title}", fontsize=10)
+            axis.set_xlabel("training minutes (2 CPU cores, lr annealed over the budget)")
+            axis.set_ylabel("Recall@20")
+            axis.legend(fontsize=7)
     print(f"wrote {out}")
 
 

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from benchmarks.common import REPO
+from training.plotting import saved_figure
 
 RESULTS = REPO / "benchmarks" / "results"
 DATASETS = ("gowalla", "yelp2018")
@@ -26,26 +27,20 @@ def _rows(path: Path) -> list[dict[str, object]]:
 
 
 def plot(results: Path, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, len(DATASETS), figsize=(5.5 * len(DATASETS), 4))
-    for axis, dataset in zip(axes, DATASETS, strict=True):
-        selection = _rows(results / f"cpu-{dataset}-recent-item-selection.json")
-        test = _rows(results / f"cpu-{dataset}-recent-item.json")
-        axis.plot([r["recent_item_weight"] for r in selection], [r["recall@20"] for r in selection], "o-",
-                  label=f"selection: {selection[0]['target']}")
-        axis.plot([r["recent_item_weight"] for r in test], [r["recall@20"] for r in test], "s",
-                  markersize=8, label="test.txt: plain and the chosen weight")
-        axis.axhline(float(test[0]["paper_recall@20"]), color="grey", linestyle="--", label="paper (1000 epochs)")
-        axis.set_title(f"{dataset}, {test[0]['loss']}, 15 min on 2 CPU cores")
-        axis.set_xlabel("recent-item weight w")
-        axis.set_ylabel("Recall@20")
-        axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(out, dpi=110)
+    with saved_figure(out, ncols=len(DATASETS), figsize=(5.5 * len(DATASETS), 4)) as (_, axes):
+        for axis, dataset in zip(axes, DATASETS, strict=True):
+            selection = _rows(results / f"cpu-{dataset}-recent-item-selection.json")
+            test = _rows(results / f"cpu-{dataset}-recent-item.json")
+            axis.plot([r["recent_item_weight"] for r in selection], [r["recall@20"] for r in selection], "o-",
+                      label=f"selection: {selection[0]['target']}")
+            axis.plot([r["recent_item_weight"] for r in test], [r["recall@20"] for r in test], "s",
+                      markersize=8, label="test.txt: plain and the chosen weight")
+            axis.axhline(float(test[0]["paper_recall@20"]), color="grey", linestyle="--",
+                         label="paper (1000 epochs)")
+            axis.set_title(f"{dataset}, {test[0]['loss']}, 15 min on 2 CPU cores")
+            axis.set_xlabel("recent-item weight w")
+            axis.set_ylabel("Recall@20")
+            axis.legend(fontsize=8)
     print(f"wrote {out}")
 
 

@@ -27,6 +27,7 @@ from training import evaluation
 from training.config import TrainConfig
 from training.data.dataset import Dataset
 from training.data.sources import DataSpec, open_dataset
+from training.plotting import saved_figure
 from training.trainer import train
 
 
@@ -77,28 +78,20 @@ def run(data: Dataset, hard_negatives: tuple[int, int, float, bool], epochs: int
 
 
 def plot(rows: list[dict[str, object]], held_out_log_count: float, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (recall_ax, popularity_ax) = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
-    for draw in dict.fromkeys(row["draw"] for row in rows):
-        points = [row for row in rows if row["draw"] == draw]
-        epochs = [row["epoch"] for row in points]
-        label = "uniform draw" if draw == "uniform" else f"hard negatives, {draw}"
-        recall_ax.plot(epochs, [row["recall@20"] for row in points], marker=".", label=label)
-        popularity_ax.plot(epochs, [row["top20_log_count"] for row in points], marker=".", label=label)
-    popularity_ax.axhline(held_out_log_count, color="grey", linestyle="--", label="held-out items")
-    recall_ax.set_ylabel("hold-out Recall@20")
-    popularity_ax.set_ylabel("mean log(1 + training count) of the top 20")
-    for ax in (recall_ax, popularity_ax):
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with saved_figure(path, ncols=2, figsize=(10, 4)) as (_, (recall_ax, popularity_ax)):
+        for draw in dict.fromkeys(row["draw"] for row in rows):
+            points = [row for row in rows if row["draw"] == draw]
+            epochs = [row["epoch"] for row in points]
+            label = "uniform draw" if draw == "uniform" else f"hard negatives, {draw}"
+            recall_ax.plot(epochs, [row["recall@20"] for row in points], marker=".", label=label)
+            popularity_ax.plot(epochs, [row["top20_log_count"] for row in points], marker=".", label=label)
+        popularity_ax.axhline(held_out_log_count, color="grey", linestyle="--", label="held-out items")
+        recall_ax.set_ylabel("hold-out Recall@20")
+        popularity_ax.set_ylabel("mean log(1 + training count) of the top 20")
+        for ax in (recall_ax, popularity_ax):
+            ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
 
 
 def main() -> None:

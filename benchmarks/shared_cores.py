@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from training.plotting import saved_figure
+
 REPO = Path(__file__).resolve().parents[1]
 # name -> (environment for the process, what the worker calls)
 POLICIES = {
@@ -77,26 +79,18 @@ def run(policy: str, burners: int, epochs: int) -> dict[str, object]:
 
 def plot(rows: list[dict[str, object]], path: Path) -> None:
     """Grouped bars: seconds per epoch for each policy, by number of burners."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     policies = list(dict.fromkeys(str(r["policy"]) for r in rows))
     burners = sorted({int(r["burners"]) for r in rows})
     width = 0.8 / len(policies)
-    figure, axes = plt.subplots(figsize=(7, 4))
-    for i, policy in enumerate(policies):
-        values = [next((float(r["s_per_epoch"]) for r in rows if r["policy"] == policy and r["burners"] == b), 0.0)
-                  for b in burners]
-        axes.bar([b + (i - (len(policies) - 1) / 2) * width for b in burners], values, width, label=policy)
-    axes.set_xticks(burners, [f"{b} busy process{'es' if b != 1 else ''} beside it" for b in burners])
-    axes.set_ylabel("seconds per LightGCN epoch (lower is better)")
-    axes.set_title("LightGCN training on 2 shared cores (quickstart data)")
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    with saved_figure(path, dpi=120) as (_, axes):
+        for i, policy in enumerate(policies):
+            values = [next((float(r["s_per_epoch"]) for r in rows if r["policy"] == policy and r["burners"] == b),
+                           0.0) for b in burners]
+            axes.bar([b + (i - (len(policies) - 1) / 2) * width for b in burners], values, width, label=policy)
+        axes.set_xticks(burners, [f"{b} busy process{'es' if b != 1 else ''} beside it" for b in burners])
+        axes.set_ylabel("seconds per LightGCN epoch (lower is better)")
+        axes.set_title("LightGCN training on 2 shared cores (quickstart data)")
+        axes.legend()
 
 
 def run_quickstart(pinned: bool, burners: int, root: Path) -> dict[str, object]:
