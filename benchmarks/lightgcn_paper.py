@@ -53,7 +53,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
         random_holdout: float = 0.0, tail_holdout: float = 0.0,
         recent_weights: tuple[float, ...] = (), hard_negatives: int = 1,
         hard_negative_rank: int = 1, hard_negatives_share: float = 1.0, layers: int = 3,
-        hard_negative_mixing: bool = False) -> list[dict[str, object]]:
+        hard_negative_mixing: bool = False, recency_weight: float = 0.0) -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     target = "test.txt"
@@ -72,7 +72,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
                              loss=loss, num_negatives=negatives, temperature=temperature,
                              hard_negatives=hard_negatives, hard_negative_rank=hard_negative_rank,
                              hard_negatives_share=hard_negatives_share, n_layers=layers,
-                             hard_negative_mixing=hard_negative_mixing)
+                             hard_negative_mixing=hard_negative_mixing, recency_weight=recency_weight)
         start = f"SVD initialisation x {svd_scale:g}" if svd_scale else "random initialisation"
         objective = (f"sampled softmax ({negatives or 'default'} negatives, t={temperature:g})" if loss == "softmax"
                      else "BPR" if hard_negatives == 1
@@ -81,6 +81,8 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
                      else f"BPR, the negative ranked {hard_negative_rank} of {hard_negatives} by score")
         if loss == "bpr" and hard_negatives > 1 and hard_negatives_share < 1:
             objective += f" for the first {hard_negatives_share:.0%} of the training, uniform after"
+        if recency_weight:
+            objective += f", pairs weighted 1 + {recency_weight:g} x their place along the line"
         print(f"\n== {layers} layers, batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {objective}, {start} ==",
               flush=True)
         wall = time.perf_counter()
@@ -95,6 +97,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
             "hard_negative_rank": hard_negative_rank if loss == "bpr" else None,
             "hard_negatives_share": hard_negatives_share if loss == "bpr" else None,
             "hard_negative_mixing": hard_negative_mixing if loss == "bpr" else None,
+            "recency_weight": recency_weight,
             "epochs_run": len(result.history),
             "best_epoch": result.best_epoch, "recall@20": result.test_metrics["recall@20"],
             "ndcg@20": result.test_metrics["ndcg@20"], "valid_recall@20": result.valid_metrics.get("recall@20"),
@@ -218,6 +221,9 @@ def main() -> None:
                              "for the first share S of the training (the uniform draw after); 1, the default: "
                              "the paper's uniform draw")
     parser.add_argument("--temperature", type=float, default=0.1, help="softmax: the cosine similarities' temperature")
+    parser.add_argument("--recency-weight", type=float, action="append", metavar="W",
+                        help="repeatable (each trains): bpr weighs each pair by 1 + W x its place along its user's "
+                             "train.txt line (0 first, 1 last), mean 1; 0, the default: every pair alike")
     parser.add_argument("--tail-holdout", type=float, default=0.0, metavar="FRACTION",
                         help="evaluate on the last FRACTION of each user's train.txt line instead of test.txt "
                              "(a hold-out shaped like the papers' test split; with --no-valid)")
@@ -236,17 +242,20 @@ def main() -> None:
         parser.error("--tail-holdout takes a fraction between 0 and 1, with --no-valid and without --random-holdout")
     if any(weight <= 0 for weight in args.recent_item_weight):
         parser.error("--recent-item-weight takes weights > 0 (the plain model's row is always there)")
+    if any(weight < 0 for weight in args.recency_weight or []):
+        parser.error("--recency-weight takes weights >= 0 (0: every pair alike)")
     BUDGET["seconds"] = args.time_budget
     rows = []
     for name in args.dataset or ["gowalla"]:
-        for loss, (hard, rank, share, mix) in ((loss, hard) for loss in args.loss or ["bpr"]
-                                               for hard in args.hard_negatives or [(1, 1, 1.0, False)]):
+        for loss, (hard, rank, share, mix), recency in (
+                (loss, hard, recency) for loss in args.loss or ["bpr"]
+                for hard in args.hard_negatives or [(1, 1, 1.0, False)] for recency in args.recency_weight or [0.0]):
             rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
                         args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
                         loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout,
-                        tuple(args.recent_item_weight), hard, rank, share, args.layers, mix)
+                        tuple(args.recent_item_weight), hard, rank, share, args.layers, mix, recency)
     columns = ["dataset", "target", "layers", "loss", "hard_negatives", "hard_negative_rank", "hard_negative_mixing",
-               "hard_negatives_share",
+               "hard_negatives_share", "recency_weight",
                "batch", "lr", "lr_schedule", "init", "epochs_run", "best_epoch", "recent_item_weight", "recall@20",
                "ndcg@20", "paper_recall@20", "paper_ndcg@20", "s_per_epoch", "wall_s"]
     print("\n" + markdown_table(rows, columns))

@@ -113,6 +113,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--hard-negatives", type=int, default=1, metavar="K",
                    help="LightGCN with bpr: draw K candidate negatives per pair and train on the one the model "
                         "scores highest (dynamic negative sampling; 1: the paper's uniform draw)")
+    h.add_argument("--recency-weight", type=float, default=0.0, metavar="W",
+                   help="bpr: weigh each training pair by 1 + W x its place along its user's history (0 the first, "
+                        "1 the last; by timestamp, else file order), mean 1 (0: every pair alike, the paper's)")
     h.add_argument("--embedding-dim", type=_positive_int)
     h.add_argument("--layers", type=_int_list, help="MLP tower sizes, e.g. 64,32,16,8")
     h.add_argument("--n-layers", type=int, help="LightGCN propagation layers")
@@ -266,6 +269,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         eval_every=args.eval_every, seed=args.seed, device=args.device, pretrain=args.pretrain,
         time_budget_s=args.time_budget, precomputed_candidates=args.precompute_candidates,
         recent_item_weight=args.recent_item_weight, hard_negatives=args.hard_negatives,
+        recency_weight=args.recency_weight,
     )
     result = train_to_artifact(_data_spec(args), config, args.out, version=args.version, progress=not args.quiet,
                                warn=_warner(args))

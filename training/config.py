@@ -74,6 +74,9 @@ class TrainConfig:
     # draws them; the uniform draw after it (on Gowalla a third of 15 minutes trained worse than 5
     # minutes of hard negatives alone: docs/benchmarks.md)
     hard_negatives_share: float = 1.0
+    # bpr: weigh each pair by 1 + w * its place along the user's history (0 first, 1 last; by
+    # timestamp, else row order), mean 1 (training/recency.py); 0: every pair alike, the paper's
+    recency_weight: float = 0.0
     embedding_dim: int | None = None
     layers: tuple[int, ...] | None = None
     n_layers: int | None = None
@@ -149,6 +152,10 @@ class TrainConfig:
         if self.hard_negatives > 1 and (self.model != "lightgcn" or self.loss != "bpr"):
             raise ValueError(f"hard negatives pick BPR's negative for lightgcn; model '{self.model}' with loss "
                              f"'{self.loss}' takes --hard-negatives 1")
+        if self.recency_weight < 0:
+            raise ValueError(f"the recency weight must be >= 0, got {self.recency_weight}")
+        if self.recency_weight and self.loss != "bpr":
+            raise ValueError(f"the recency weight weighs BPR's pairs; loss '{self.loss}' takes 0")
         if self.recent_item_weight < 0:
             raise ValueError(f"the recent-item weight must be >= 0, got {self.recent_item_weight}")
         if self.recent_item_weight and self.model != "lightgcn":

@@ -3,7 +3,7 @@
 - ``PointwiseTask``: binary cross-entropy on observed pairs plus ``num_negatives`` sampled
   unobserved items per pair (the NCF paper's implicit-feedback objective).
 - ``PairwiseTask``: BPR, one sampled negative per observed pair, L2 on the embeddings the batch
-  touched (the LightGCN paper's objective).
+  touched (the LightGCN paper's objective); optionally each pair's term weighted (recency).
 - ``SoftmaxTask``: sampled softmax, each observed pair against one set of uniformly drawn items the
   whole batch shares, on cosine similarities over a temperature (LightGCN; converges in far fewer
   epochs than BPR's single negative).
@@ -90,9 +90,14 @@ class PairwiseTask(_ShuffledPairs):
     def __init__(self, train: Interactions, n_items: int, batch_size: int = 2048, reg: float = 1e-4,
                  seed: int = 0, device: torch.device = torch.device("cpu"), hard_negatives: int = 1,
                  hard_negative_rank: int = 1, hard_negatives_share: float = 1.0,
-                 hard_negative_mixing: bool = False) -> None:
+                 hard_negative_mixing: bool = False, pair_weights: np.ndarray | None = None) -> None:
         super().__init__(train, n_items, batch_size, seed, device)
         self.reg = reg
+        if pair_weights is not None and pair_weights.shape != (len(train),):
+            raise ValueError(f"one weight per training pair: {pair_weights.shape} for {len(train)} pairs")
+        # None: the plain mean over the batch, the paper's (and one multiply fewer per step)
+        self.pair_weights = None if pair_weights is None else torch.from_numpy(
+            np.ascontiguousarray(pair_weights, dtype=np.float32)).to(device)
         if hard_negatives < 1:
             raise ValueError(f"hard_negatives counts the candidates drawn per pair: >= 1, got {hard_negatives}")
         if not 1 <= hard_negative_rank <= hard_negatives:
@@ -121,15 +126,19 @@ class PairwiseTask(_ShuffledPairs):
         order = self._permutation(len(self.users))
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            yield self.users[idx], self.items[idx], negatives[idx]
+            if self.pair_weights is None:
+                yield self.users[idx], self.items[idx], negatives[idx]
+            else:
+                yield self.users[idx], self.items[idx], negatives[idx], self.pair_weights[idx]
 
     def loss(self, model: Recommender, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        users, positives, negatives = batch
+        users, positives, negatives = batch[:3]
         if negatives.dim() == 2:
             pos, neg, negatives = self._candidate_negative(model, users, positives, negatives)
         else:
             pos, neg = model.score_triplets(users, positives, negatives)
-        bpr = F.softplus(neg - pos).mean()
+        terms = F.softplus(neg - pos)
+        bpr = terms.mean() if len(batch) == 3 else (terms * batch[3]).mean()
         if self.reg <= 0:
             return bpr
         # As in the LightGCN paper's code: 1/2 * ||E0 of the batch||^2 / batch size.

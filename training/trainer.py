@@ -28,6 +28,7 @@ from training.data.dataset import Dataset
 from training.data.types import Interactions
 from training.lr_schedule import epoch_learning_rate, training_progress
 from training.plotting import plot_training_curves
+from training.recency import recency_weights
 from training.tasks import PairwiseTask, PointwiseTask, RatingTask, SoftmaxTask, Task, start_from_mean_rating
 
 LOWER_IS_BETTER = ("rmse", "mae")
@@ -89,7 +90,10 @@ def make_task(config: TrainConfig, dataset: Dataset, device: torch.device) -> Ta
         return PairwiseTask(dataset.train, reg=config.reg, hard_negatives=config.hard_negatives,
                             hard_negative_rank=config.hard_negative_rank,
                             hard_negatives_share=config.hard_negatives_share,
-                            hard_negative_mixing=config.hard_negative_mixing, **common)
+                            hard_negative_mixing=config.hard_negative_mixing,
+                            pair_weights=recency_weights(dataset.train.users, dataset.train.timestamps,
+                                                         config.recency_weight) if config.recency_weight else None,
+                            **common)
     if config.loss == "softmax":
         return SoftmaxTask(dataset.train, num_negatives=config.num_negatives, temperature=config.temperature,
                            reg=config.reg, **common)

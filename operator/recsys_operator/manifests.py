@@ -14,7 +14,8 @@ HYPERPARAMETERS = {"epochs": "epochs", "learningRate": "lr", "batchSize": "batch
                    "embeddingDim": "embedding_dim", "numLayers": "n_layers", "mlpLayers": "layers",
                    "negatives": "num_negatives", "regularization": "reg", "seed": "seed", "loss": "loss",
                    "temperature": "temperature", "learningRateSchedule": "lr_schedule",
-                   "recentItemWeight": "recent_item_weight", "hardNegatives": "hard_negatives"}
+                   "recentItemWeight": "recent_item_weight", "hardNegatives": "hard_negatives",
+                   "recencyWeight": "recency_weight"}
 DATABASE_CA_DIR = "/etc/recsys/database-ca"
 MODEL_LABEL = f"{GROUP}/model"
 VERSION_LABEL = f"{GROUP}/version"

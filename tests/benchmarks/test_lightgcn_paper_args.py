@@ -25,3 +25,15 @@ def test_a_count_alone_means_the_hardest(text, choice):
 def test_bad_choices_are_refused_with_the_value_named(text):
     with pytest.raises(argparse.ArgumentTypeError, match=text):
         hard_negative_choice(text)
+
+
+def test_a_negative_recency_weight_is_refused_before_any_data_is_read(monkeypatch, capsys):
+    from benchmarks import lightgcn_paper
+
+    monkeypatch.setattr("sys.argv", ["lightgcn_paper", "--no-valid", "--recency-weight", "6", "--recency-weight",
+                                     "-1"])
+    monkeypatch.setattr(lightgcn_paper, "run", lambda *args, **kwargs: pytest.fail("trained despite a bad weight"))
+    with pytest.raises(SystemExit) as exit_info:
+        lightgcn_paper.main()
+    assert exit_info.value.code == 2
+    assert "--recency-weight takes weights >= 0" in capsys.readouterr().err

@@ -71,6 +71,16 @@ def test_train_anneals_the_learning_rate_with_lr_schedule_cosine(tmp_path):
     assert [round(row["lr"], 6) for row in history] == [0.01, 0.008536, 0.005, 0.001464]
 
 
+def test_train_lightgcn_with_recency_weighted_pairs_records_the_weight(tmp_path):
+    data = _write_csv(tmp_path / "ratings.csv")
+    out = tmp_path / "recency"
+    assert main(["train", "--model", "lightgcn", "--data", str(data), "--out", str(out), "--epochs", "2", "--quiet",
+                 "--batch-size", "256", "--recency-weight", "2"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["training"]["config"]["recency_weight"] == 2.0
+    assert len((out / "history.jsonl").read_text().splitlines()) == 2
+
+
 def test_train_lightgcn_full_protocol_keys(tmp_path):
     data = _write_csv(tmp_path / "ratings.csv")
     out = tmp_path / "lgcn"
@@ -144,6 +154,10 @@ def test_evaluate_refuses_different_data(tmp_path, capsys):
       "--synthetic-items", "200"], "hard negatives count the candidates drawn per pair"),
     (["train", "--model", "neumf", "--hard-negatives", "8", "--out", "x", "--synthetic-users", "50",
       "--synthetic-items", "200"], "hard negatives pick BPR's negative for lightgcn"),
+    (["train", "--model", "lightgcn", "--recency-weight", "-1", "--out", "x", "--synthetic-users", "50",
+      "--synthetic-items", "200"], "the recency weight must be >= 0, got -1.0"),
+    (["train", "--model", "neumf", "--recency-weight", "2", "--out", "x", "--synthetic-users", "50",
+      "--synthetic-items", "200"], "the recency weight weighs BPR's pairs; loss 'bce' takes 0"),
 ])
 def test_bad_input_gets_a_message_not_a_traceback(tmp_path, capsys, argv, message):
     argv = [str(_write_csv(tmp_path / "d.csv")) if a == "DATA" else a for a in argv]

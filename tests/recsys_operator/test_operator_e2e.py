@@ -158,6 +158,9 @@ def _apply(cluster, body: dict) -> subprocess.CompletedProcess:
     ({"hyperparameters": {"loss": "softmax", "hardNegatives": 8}},
      "hardNegatives above 1 need algorithm lightgcn with loss bpr"),
     ({"hyperparameters": {"hardNegatives": 0}}, "spec.hyperparameters.hardNegatives in body"),
+    ({"algorithm": "ncf", "hyperparameters": {"recencyWeight": 2}}, "recencyWeight weighs BPR's pairs"),
+    ({"hyperparameters": {"loss": "softmax", "recencyWeight": 2}}, "recencyWeight weighs BPR's pairs"),
+    ({"hyperparameters": {"recencyWeight": -1}}, "spec.hyperparameters.recencyWeight in body"),
 ])
 def test_invalid_specs_are_rejected_by_the_api_server(cluster, change, message):
     result = _apply(cluster, _model(f"bad-{uuid.uuid4().hex[:6]}", **change))
@@ -170,6 +173,9 @@ def test_invalid_specs_are_rejected_by_the_api_server(cluster, change, message):
     {"hyperparameters": {"hardNegatives": 32}},
     {"hyperparameters": {"loss": "bpr", "hardNegatives": 32}},
     {"algorithm": "ncf", "hyperparameters": {"hardNegatives": 1}},  # 1 is the uniform draw, for any algorithm
+    {"hyperparameters": {"recencyWeight": 6}},
+    {"algorithm": "ncf", "hyperparameters": {"loss": "bpr", "recencyWeight": 2.5}},
+    {"algorithm": "ncf", "hyperparameters": {"recencyWeight": 0}},  # 0 is every pair alike, for any loss
 ])
 def test_valid_lightgcn_query_and_sampling_settings_are_accepted(cluster, change):
     result = _kubectl(cluster, "apply", "--dry-run=server", "-f", "-",

@@ -482,3 +482,14 @@ def test_the_startup_handler_ties_livez_to_the_event_loop(monkeypatch):
 
     asyncio.run(start())
     assert telemetry.setup.LIVENESS.problem() is None
+
+
+def test_recency_weighted_pairs_reach_the_training_job():
+    hyper = {"loss": "bpr", "hardNegatives": 32, "recencyWeight": 6}
+    body = {**BODY, "spec": {**BODY["spec"], "algorithm": "lightgcn", "hyperparameters": hyper}}
+    env = manifests.job_environment(body["spec"], SETTINGS, "amazon", "amazon-g3")
+    assert json.loads(env["RECSYS_JOB_HYPERPARAMETERS"]) == {"loss": "bpr", "hard_negatives": 32,
+                                                             "recency_weight": 6}
+    settings = JobSettings.from_env(env)
+    config = TrainConfig(model=settings.model, **settings.hyperparameters).resolved()
+    assert (config.model, config.hard_negatives, config.recency_weight) == ("lightgcn", 32, 6)
