@@ -29,7 +29,8 @@ def test_a_mixgcf_run_counted_in_epochs_is_parsed():
 
 
 @pytest.mark.parametrize("spec", ["gowalla:16384:0.01:cosine:softmax:32", "gowalla:16384:0.01:cosine:bpr:0",
-                                  "gowalla:16384:0.01:cosine:bpr:x", "gowalla:16384:0.01:cosine:bpr:2:3",
+                                  "gowalla:16384:0.01:cosine:bpr:x", "gowalla:16384:0.01:cosine:bpr:2:3:4",
+                                  "gowalla:16384:0.01:cosine:bpr:32:-1", "gowalla:16384:0.01:cosine:softmax:1:6",
                                   "movielens:16384:0.01:cosine", "gowalla:16384:0.01:cosine:bpr:1mix",
                                   "gowalla:16384:0.01:cosine:bpr:32@0", "gowalla:16384:0.01:cosine:bpr:32@x",
                                   "gowalla:16384:0.01:cosine:bpr:mix"])
@@ -39,5 +40,12 @@ def test_bad_specs_are_refused_with_the_spec_named(spec):
 
 
 def test_the_default_runs_parse():
-    assert [LightGCNRun.parse(spec).dataset for spec in DEFAULT_RUNS] == ["gowalla", "yelp2018", "gowalla", "yelp2018",
-                                                                          "gowalla"]
+    assert [LightGCNRun.parse(spec).dataset for spec in DEFAULT_RUNS] == ["gowalla", "gowalla", "yelp2018", "gowalla",
+                                                                          "yelp2018", "gowalla"]
+
+
+def test_a_recency_weighted_run_is_parsed_and_named():
+    run = LightGCNRun.parse("gowalla:16384:0.01:cosine:bpr:32:6@23")
+    assert (run.hard_negatives, run.recency_weight, run.epochs) == (32, 6.0, 23)
+    assert run.name == "LightGCN gowalla b16384 lr 0.01 cosine bpr hardest of 32 recency-weighted 6 23 epochs"
+    assert LightGCNRun.parse("gowalla:16384:0.01:cosine:bpr:32").recency_weight == 0.0
