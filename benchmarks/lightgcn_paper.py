@@ -34,6 +34,7 @@ from training.config import LR_SCHEDULES, TrainConfig
 from training.data.dataset import Dataset
 from training.data.sources import DataSpec, open_dataset
 from training.plotting import saved_figure
+from training.recency import history_ranks
 from training.trainer import train
 
 PAPER = {"gowalla": {"recall@20": 0.1830, "ndcg@20": 0.1554}, "yelp2018": {"recall@20": 0.0649, "ndcg@20": 0.0530}}
@@ -166,13 +167,7 @@ def hold_out_line_tails(data: Dataset, fraction: float) -> Dataset:
     look chronological: along a line the items' popularity drifts the way test.txt's differs from
     train.txt's (benchmarks/split_popularity.py), so a line's tail is a hold-out shaped like the test
     split, made from training data alone."""
-    users = data.train.users
-    order = np.argsort(users, kind="stable")  # the loader keeps each line's order
-    counts = np.bincount(users)
-    starts = np.cumsum(counts) - counts
-    position = np.empty(len(users), dtype=np.int64)
-    position[order] = np.arange(len(users)) - starts[users[order]]
-    size = counts[users]
+    position, size = history_ranks(data.train.users)  # the loader keeps each line's order
     held_count = np.where(size > 1, np.maximum(1, np.ceil(size * fraction).astype(np.int64)), 0)
     held = position >= size - np.minimum(held_count, size - 1)
     return replace(data, train=data.train.take(~held), valid=None, test=data.train.take(held))

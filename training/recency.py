@@ -12,19 +12,26 @@ from __future__ import annotations
 import numpy as np
 
 
-def history_positions(users: np.ndarray, timestamps: np.ndarray | None = None) -> np.ndarray:
-    """Each row's place along its user's history as a fraction in [0, 1]: 0 for the user's first
-    row, 1 for its last (and for a user's only row). By timestamp where there are timestamps (ties
-    keep the rows' order), else the rows' own order, which for files without times is the file's."""
+def history_ranks(users: np.ndarray, timestamps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's rank along its user's history (0 for the first) and the length of that history.
+    By timestamp where there are timestamps (ties keep the rows' order), else the rows' own order,
+    which for files without times is the file's."""
     if len(users) == 0:
-        return np.zeros(0, dtype=np.float64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     by_time = np.arange(len(users)) if timestamps is None else np.lexsort((np.arange(len(users)), timestamps))
     order = by_time[np.argsort(users[by_time], kind="stable")]  # grouped by user, in time within each
     counts = np.bincount(users)
     starts = np.cumsum(counts) - counts
     rank = np.empty(len(users), dtype=np.int64)
     rank[order] = np.arange(len(users)) - starts[users[order]]
-    last = counts[users] - 1
+    return rank, counts[users]
+
+
+def history_positions(users: np.ndarray, timestamps: np.ndarray | None = None) -> np.ndarray:
+    """Each row's place along its user's history as a fraction in [0, 1]: 0 for the user's first
+    row, 1 for its last (and for a user's only row); ordered as :func:`history_ranks` orders."""
+    rank, size = history_ranks(users, timestamps)
+    last = size - 1
     return np.where(last > 0, rank / np.maximum(last, 1), 1.0)
 
 
