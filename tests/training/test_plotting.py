@@ -32,7 +32,7 @@ def test_a_failing_plot_writes_nothing_and_leaves_no_figure_open(tmp_path):
     assert len(plt.get_fignums()) == open_before
 
 
-def test_training_curves_plot_loss_and_the_validation_metric(tmp_path):
+def test_training_curves_with_a_validation_metric_are_written_as_a_png(tmp_path):
     history = [{"epoch": 1, "loss": 0.7}, {"epoch": 2, "loss": 0.5, "valid_recall@20": 0.11},
                {"epoch": 3, "loss": 0.4, "valid_recall@20": 0.14}]
     path = plot_training_curves(history, "recall@20", tmp_path / "curves.png", title="lightgcn")
