@@ -53,6 +53,9 @@ HERE = Path(__file__).resolve().parent
 # Host paths kubelet and containerd use whatever their configuration says (device plugin sockets, the
 # container log links, shim sockets): `down` removes those that `up` created.
 HOST_PATHS = ("/var/lib/kubelet", "/var/log/pods", "/var/log/containers", "/run/containerd")
+# Which cluster directory made the namespace: written by `up`, removed by `down`. Like the namespace it
+# lives in /run, so a reboot clears both; a run killed before `down` leaves both behind (see held_node).
+OWNER_FILE = Path("/run") / f"{NETNS}.root"
 
 
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -104,6 +107,7 @@ class Cluster:
             raise StackError("the cluster needs root (network namespace, containerd, kubelet)")
         if self.running():
             return self
+        self._take_namespace()
         install_packages()
         binaries = {name: kube_binary(name) for name in ("etcd", "kube-apiserver", "kube-controller-manager",
                                                          "kube-scheduler", "kubelet", "kube-proxy", "kubectl")}
@@ -131,7 +135,21 @@ class Cluster:
                  self._log("kube-controller-manager"))
         return self
 
+    def _take_namespace(self) -> None:
+        """Refuse a namespace another running node holds; clear one a killed run of another directory
+        left (this directory's own leftovers are resumed: `up` restarts what is not running)."""
+        held = held_node()
+        if held is None or held.root == self.root:
+            return
+        if held.processes:
+            raise StackError(f"another node ({held.root or 'directory unknown'}) runs in network namespace "
+                             f"{NETNS}: stop it first (`make cluster-down` for the default one)")
+        left = clear_node(held)
+        if left:
+            raise StackError(f"a node left by a killed run could not be cleared: {', '.join(left)}")
+
     def _network(self) -> None:
+        OWNER_FILE.write_text(str(self.root))
         if not Path(f"/run/netns/{NETNS}").exists():
             if "/run/netns" not in _mount_points():  # `ip netns add` makes it a mount point: undone by down
                 (self.root / "run" / "netns-mount-created").touch()
@@ -342,6 +360,8 @@ state = "{containerd / 'state'}"
             _run("umount", "/run/netns", check=False)
         self._remove_cgroups()
         self._remove_host_paths()
+        if OWNER_FILE.exists() and OWNER_FILE.read_text().strip() == str(self.root):
+            OWNER_FILE.unlink()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _remove_host_paths(self) -> None:
@@ -407,6 +427,8 @@ state = "{containerd / 'state'}"
             left.append(f"link {HOST_IF}")
         if self.root.exists():
             left.append(f"directory {self.root}")
+        if OWNER_FILE.exists() and OWNER_FILE.read_text().strip() == str(self.root):
+            left.append(f"file {OWNER_FILE}")
         links = Path("/var/log/containers")
         left += [f"log link {link}" for link in (links.iterdir() if links.is_dir() else ())
                  if link.is_symlink() and os.readlink(link).startswith(str(self.root))]
@@ -414,6 +436,60 @@ state = "{containerd / 'state'}"
 
     def env_lines(self) -> list[str]:
         return [f"export KUBECONFIG={self.kubeconfig}", f"export PATH={kube_binary('kubectl').parent}:$PATH"]
+
+
+@dataclass(frozen=True)
+class HeldNode:
+    """The network namespace `recsys-node` as found: the cluster directory that made it (None when
+    nothing tells) and the processes still running in it (none when the run that made it was killed)."""
+
+    root: Path | None
+    processes: tuple[int, ...]
+
+
+def held_node() -> HeldNode | None:
+    """Who holds the node's network namespace, if it exists. Its directory comes from the owner file
+    `up` writes, else from the command lines of the processes in it (containerd's configuration, a
+    shim's socket, a kubeconfig), else from the mounts its containers left (for a node made before
+    the owner file existed)."""
+    if not Path(f"/run/netns/{NETNS}").exists():
+        return None
+    listed = _run("ip", "netns", "pids", NETNS, check=False).stdout.split()
+    processes = tuple(int(pid) for pid in listed if pid.isdigit() and alive(int(pid)))
+    root = Path(OWNER_FILE.read_text().strip()) if OWNER_FILE.exists() else None
+    if root is None:
+        root = next((found for pid in processes if (found := _root_in_command_line(pid)) is not None), None)
+    if root is None:
+        root = next((Path(point[:point.index(marker)]) for point in _mount_points()
+                     for marker in ("/containerd/state/", "/kubelet/root/") if marker in point), None)
+    return HeldNode(root, processes)
+
+
+def _root_in_command_line(pid: int) -> Path | None:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    for arg in argv:
+        for suffix, levels_up in (("/containerd/config.toml", 2), ("/containerd/containerd.sock", 2),
+                                  ("/kubeconfig", 1)):
+            if arg.endswith(suffix):
+                return Path(arg).parents[levels_up - 1]
+    return None
+
+
+def clear_node(held: HeldNode, timeout_s: float = 30.0) -> list[str]:
+    """Take down a node that a killed run left behind and return what is still there (empty when all
+    went). `down` does the work, from the node's directory where known; then any process still in the
+    namespace (one whose pid file went with a deleted directory) is killed."""
+    cluster = Cluster(held.root if held.root is not None else Path(tempfile.mkdtemp(prefix="recsys-node-")))
+    cluster.down()
+    for pid in held.processes:
+        _kill(pid)
+    deadline = time.monotonic() + timeout_s
+    while any(alive(pid) for pid in held.processes) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return cluster.leftovers() + [f"process {pid}" for pid in held.processes if alive(pid)]
 
 
 def default_cluster() -> Cluster:

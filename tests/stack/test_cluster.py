@@ -18,7 +18,7 @@ import pytest
 from node_pods import RESTRICTED, apply, pod_spec, run_pod
 from servers import eventually
 
-from stack.cluster import HOST_PATHS, NETNS, Cluster, cgroups, install_packages
+from stack.cluster import HOST_PATHS, Cluster, cgroups, install_packages
 from stack.image import build as build_image
 from stack.process import apt_install
 
@@ -44,9 +44,7 @@ def _busybox_rootfs(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    if Path(f"/run/netns/{NETNS}").exists():
-        pytest.fail(f"a cluster is already up (network namespace {NETNS}); stop it with `make cluster-down`")
+def cluster(free_node_namespace, tmp_path_factory):
     root = tmp_path_factory.mktemp("cluster")
     node = Cluster(root / "node")
     install_packages()  # iptables-save included: the host's rules are read before the node exists

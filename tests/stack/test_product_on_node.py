@@ -33,7 +33,7 @@ import yaml
 from node_pods import RESTRICTED, TEST_POD, apply, pod_spec, run_pod
 from servers import eventually
 
-from stack.cluster import NETNS, Cluster, install_packages
+from stack.cluster import Cluster, install_packages
 from stack.helm import helm_binary, offline_stack_chart
 from stack.image import build as build_image
 from stack.image import build_local_deps
@@ -58,9 +58,7 @@ class ProductNode(Cluster):
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory, publish):
-    if Path(f"/run/netns/{NETNS}").exists():
-        pytest.fail(f"a cluster is already up (network namespace {NETNS}); stop it with `make cluster-down`")
+def node(free_node_namespace, tmp_path_factory, publish):
     root = tmp_path_factory.mktemp("product-node")
     artifacts = root / "artifacts"
     for model, trained in (("amazon-lightgcn", "lightgcn"), ("amazon-ncf", "neumf")):
