@@ -54,7 +54,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
         random_holdout: float = 0.0, tail_holdout: float = 0.0,
         recent_weights: tuple[float, ...] = (), hard_negatives: int = 1,
         hard_negative_rank: int = 1, hard_negatives_share: float = 1.0, layers: int = 3,
-        hard_negative_mixing: bool = False, recency_weight: float = 0.0) -> list[dict[str, object]]:
+        hard_negative_mixing: bool = False, recency_weight: float = 0.0, seed: int = 0) -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     target = "test.txt"
@@ -73,7 +73,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
                              loss=loss, num_negatives=negatives, temperature=temperature,
                              hard_negatives=hard_negatives, hard_negative_rank=hard_negative_rank,
                              hard_negatives_share=hard_negatives_share, n_layers=layers,
-                             hard_negative_mixing=hard_negative_mixing, recency_weight=recency_weight)
+                             hard_negative_mixing=hard_negative_mixing, recency_weight=recency_weight, seed=seed)
         start = f"SVD initialisation x {svd_scale:g}" if svd_scale else "random initialisation"
         objective = (f"sampled softmax ({negatives or 'default'} negatives, t={temperature:g})" if loss == "softmax"
                      else "BPR" if hard_negatives == 1
@@ -84,7 +84,8 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
             objective += f" for the first {hard_negatives_share:.0%} of the training, uniform after"
         if recency_weight:
             objective += f", pairs weighted 1 + {recency_weight:g} x their place along the line"
-        print(f"\n== {layers} layers, batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {objective}, {start} ==",
+        print(f"\n== {layers} layers, batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {objective}, {start}, "
+              f"seed {seed} ==",
               flush=True)
         wall = time.perf_counter()
         result = train(data, config, progress=False, echo=lambda s: print(s, flush=True))
@@ -98,7 +99,7 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
             "hard_negative_rank": hard_negative_rank if loss == "bpr" else None,
             "hard_negatives_share": hard_negatives_share if loss == "bpr" else None,
             "hard_negative_mixing": hard_negative_mixing if loss == "bpr" else None,
-            "recency_weight": recency_weight,
+            "recency_weight": recency_weight, "seed": seed,
             "epochs_run": len(result.history),
             "best_epoch": result.best_epoch, "recall@20": result.test_metrics["recall@20"],
             "ndcg@20": result.test_metrics["ndcg@20"], "valid_recall@20": result.valid_metrics.get("recall@20"),
@@ -219,6 +220,9 @@ def main() -> None:
     parser.add_argument("--recency-weight", type=float, action="append", metavar="W",
                         help="repeatable (each trains): bpr weighs each pair by 1 + W x its place along its user's "
                              "train.txt line (0 first, 1 last), mean 1; 0, the default: every pair alike")
+    parser.add_argument("--seed", type=int, action="append", metavar="S",
+                        help="repeatable (each trains): the training seed, which sets the initialisation and "
+                             "every draw of pairs and negatives; default 0")
     parser.add_argument("--tail-holdout", type=float, default=0.0, metavar="FRACTION",
                         help="evaluate on the last FRACTION of each user's train.txt line instead of test.txt "
                              "(a hold-out shaped like the papers' test split; with --no-valid)")
@@ -242,15 +246,16 @@ def main() -> None:
     BUDGET["seconds"] = args.time_budget
     rows = []
     for name in args.dataset or ["gowalla"]:
-        for loss, (hard, rank, share, mix), recency in (
-                (loss, hard, recency) for loss in args.loss or ["bpr"]
-                for hard in args.hard_negatives or [(1, 1, 1.0, False)] for recency in args.recency_weight or [0.0]):
+        for loss, (hard, rank, share, mix), recency, seed in (
+                (loss, hard, recency, seed) for loss in args.loss or ["bpr"]
+                for hard in args.hard_negatives or [(1, 1, 1.0, False)] for recency in args.recency_weight or [0.0]
+                for seed in args.seed or [0]):
             rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
                         args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
                         loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout,
-                        tuple(args.recent_item_weight), hard, rank, share, args.layers, mix, recency)
+                        tuple(args.recent_item_weight), hard, rank, share, args.layers, mix, recency, seed)
     columns = ["dataset", "target", "layers", "loss", "hard_negatives", "hard_negative_rank", "hard_negative_mixing",
-               "hard_negatives_share", "recency_weight",
+               "hard_negatives_share", "recency_weight", "seed",
                "batch", "lr", "lr_schedule", "init", "epochs_run", "best_epoch", "recent_item_weight", "recall@20",
                "ndcg@20", "paper_recall@20", "paper_ndcg@20", "s_per_epoch", "wall_s"]
     print("\n" + markdown_table(rows, columns))

@@ -37,3 +37,20 @@ def test_a_negative_recency_weight_is_refused_before_any_data_is_read(monkeypatc
         lightgcn_paper.main()
     assert exit_info.value.code == 2
     assert "--recency-weight takes weights >= 0" in capsys.readouterr().err
+
+
+def test_each_seed_trains_every_weight(monkeypatch, tmp_path):
+    from benchmarks import lightgcn_paper
+
+    monkeypatch.setattr("sys.argv", ["lightgcn_paper", "--no-valid", "--recency-weight", "0", "--recency-weight", "6",
+                                     "--seed", "1", "--seed", "2", "--out", str(tmp_path / "out.json")])
+    trained = []
+
+    def fake_run(*args, **kwargs):  # the training itself is tested in tests/training
+        trained.append((args[-2], args[-1]))
+        return [{"recency_weight": args[-2], "seed": args[-1], "curve": []}]
+
+    monkeypatch.setattr(lightgcn_paper, "run", fake_run)
+    lightgcn_paper.main()
+    assert trained == [(0.0, 1), (0.0, 2), (6.0, 1), (6.0, 2)]
+    assert '"seed": 2' in (tmp_path / "out.json").read_text()
