@@ -28,6 +28,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -360,9 +361,12 @@ state = "{containerd / 'state'}"
             _run("umount", "/run/netns", check=False)
         self._remove_cgroups()
         self._remove_host_paths()
-        if OWNER_FILE.exists() and OWNER_FILE.read_text().strip() == str(self.root):
+        if self._owns_owner_file():
             OWNER_FILE.unlink()
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def _owns_owner_file(self) -> bool:
+        return OWNER_FILE.exists() and OWNER_FILE.read_text().strip() == str(self.root)
 
     def _remove_host_paths(self) -> None:
         links = Path("/var/log/containers")
@@ -393,9 +397,7 @@ state = "{containerd / 'state'}"
             for child in _children(pid):
                 _kill(child)
             _kill(pid)
-        deadline = time.monotonic() + 30
-        while any(alive(pid) for pid in shims) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _wait_gone(shims, 30)
 
     def _mounts(self) -> list[str]:
         return [point for point in _mount_points() if point.startswith(str(self.root))
@@ -427,7 +429,7 @@ state = "{containerd / 'state'}"
             left.append(f"link {HOST_IF}")
         if self.root.exists():
             left.append(f"directory {self.root}")
-        if OWNER_FILE.exists() and OWNER_FILE.read_text().strip() == str(self.root):
+        if self._owns_owner_file():
             left.append(f"file {OWNER_FILE}")
         links = Path("/var/log/containers")
         left += [f"log link {link}" for link in (links.iterdir() if links.is_dir() else ())
@@ -486,9 +488,7 @@ def clear_node(held: HeldNode, timeout_s: float = 30.0) -> list[str]:
     cluster.down()
     for pid in held.processes:
         _kill(pid)
-    deadline = time.monotonic() + timeout_s
-    while any(alive(pid) for pid in held.processes) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_gone(held.processes, timeout_s)
     return cluster.leftovers() + [f"process {pid}" for pid in held.processes if alive(pid)]
 
 
@@ -525,6 +525,12 @@ def _children(pid: int) -> list[int]:
     except OSError:
         pass
     return found
+
+
+def _wait_gone(pids: Sequence[int], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _kill(pid: int) -> None:
