@@ -11,9 +11,9 @@
    0.1) or ``bpr`` (the paper's, the default and the reference), K the hard negatives of BPR (the
    hardest of K candidates per pair trains; ``Kmix``: a negative mixed from them, MixGCF; 1, the
    default: a uniform draw), R the recency weight of BPR's pairs (each weighted 1 + R x its place
-   along its user's line; 0, the default: all alike). Hard negatives peak after a number of epochs,
-   not seconds (16-25 for the hardest of 32, about 45 for MixGCF on the CPU's tail hold-out;
-   docs/benchmarks.md), so their default runs are counted in epochs;
+   along its user's line; ``Rexp``: e^(R x its place); 0, the default: all alike). Hard negatives
+   peak after a number of epochs, not seconds (16-25 for the hardest of 32, about 45 for MixGCF on
+   the CPU's tail hold-out; docs/benchmarks.md), so their default runs are counted in epochs;
    each row also ranks with the users' most recent items in their queries at the weight chosen for
    the dataset on the CPU's tail hold-out runs (``--recent-item-weight DATASET=W``; docs/benchmarks.md);
 3. NeuMF on Amazon Beauty under the NCF protocol (leave-one-out by time, 1 test item among 99 sampled
@@ -63,11 +63,12 @@ class LightGCNRun:
     mixing: bool = False  # MixGCF: the negative mixed from the K candidates
     epochs: int | None = None  # None: as many as the time budget allows
     recency_weight: float = 0.0  # bpr: each pair weighted 1 + W x its place along its user's line
+    recency_shape: str = "linear"  # or exponential: e^(W x its place)
 
     @classmethod
     def parse(cls, text: str) -> LightGCNRun:
-        """``DATASET:BATCH:LR:SCHEDULE[:LOSS[:K[:R]]][@E]``, e.g. ``gowalla:16384:0.01:cosine:bpr:32:6@23``;
-        K may end in ``mix`` (``32mix``); R is the recency weight."""
+        """``DATASET:BATCH:LR:SCHEDULE[:LOSS[:K[:R]]][@E]``, e.g. ``gowalla:16384:0.01:cosine:bpr:32:4exp@23``;
+        K may end in ``mix`` (``32mix``); R is the recency weight, ending in ``exp`` for the exponential shape."""
         spec, at, epochs = text.partition("@")
         try:
             dataset, batch, lr, schedule, *rest = spec.split(":")
@@ -75,9 +76,11 @@ class LightGCNRun:
                 raise ValueError(text)
             count = rest[1] if len(rest) >= 2 else "1"
             mixing = count.endswith("mix")
+            recency = rest[2] if len(rest) == 3 else "0"
             run = cls(dataset, int(batch), float(lr), schedule, loss=rest[0] if rest else "bpr",
                       hard_negatives=int(count.removesuffix("mix")), mixing=mixing,
-                      epochs=int(epochs) if at else None, recency_weight=float(rest[2]) if len(rest) == 3 else 0.0)
+                      epochs=int(epochs) if at else None, recency_weight=float(recency.removesuffix("exp")),
+                      recency_shape="exponential" if recency.endswith("exp") else "linear")
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected DATASET:BATCH:LR:SCHEDULE[:LOSS[:K[:R]]][@E], "
                                              f"got '{text}'") from None
@@ -85,11 +88,12 @@ class LightGCNRun:
                 or run.batch_size <= 0 or run.lr <= 0 or run.hard_negatives < 1
                 or (run.hard_negatives > 1 and run.loss != "bpr") or (run.mixing and run.hard_negatives < 2)
                 or (run.epochs is not None and run.epochs < 1) or run.recency_weight < 0
-                or (run.recency_weight and run.loss != "bpr")):
+                or (run.recency_weight and run.loss != "bpr")
+                or (run.recency_shape == "exponential" and not run.recency_weight)):
             raise argparse.ArgumentTypeError(f"'{text}': dataset one of {', '.join(PAPER)}, schedule one of "
                                              f"{', '.join(LR_SCHEDULES)}, loss one of {', '.join(LIGHTGCN_LOSSES)}, "
                                              "batch and lr > 0, K >= 1 (above 1 with bpr only; Kmix: K >= 2), "
-                                             "R >= 0 (above 0 with bpr only), E >= 1")
+                                             "R >= 0 (above 0 with bpr only; Rexp: R > 0), E >= 1")
         return run
 
     @property
@@ -97,14 +101,15 @@ class LightGCNRun:
         loss = (f"bpr mixed from {self.hard_negatives}" if self.mixing
                 else f"bpr hardest of {self.hard_negatives}" if self.hard_negatives > 1 else self.loss)
         length = f" {self.epochs} epochs" if self.epochs is not None else ""
-        recency = f" recency-weighted {self.recency_weight:g}" if self.recency_weight else ""
+        shape = " exponential" if self.recency_shape == "exponential" else ""
+        recency = f" recency-weighted{shape} {self.recency_weight:g}" if self.recency_weight else ""
         return f"LightGCN {self.dataset} b{self.batch_size} lr {self.lr} {self.schedule} {loss}{recency}{length}"
 
 
 # Gowalla's hard negatives replace its softmax run, which trails BPR on that split; their epochs are
 # the peaks of the CPU's tail hold-out runs (docs/benchmarks.md: the hardest of 32 at 23 epochs on
-# Gowalla, 16 on Yelp2018; MixGCF at 45 on Gowalla; the recency weight 6 chosen the same way).
-DEFAULT_RUNS = ("gowalla:16384:0.01:cosine:bpr:32:6@23", "gowalla:16384:0.01:cosine:bpr:32@23",
+# Gowalla, 16 on Yelp2018; MixGCF at 45 on Gowalla; the exponential recency weight 4 chosen the same way).
+DEFAULT_RUNS = ("gowalla:16384:0.01:cosine:bpr:32:4exp@23", "gowalla:16384:0.01:cosine:bpr:32@23",
                 "yelp2018:16384:0.01:cosine:bpr:32@16",
                 "gowalla:16384:0.01:cosine:bpr", "yelp2018:16384:0.01:cosine:bpr",
                 "gowalla:16384:0.01:cosine:bpr:32mix@45")
@@ -117,7 +122,7 @@ def lightgcn_row(run: LightGCNRun, device: str, budget_s: float, recent_weight: 
                          epochs=run.epochs or 100_000, eval_every=100_000, device=device, ks=(20,),
                          eval_batch_users=4096, time_budget_s=None if run.epochs else budget_s, loss=run.loss,
                          hard_negatives=run.hard_negatives, hard_negative_mixing=run.mixing,
-                         recency_weight=run.recency_weight)
+                         recency_weight=run.recency_weight, recency_shape=run.recency_shape)
     started = time.perf_counter()
     result = train(data, config, progress=False, echo=_every_tenth_epoch)
     recent = with_recent_items(result.model, data, {}, (recent_weight,))[0] if recent_weight else {}

@@ -34,7 +34,7 @@ from training.config import LR_SCHEDULES, TrainConfig
 from training.data.dataset import Dataset
 from training.data.sources import DataSpec, open_dataset
 from training.plotting import saved_figure
-from training.recency import history_ranks
+from training.recency import RECENCY_SHAPES, history_ranks
 from training.trainer import train
 
 PAPER = {"gowalla": {"recall@20": 0.1830, "ndcg@20": 0.1554}, "yelp2018": {"recall@20": 0.0649, "ndcg@20": 0.0530}}
@@ -54,7 +54,8 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
         random_holdout: float = 0.0, tail_holdout: float = 0.0,
         recent_weights: tuple[float, ...] = (), hard_negatives: int = 1,
         hard_negative_rank: int = 1, hard_negatives_share: float = 1.0, layers: int = 3,
-        hard_negative_mixing: bool = False, recency_weight: float = 0.0, seed: int = 0) -> list[dict[str, object]]:
+        hard_negative_mixing: bool = False, recency_weight: float = 0.0, seed: int = 0,
+        recency_shape: str = "linear") -> list[dict[str, object]]:
     started = time.perf_counter()
     data = open_dataset(DataSpec(path=str(shared_data(f"{dataset_name}-lightgcn")), with_valid=with_valid))
     target = "test.txt"
@@ -73,7 +74,8 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
                              loss=loss, num_negatives=negatives, temperature=temperature,
                              hard_negatives=hard_negatives, hard_negative_rank=hard_negative_rank,
                              hard_negatives_share=hard_negatives_share, n_layers=layers,
-                             hard_negative_mixing=hard_negative_mixing, recency_weight=recency_weight, seed=seed)
+                             hard_negative_mixing=hard_negative_mixing, recency_weight=recency_weight,
+                             recency_shape=recency_shape, seed=seed)
         start = f"SVD initialisation x {svd_scale:g}" if svd_scale else "random initialisation"
         objective = (f"sampled softmax ({negatives or 'default'} negatives, t={temperature:g})" if loss == "softmax"
                      else "BPR" if hard_negatives == 1
@@ -83,7 +85,9 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
         if loss == "bpr" and hard_negatives > 1 and hard_negatives_share < 1:
             objective += f" for the first {hard_negatives_share:.0%} of the training, uniform after"
         if recency_weight:
-            objective += f", pairs weighted 1 + {recency_weight:g} x their place along the line"
+            weighting = (f"1 + {recency_weight:g} x" if recency_shape == "linear" else f"e^({recency_weight:g} x")
+            closing = "" if recency_shape == "linear" else ")"
+            objective += f", pairs weighted {weighting} their place along the line{closing}"
         print(f"\n== {layers} layers, batch {batch}, lr {lr} ({lr_schedule}), {epochs} epochs, {objective}, {start}, "
               f"seed {seed} ==",
               flush=True)
@@ -99,7 +103,8 @@ def run(dataset_name: str, schedules: list[tuple[int, float, int]], with_valid: 
             "hard_negative_rank": hard_negative_rank if loss == "bpr" else None,
             "hard_negatives_share": hard_negatives_share if loss == "bpr" else None,
             "hard_negative_mixing": hard_negative_mixing if loss == "bpr" else None,
-            "recency_weight": recency_weight, "seed": seed,
+            "recency_weight": recency_weight, "recency_shape": recency_shape if recency_weight else None,
+            "seed": seed,
             "epochs_run": len(result.history),
             "best_epoch": result.best_epoch, "recall@20": result.test_metrics["recall@20"],
             "ndcg@20": result.test_metrics["ndcg@20"], "valid_recall@20": result.valid_metrics.get("recall@20"),
@@ -220,6 +225,9 @@ def main() -> None:
     parser.add_argument("--recency-weight", type=float, action="append", metavar="W",
                         help="repeatable (each trains): bpr weighs each pair by 1 + W x its place along its user's "
                              "train.txt line (0 first, 1 last), mean 1; 0, the default: every pair alike")
+    parser.add_argument("--recency-shape", choices=RECENCY_SHAPES, default="linear",
+                        help="the --recency-weight W's shape: linear (1 + W x place, the default) or exponential "
+                             "(e^(W x place)), mean 1")
     parser.add_argument("--seed", type=int, action="append", metavar="S",
                         help="repeatable (each trains): the training seed, which sets the initialisation and "
                              "every draw of pairs and negatives; default 0")
@@ -253,9 +261,10 @@ def main() -> None:
             rows += run(name, args.schedule or [(2048, 0.001, 30)], not args.no_valid, args.eval_every,
                         args.patience, args.device, args.reg, args.svd_init_scale or [0.0], args.lr_schedule,
                         loss, args.negatives, args.temperature, args.random_holdout, args.tail_holdout,
-                        tuple(args.recent_item_weight), hard, rank, share, args.layers, mix, recency, seed)
+                        tuple(args.recent_item_weight), hard, rank, share, args.layers, mix, recency, seed,
+                        recency_shape=args.recency_shape)
     columns = ["dataset", "target", "layers", "loss", "hard_negatives", "hard_negative_rank", "hard_negative_mixing",
-               "hard_negatives_share", "recency_weight", "seed",
+               "hard_negatives_share", "recency_weight", "recency_shape", "seed",
                "batch", "lr", "lr_schedule", "init", "epochs_run", "best_epoch", "recent_item_weight", "recall@20",
                "ndcg@20", "paper_recall@20", "paper_ndcg@20", "s_per_epoch", "wall_s"]
     print("\n" + markdown_table(rows, columns))

@@ -14,6 +14,7 @@ from core.settings import Setting, effective_environment, settings_help
 from training.config import LR_SCHEDULES, MODEL_DEFAULTS, TrainConfig
 from training.data.loaders import parse_column_order
 from training.data.sources import DATA_FORMATS, DataSpec
+from training.recency import RECENCY_SHAPES
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -116,6 +117,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--recency-weight", type=float, default=0.0, metavar="W",
                    help="bpr: weigh each training pair by 1 + W x its place along its user's history (0 the first, "
                         "1 the last; by timestamp, else file order), mean 1 (0: every pair alike, the paper's)")
+    h.add_argument("--recency-shape", choices=RECENCY_SHAPES,
+                   help="with --recency-weight W: linear (1 + W x place) or exponential (e^(W x place)), mean 1; "
+                        "exponential with W 4 trained best on Gowalla (docs/benchmarks.md)")
     h.add_argument("--embedding-dim", type=_positive_int)
     h.add_argument("--layers", type=_int_list, help="MLP tower sizes, e.g. 64,32,16,8")
     h.add_argument("--n-layers", type=int, help="LightGCN propagation layers")
@@ -260,6 +264,8 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from training.pipeline import train_to_artifact
 
+    if args.recency_shape and not args.recency_weight:
+        raise ValueError("--recency-shape shapes --recency-weight's weights: give --recency-weight W above 0 with it")
     config = TrainConfig(
         model=args.model, feedback=args.feedback, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         optimizer=args.optimizer, lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, reg=args.reg,
@@ -269,7 +275,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         eval_every=args.eval_every, seed=args.seed, device=args.device, pretrain=args.pretrain,
         time_budget_s=args.time_budget, precomputed_candidates=args.precompute_candidates,
         recent_item_weight=args.recent_item_weight, hard_negatives=args.hard_negatives,
-        recency_weight=args.recency_weight,
+        recency_weight=args.recency_weight, recency_shape=args.recency_shape or "linear",
     )
     result = train_to_artifact(_data_spec(args), config, args.out, version=args.version, progress=not args.quiet,
                                warn=_warner(args))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from training.recency import RECENCY_SHAPES
+
 # The papers' own settings (NCF official code; LightGCN paper). Unset fields take these.
 MODEL_DEFAULTS: dict[str, dict[str, object]] = {
     "gmf": {"embedding_dim": 32, "batch_size": 256, "lr": 0.001, "num_negatives": 4, "loss": "bce",
@@ -77,6 +79,7 @@ class TrainConfig:
     # bpr: weigh each pair by 1 + w * its place along the user's history (0 first, 1 last; by
     # timestamp, else row order), mean 1 (training/recency.py); 0: every pair alike, the paper's
     recency_weight: float = 0.0
+    recency_shape: str = "linear"  # or exponential: each pair weighted exp(w * its place), mean 1
     embedding_dim: int | None = None
     layers: tuple[int, ...] | None = None
     n_layers: int | None = None
@@ -156,6 +159,9 @@ class TrainConfig:
             raise ValueError(f"the recency weight must be >= 0, got {self.recency_weight}")
         if self.recency_weight and self.loss != "bpr":
             raise ValueError(f"the recency weight weighs BPR's pairs; loss '{self.loss}' takes 0")
+        if self.recency_shape not in RECENCY_SHAPES:
+            raise ValueError(f"the recency shape must be one of {', '.join(RECENCY_SHAPES)}, "
+                             f"got '{self.recency_shape}'")
         if self.recent_item_weight < 0:
             raise ValueError(f"the recent-item weight must be >= 0, got {self.recent_item_weight}")
         if self.recent_item_weight and self.model != "lightgcn":

@@ -92,7 +92,8 @@ def make_task(config: TrainConfig, dataset: Dataset, device: torch.device) -> Ta
                             hard_negatives_share=config.hard_negatives_share,
                             hard_negative_mixing=config.hard_negative_mixing,
                             pair_weights=recency_weights(dataset.train.users, dataset.train.timestamps,
-                                                         config.recency_weight) if config.recency_weight else None,
+                                                         config.recency_weight, config.recency_shape)
+                            if config.recency_weight else None,
                             **common)
     if config.loss == "softmax":
         return SoftmaxTask(dataset.train, num_negatives=config.num_negatives, temperature=config.temperature,

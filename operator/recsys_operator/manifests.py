@@ -15,7 +15,7 @@ HYPERPARAMETERS = {"epochs": "epochs", "learningRate": "lr", "batchSize": "batch
                    "negatives": "num_negatives", "regularization": "reg", "seed": "seed", "loss": "loss",
                    "temperature": "temperature", "learningRateSchedule": "lr_schedule",
                    "recentItemWeight": "recent_item_weight", "hardNegatives": "hard_negatives",
-                   "recencyWeight": "recency_weight"}
+                   "recencyWeight": "recency_weight", "recencyShape": "recency_shape"}
 DATABASE_CA_DIR = "/etc/recsys/database-ca"
 MODEL_LABEL = f"{GROUP}/model"
 VERSION_LABEL = f"{GROUP}/version"

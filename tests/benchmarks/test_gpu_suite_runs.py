@@ -33,7 +33,8 @@ def test_a_mixgcf_run_counted_in_epochs_is_parsed():
                                   "gowalla:16384:0.01:cosine:bpr:32:-1", "gowalla:16384:0.01:cosine:softmax:1:6",
                                   "movielens:16384:0.01:cosine", "gowalla:16384:0.01:cosine:bpr:1mix",
                                   "gowalla:16384:0.01:cosine:bpr:32@0", "gowalla:16384:0.01:cosine:bpr:32@x",
-                                  "gowalla:16384:0.01:cosine:bpr:mix"])
+                                  "gowalla:16384:0.01:cosine:bpr:mix", "gowalla:16384:0.01:cosine:bpr:32:0exp",
+                                  "gowalla:16384:0.01:cosine:bpr:32:exp", "gowalla:16384:0.01:cosine:bpr:32:4ex"])
 def test_bad_specs_are_refused_with_the_spec_named(spec):
     with pytest.raises(argparse.ArgumentTypeError, match=spec.split(":")[0]):
         LightGCNRun.parse(spec)
@@ -49,3 +50,11 @@ def test_a_recency_weighted_run_is_parsed_and_named():
     assert (run.hard_negatives, run.recency_weight, run.epochs) == (32, 6.0, 23)
     assert run.name == "LightGCN gowalla b16384 lr 0.01 cosine bpr hardest of 32 recency-weighted 6 23 epochs"
     assert LightGCNRun.parse("gowalla:16384:0.01:cosine:bpr:32").recency_weight == 0.0
+
+
+def test_an_exponential_recency_run_is_parsed_and_named():
+    run = LightGCNRun.parse("gowalla:16384:0.01:cosine:bpr:32:4exp@23")
+    assert (run.recency_weight, run.recency_shape, run.epochs) == (4.0, "exponential", 23)
+    assert run.name == ("LightGCN gowalla b16384 lr 0.01 cosine bpr hardest of 32 recency-weighted exponential 4 "
+                        "23 epochs")
+    assert LightGCNRun.parse("gowalla:16384:0.01:cosine:bpr:32:6").recency_shape == "linear"

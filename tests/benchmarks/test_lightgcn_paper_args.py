@@ -54,3 +54,19 @@ def test_each_seed_trains_every_weight(monkeypatch, tmp_path):
     lightgcn_paper.main()
     assert trained == [(0.0, 1), (0.0, 2), (6.0, 1), (6.0, 2)]
     assert '"seed": 2' in (tmp_path / "out.json").read_text()
+
+
+def test_the_recency_shape_reaches_every_run_and_an_unknown_one_is_refused(monkeypatch, tmp_path, capsys):
+    from benchmarks import lightgcn_paper
+
+    monkeypatch.setattr("sys.argv", ["lightgcn_paper", "--no-valid", "--recency-weight", "4", "--recency-shape",
+                                     "exponential", "--seed", "1", "--out", str(tmp_path / "out.json")])
+    shapes = []
+    monkeypatch.setattr(lightgcn_paper, "run", lambda *args, **kwargs: shapes.append(kwargs["recency_shape"]) or [
+        {"recency_weight": args[-2], "recency_shape": kwargs["recency_shape"], "seed": args[-1], "curve": []}])
+    lightgcn_paper.main()
+    assert shapes == ["exponential"]
+    monkeypatch.setattr("sys.argv", ["lightgcn_paper", "--recency-shape", "square"])
+    with pytest.raises(SystemExit):
+        lightgcn_paper.main()
+    assert "invalid choice: 'square'" in capsys.readouterr().err

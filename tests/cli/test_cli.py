@@ -81,6 +81,15 @@ def test_train_lightgcn_with_recency_weighted_pairs_records_the_weight(tmp_path)
     assert len((out / "history.jsonl").read_text().splitlines()) == 2
 
 
+def test_train_lightgcn_with_exponential_recency_records_the_shape(tmp_path):
+    data = _write_csv(tmp_path / "ratings.csv")
+    out = tmp_path / "recency-exponential"
+    assert main(["train", "--model", "lightgcn", "--data", str(data), "--out", str(out), "--epochs", "1", "--quiet",
+                 "--batch-size", "256", "--recency-weight", "4", "--recency-shape", "exponential"]) == 0
+    config = json.loads((out / "manifest.json").read_text())["training"]["config"]
+    assert (config["recency_weight"], config["recency_shape"]) == (4.0, "exponential")
+
+
 def test_train_lightgcn_full_protocol_keys(tmp_path):
     data = _write_csv(tmp_path / "ratings.csv")
     out = tmp_path / "lgcn"
@@ -158,6 +167,8 @@ def test_evaluate_refuses_different_data(tmp_path, capsys):
       "--synthetic-items", "200"], "the recency weight must be >= 0, got -1.0"),
     (["train", "--model", "neumf", "--recency-weight", "2", "--out", "x", "--synthetic-users", "50",
       "--synthetic-items", "200"], "the recency weight weighs BPR's pairs; loss 'bce' takes 0"),
+    (["train", "--model", "lightgcn", "--recency-shape", "exponential", "--out", "x", "--synthetic-users", "50",
+      "--synthetic-items", "200"], "--recency-shape shapes --recency-weight's weights"),
 ])
 def test_bad_input_gets_a_message_not_a_traceback(tmp_path, capsys, argv, message):
     argv = [str(_write_csv(tmp_path / "d.csv")) if a == "DATA" else a for a in argv]

@@ -493,3 +493,12 @@ def test_recency_weighted_pairs_reach_the_training_job():
     settings = JobSettings.from_env(env)
     config = TrainConfig(model=settings.model, **settings.hyperparameters).resolved()
     assert (config.model, config.hard_negatives, config.recency_weight) == ("lightgcn", 32, 6)
+
+
+def test_the_recency_shape_reaches_the_training_job():
+    hyper = {"recencyWeight": 4, "recencyShape": "exponential"}
+    body = {**BODY, "spec": {**BODY["spec"], "algorithm": "lightgcn", "hyperparameters": hyper}}
+    env = manifests.job_environment(body["spec"], SETTINGS, "amazon", "amazon-g3")
+    settings = JobSettings.from_env(env)
+    config = TrainConfig(model=settings.model, **settings.hyperparameters).resolved()
+    assert (config.recency_weight, config.recency_shape) == (4, "exponential")

@@ -36,6 +36,28 @@ def test_weights_rise_linearly_along_the_history_and_average_one():
     assert np.all(recency_weights(users, None, 0.0) == 1.0)
 
 
+def test_exponential_weights_grow_by_a_constant_factor_along_the_history_and_average_one():
+    users = np.repeat(np.arange(3), 5)
+    weights = recency_weights(users, None, 4.0, shape="exponential")
+    assert weights.dtype == np.float32 and weights.mean() == pytest.approx(1.0)
+    per_user = weights.reshape(3, 5)
+    assert np.allclose(per_user, per_user[0]) and per_user[0, -1] / per_user[0, 0] == pytest.approx(np.exp(4.0))
+    assert np.allclose(per_user[0, 1:] / per_user[0, :-1], np.exp(1.0))  # e^(4 x 1/4) per step
+    assert np.all(recency_weights(users, None, 0.0, shape="exponential") == 1.0)
+
+
+def test_a_huge_exponential_weight_leans_on_the_last_pairs_without_overflowing():
+    users = np.array([0, 0, 0, 1, 1])
+    weights = recency_weights(users, None, 1000.0, shape="exponential")
+    assert np.all(np.isfinite(weights)) and weights.mean() == pytest.approx(1.0)
+    assert weights[[0, 1, 3]].max() < 1e-30 and weights[2] == pytest.approx(weights[4])
+
+
+def test_an_unknown_shape_is_refused():
+    with pytest.raises(ValueError, match="recency shape must be one of linear, exponential, got 'square'"):
+        recency_weights(np.array([0, 0]), None, 1.0, shape="square")
+
+
 def test_a_negative_weight_is_refused():
     with pytest.raises(ValueError, match="recency weight must be >= 0, got -1"):
         recency_weights(np.array([0, 0]), None, -1.0)
@@ -74,10 +96,21 @@ def test_lightgcn_trains_with_recency_weights_and_hard_negatives(small_dataset):
     assert result.history[-1]["loss"] < result.history[0]["loss"]
 
 
+def test_the_configured_shape_reaches_the_pairs_weights(small_dataset):
+    from training.trainer import make_task
+
+    config = TrainConfig(model="lightgcn", recency_weight=3.0, recency_shape="exponential").resolved()
+    task = make_task(config, small_dataset, torch.device("cpu"))
+    expected = recency_weights(small_dataset.train.users, small_dataset.train.timestamps, 3.0, "exponential")
+    assert np.array_equal(task.pair_weights.cpu().numpy(), expected)
+
+
 @pytest.mark.parametrize("overrides,message", [
     ({"model": "lightgcn", "recency_weight": -0.5}, "recency weight must be >= 0, got -0.5"),
     ({"model": "lightgcn", "loss": "softmax", "recency_weight": 1.0}, "weighs BPR's pairs; loss 'softmax' takes 0"),
     ({"model": "neumf", "recency_weight": 1.0}, "loss 'bce' takes 0"),
+    ({"model": "lightgcn", "recency_weight": 1.0, "recency_shape": "cubic"},
+     "recency shape must be one of linear, exponential, got 'cubic'"),
 ])
 def test_recency_settings_are_checked(overrides, message):
     with pytest.raises(ValueError, match=message):
