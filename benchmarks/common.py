@@ -6,11 +6,13 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"  # the committed JSON and PNG files docs/benchmarks.md cites
 
 
 def shared_data(name: str) -> Path:
@@ -56,6 +58,18 @@ def dataset_table_cli(doc: str, datasets: dict, epochs: int, out_name: str):
     args = parser.parse_args()
     args.dataset = args.dataset or list(datasets)
     return args
+
+
+def results_plot_cli(doc: str, plot: Callable[[Path, Path], None], png: str) -> None:
+    """The command line every plot drawn from a folder of result files shares: ``--results`` (the
+    folder, default benchmarks/results) and ``--out`` (default ``png`` in benchmarks/results)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder with the JSON files")
+    parser.add_argument("--out", type=Path, default=RESULTS / png)
+    args = parser.parse_args()
+    plot(args.results, args.out)
 
 
 def write_json(path: Path, payload: dict[str, object]) -> None:

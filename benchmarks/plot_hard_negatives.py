@@ -14,10 +14,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks.common import REPO
+from benchmarks.common import RESULTS
 from training.plotting import saved_figure
 
-RESULTS = REPO / "benchmarks" / "results"
 # The uniform-negative selection run at 15 minutes predates --hard-negatives; its rows have K = 1.
 DEFAULT_FILES = {
     "gowalla": ("cpu-gowalla-recent-item-selection.json", "cpu-gowalla-hard-negatives-3min-selection.json",

@@ -8,17 +8,15 @@ Reads the JSON files ``benchmarks.lightgcn_paper --recency-weight`` wrote; train
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import REPO
+from benchmarks.common import results_plot_cli
 from training.plotting import saved_figure
 from training.recency import recency_weights
 
-RESULTS = REPO / "benchmarks" / "results"
 # (label, recency weight, shape): the settings the docs compare
 CHOSEN = (("unweighted", 0.0, "linear"), ("linear, W = 6", 6.0, "linear"), ("exponential, W = 4", 4.0, "exponential"))
 # the files each panel reads by shape (the exponential rows were run as a patch before the option
@@ -105,11 +103,7 @@ def plot(results: Path, out: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--results", type=Path, default=RESULTS, help="folder with the JSON files")
-    parser.add_argument("--out", type=Path, default=RESULTS / "cpu-gowalla-recency.png")
-    args = parser.parse_args()
-    plot(args.results, args.out)
+    results_plot_cli(__doc__, plot, "cpu-gowalla-recency.png")
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ chosen weight), beside the paper's figure. Reads the JSON files that ``benchmark
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from benchmarks.common import REPO
+from benchmarks.common import results_plot_cli
 from training.plotting import saved_figure
 
-RESULTS = REPO / "benchmarks" / "results"
 DATASETS = ("gowalla", "yelp2018")
 
 
@@ -45,11 +43,7 @@ def plot(results: Path, out: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--results", type=Path, default=RESULTS, help="folder with the JSON files")
-    parser.add_argument("--out", type=Path, default=RESULTS / "cpu-recent-item.png")
-    args = parser.parse_args()
-    plot(args.results, args.out)
+    results_plot_cli(__doc__, plot, "cpu-recent-item.png")
 
 
 if __name__ == "__main__":
