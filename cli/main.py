@@ -119,7 +119,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                         "1 the last; by timestamp, else file order), mean 1 (0: every pair alike, the paper's)")
     h.add_argument("--recency-shape", choices=RECENCY_SHAPES,
                    help="with --recency-weight W: linear (1 + W x place) or exponential (e^(W x place)), mean 1; "
-                        "exponential with W 4 trained best on Gowalla (docs/benchmarks.md)")
+                        "the best shape and W depend on the data (exponential 4 on Gowalla, 8 on Amazon Beauty, "
+                        "linear 6 on Yelp2018): choose them on a hold-out (docs/training.md)")
     h.add_argument("--embedding-dim", type=_positive_int)
     h.add_argument("--layers", type=_int_list, help="MLP tower sizes, e.g. 64,32,16,8")
     h.add_argument("--n-layers", type=int, help="LightGCN propagation layers")
