@@ -140,6 +140,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="LightGCN: rank for each user with its most recent item's vector added at this weight "
                         "(relative to the user vector's length; 0: off); recent by the data's time, else row order")
     h.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    h.add_argument("--refit", action="store_true",
+                   help="after measuring on the held-out parts, train again on every interaction (held-out ones "
+                        "included) for the chosen number of epochs and ship that model, so it knows each user's "
+                        "latest interactions; metrics.json keeps the held-out figures")
     h.add_argument("--version", help="artifact version (default: time + data fingerprint)")
     h.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_train)
@@ -279,7 +283,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         recency_weight=args.recency_weight, recency_shape=args.recency_shape or "linear",
     )
     result = train_to_artifact(_data_spec(args), config, args.out, version=args.version, progress=not args.quiet,
-                               warn=_warner(args))
+                               warn=_warner(args), refit=args.refit)
     print(json.dumps(result, indent=2))
     return 0
 

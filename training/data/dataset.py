@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -58,6 +58,22 @@ class Dataset:
             "fingerprint": self.fingerprint,
             **self.info,
         }
+
+    def with_held_out_in_train(self) -> Dataset:
+        """This dataset with its validation and test interactions moved into training, after the
+        training rows (so each user's rows stay in time order under the loo and temporal splits),
+        and nothing held out: what a model to serve is refit on once the held-out parts have
+        measured the settings. Ratings and timestamps are kept where every part has them."""
+        parts = [part for part in (self.train, self.valid, self.test) if part is not None and len(part)]
+
+        def joined(column: str) -> np.ndarray | None:
+            values = [getattr(part, column) for part in parts]
+            return None if any(value is None for value in values) else np.concatenate(values)
+
+        train = Interactions(joined("users"), joined("items"), joined("ratings"), joined("timestamps"))
+        nothing = self.test.take(np.zeros(len(self.test), dtype=bool))
+        return replace(self, train=train, valid=None, test=nothing, test_negatives=None,
+                       info={**self.info, "held_out_in_train": True})
 
 
 
