@@ -13,6 +13,7 @@ artifact and a result file the operator reads. Uses CUDA when the node has a GPU
 | RECSYS_JOB_OUTPUT | (required) | artifact directory: a `file://` URI or path, on a volume the operator also mounts |
 | RECSYS_JOB_VERSION | the directory name | the artifact's version |
 | RECSYS_JOB_RESULT | <output>/result.json | where the result goes |
+| RECSYS_JOB_REFIT | false | true: after the held-out parts measure the run, retrain on every interaction, ship that |
 
 The result is JSON: ``{"status": "succeeded"|"failed", "version", "artifact_uri", "metrics",
 "metric", "value", "device", "message"}``; a failed run writes it too (then exits 1), so the
@@ -53,6 +54,7 @@ class JobSettings:
     output: Path
     version: str
     result: Path
+    refit: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> JobSettings:
@@ -75,13 +77,16 @@ class JobSettings:
         if not output:
             raise JobSettingsError("RECSYS_JOB_OUTPUT must name the artifact directory")
         out = Path(output.removeprefix("file://"))
+        refit = env.get("RECSYS_JOB_REFIT", "false").strip().lower()
+        if refit not in ("true", "false"):
+            raise JobSettingsError(f"RECSYS_JOB_REFIT must be true or false, got '{refit}'")
         return cls(model=model, hyperparameters=hyper, data=env.get("RECSYS_JOB_DATA", "synthetic"),
                    data_format=env.get("RECSYS_JOB_DATA_FORMAT", "auto"),
                    synthetic_users=int(env.get("RECSYS_JOB_SYNTHETIC_USERS", "10000")),
                    synthetic_items=int(env.get("RECSYS_JOB_SYNTHETIC_ITEMS", "5000")),
                    protocol=env.get("RECSYS_JOB_PROTOCOL") or None, metric=env.get("RECSYS_JOB_METRIC") or None,
                    output=out, version=env.get("RECSYS_JOB_VERSION") or out.name,
-                   result=Path(env.get("RECSYS_JOB_RESULT") or out / "result.json"))
+                   result=Path(env.get("RECSYS_JOB_RESULT") or out / "result.json"), refit=refit == "true")
 
 
 def run_job(settings: JobSettings) -> dict[str, object]:
@@ -104,7 +109,8 @@ def run_job(settings: JobSettings) -> dict[str, object]:
         spec = DataSpec(path=data, format=data_format, synthetic_users=settings.synthetic_users,
                         synthetic_items=settings.synthetic_items, seed=config.seed)
         settings.output.mkdir(parents=True, exist_ok=True)
-        summary = train_to_artifact(spec, config, settings.output, version=settings.version, progress=False)
+        summary = train_to_artifact(spec, config, settings.output, version=settings.version, progress=False,
+                                    refit=settings.refit)
     metric = config.resolved().metric
     metrics = summary["metrics"]
     return {"status": "succeeded", "version": settings.version, "artifact_uri": f"file://{settings.output.resolve()}",

@@ -50,6 +50,7 @@ def job_environment(spec: dict[str, Any], settings: OperatorSettings, name: str,
         "RECSYS_JOB_METRIC": key_metric(spec),
         "RECSYS_JOB_OUTPUT": str(artifact_dir(settings, name, version)),
         "RECSYS_JOB_VERSION": version,
+        "RECSYS_JOB_REFIT": "true" if (spec.get("training") or {}).get("refit") else "false",
     }
     return env
 

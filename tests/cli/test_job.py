@@ -35,6 +35,7 @@ def test_ncf_means_neumf(tmp_path):
     ({"RECSYS_JOB_HYPERPARAMETERS": "{epochs: 2"}, "not JSON"),
     ({"RECSYS_JOB_HYPERPARAMETERS": '{"epochz": 2}'}, "unknown hyperparameters ['epochz']"),
     ({"RECSYS_JOB_OUTPUT": ""}, "RECSYS_JOB_OUTPUT"),
+    ({"RECSYS_JOB_REFIT": "maybe"}, "RECSYS_JOB_REFIT must be true or false, got 'maybe'"),
 ])
 def test_bad_settings_are_explained(tmp_path, change, message, capsys):
     with pytest.raises(JobSettingsError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -48,3 +49,14 @@ def test_a_failed_run_still_writes_a_result_with_the_reason(tmp_path):
     assert main(env) == 1
     result = json.loads((tmp_path / "v7" / "result.json").read_text())
     assert result["status"] == "failed" and "missing.csv" in result["message"]
+
+
+def test_a_refit_job_ships_the_model_trained_on_every_interaction(tmp_path):
+    assert main(_env(tmp_path, RECSYS_JOB_REFIT="true")) == 0
+    result = json.loads((tmp_path / "v7" / "result.json").read_text())
+    manifest = load_model(tmp_path / "v7").manifest
+    assert result["status"] == "succeeded" and result["metrics"] == manifest["metrics"]
+    refit = manifest["training"]["refit"]
+    assert refit["epochs"] == manifest["training"]["best_epoch"]
+    assert refit["interactions"] == manifest["dataset"]["train"] and manifest["dataset"]["valid"] == 0
+    assert not JobSettings.from_env(_env(tmp_path)).refit

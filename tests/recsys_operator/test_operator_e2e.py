@@ -164,6 +164,7 @@ def _apply(cluster, body: dict) -> subprocess.CompletedProcess:
     ({"hyperparameters": {"recencyShape": "exponential"}}, "recencyShape shapes recencyWeight's weights"),
     ({"hyperparameters": {"recencyWeight": 0, "recencyShape": "linear"}}, "recencyShape shapes recencyWeight's"),
     ({"hyperparameters": {"recencyWeight": 4, "recencyShape": "square"}}, "spec.hyperparameters.recencyShape"),
+    ({"training": {"refit": "yes"}}, "spec.training.refit"),
 ])
 def test_invalid_specs_are_rejected_by_the_api_server(cluster, change, message):
     result = _apply(cluster, _model(f"bad-{uuid.uuid4().hex[:6]}", **change))
@@ -180,6 +181,7 @@ def test_invalid_specs_are_rejected_by_the_api_server(cluster, change, message):
     {"algorithm": "ncf", "hyperparameters": {"loss": "bpr", "recencyWeight": 2.5}},
     {"algorithm": "ncf", "hyperparameters": {"recencyWeight": 0}},  # 0 is every pair alike, for any loss
     {"hyperparameters": {"recencyWeight": 4, "recencyShape": "exponential"}},
+    {"training": {"refit": True}},
 ])
 def test_valid_lightgcn_query_and_sampling_settings_are_accepted(cluster, change):
     result = _kubectl(cluster, "apply", "--dry-run=server", "-f", "-",

@@ -495,6 +495,13 @@ def test_recency_weighted_pairs_reach_the_training_job():
     assert (config.model, config.hard_negatives, config.recency_weight) == ("lightgcn", 32, 6)
 
 
+def test_refit_reaches_the_training_job():
+    body = {**BODY, "spec": {**BODY["spec"], "training": {**BODY["spec"].get("training", {}), "refit": True}}}
+    env = manifests.job_environment(body["spec"], SETTINGS, "amazon", "amazon-g3")
+    assert env["RECSYS_JOB_REFIT"] == "true" and JobSettings.from_env(env).refit
+    assert manifests.job_environment(BODY["spec"], SETTINGS, "amazon", "amazon-g3")["RECSYS_JOB_REFIT"] == "false"
+
+
 def test_the_recency_shape_reaches_the_training_job():
     hyper = {"recencyWeight": 4, "recencyShape": "exponential"}
     body = {**BODY, "spec": {**BODY["spec"], "algorithm": "lightgcn", "hyperparameters": hyper}}
