@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import pytest
 
 from benchmarks import recency_loo
@@ -25,15 +24,7 @@ def test_bad_settings_are_refused(text):
         recency_loo.setting(text)
 
 
-def test_every_setting_trains_and_validation_chooses(tmp_path, monkeypatch):
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "amazon-beauty-s3rec"
-    folder.mkdir()
-    # 200 users, 60 items, each line in time order (the format of the S3Rec files)
-    lines = [" ".join([str(user)] + [str(item) for item in rng.choice(60, size=8, replace=False) + 1])
-             for user in range(1, 201)]
-    (folder / "Beauty.txt").write_text("\n".join(lines) + "\n")
-    monkeypatch.setenv("RECSYS_SHARED_DATA", str(tmp_path))
+def test_every_setting_trains_and_validation_chooses(tiny_beauty):
     rows = recency_loo.run_dataset("amazon-beauty-s3rec", [(0.0, "linear"), (4.0, "exponential")], epochs=2,
                                    eval_every=1, patience=1, seed=0)
     assert [(row["recency_weight"], row["recency_shape"]) for row in rows] == [(0.0, None), (4.0, "exponential")]

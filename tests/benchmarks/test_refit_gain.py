@@ -4,19 +4,10 @@ validation items but not on the future."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from benchmarks import refit_gain
 
 
-def test_each_setting_scores_the_measured_and_the_refit_model_on_the_future(tmp_path, monkeypatch):
-    rng = np.random.default_rng(1)
-    folder = tmp_path / "amazon-beauty-s3rec"
-    folder.mkdir()
-    lines = [" ".join([str(user)] + [str(item) for item in rng.choice(60, size=8, replace=False) + 1])
-             for user in range(1, 201)]
-    (folder / "Beauty.txt").write_text("\n".join(lines) + "\n")
-    monkeypatch.setenv("RECSYS_SHARED_DATA", str(tmp_path))
+def test_each_setting_scores_the_measured_and_the_refit_model_on_the_future(tiny_beauty, monkeypatch):
     trained = []
     real_train = refit_gain.train
 
