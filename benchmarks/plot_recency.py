@@ -58,14 +58,15 @@ def _weights_panel(axis) -> None:
 def _selection_panel(axis, results: Path) -> None:
     reference = _plain_rows(results, SELECTION_FILES["reference"])
     reference_recall = next(float(row["recall@20"]) for row in reference if row.get("hard_negatives") == 32)
+    weights: set[float] = set()
     for shape, marker in (("linear", "o-"), ("exponential", "s-")):
         rows = sorted(_plain_rows(results, SELECTION_FILES[shape]), key=lambda row: float(row["recency_weight"]))
         axis.plot([row["recency_weight"] for row in rows], [row["recall@20"] for row in rows], marker, label=shape)
+        weights.update(float(row["recency_weight"]) for row in rows)
     axis.axhline(reference_recall, color="grey", linestyle=":", label="unweighted")
     axis.set_xscale("log")
-    weights = sorted({float(row["recency_weight"]) for shape in ("linear", "exponential")
-                      for row in _plain_rows(results, SELECTION_FILES[shape])})
-    axis.set_xticks(weights, [f"{weight:g}" for weight in weights], minor=False)
+    ticks = sorted(weights)
+    axis.set_xticks(ticks, [f"{weight:g}" for weight in ticks], minor=False)
     axis.set_xticks([], minor=True)
     axis.set_title("choosing W: the last 20% of each train.txt line")
     axis.set_xlabel("recency weight W")
