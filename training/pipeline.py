@@ -65,7 +65,8 @@ def train_to_artifact(spec: DataSpec, config: TrainConfig, out_dir: Path, versio
     result = train(dataset, config, out_dir, progress=progress, echo=echo)
     served_model, served_data, refitted = result.model, dataset, None
     if refit:
-        served_model, served_data, refitted = _refit(dataset, result.config, result.best_epoch, progress, echo)
+        served_model, served_data, refitted = refit_on_everything(dataset, result.config, result.best_epoch,
+                                                                   progress, echo)
     metrics = {k: v for k, v in result.test_metrics.items() if not k.startswith(("eval_", "negatives_"))}
     training = {
         "config": result.config.to_dict(),
@@ -98,8 +99,8 @@ def train_to_artifact(spec: DataSpec, config: TrainConfig, out_dir: Path, versio
             "seconds_per_epoch": training["seconds_per_epoch"], "timings": timings}
 
 
-def _refit(dataset: Dataset, config: TrainConfig, epochs: int, progress: bool,
-           echo: Callable[[str], None]) -> tuple[Recommender, Dataset, dict[str, object]]:
+def refit_on_everything(dataset: Dataset, config: TrainConfig, epochs: int, progress: bool = False,
+                        echo: Callable[[str], None] = print) -> tuple[Recommender, Dataset, dict[str, object]]:
     """The model trained anew on every interaction for ``epochs`` (the first run's chosen count),
     the dataset it saw, and what the manifest records of it."""
     everything = dataset.with_held_out_in_train()

@@ -16,6 +16,7 @@ def test_each_setting_scores_the_measured_and_the_refit_model_on_the_future(tiny
         return real_train(data, config, **kwargs)
 
     monkeypatch.setattr(refit_gain, "train", recording_train)
+    monkeypatch.setattr("training.pipeline.train", recording_train)  # the refit step trains there
     rows = refit_gain.run_dataset("amazon-beauty-s3rec", [(0.0, "linear")], epochs=2, eval_every=1, patience=1,
                                   seed=0)
     assert [row["model"].split(" ")[0] for row in rows] == ["as", "refit"]
