@@ -96,6 +96,15 @@ class LightGCNRun:
                                              "R >= 0 (above 0 with bpr only; Rexp: R > 0), E >= 1")
         return run
 
+    def train_config(self, device: str, budget_s: float, **settings: object) -> TrainConfig:
+        """The training configuration of this run; ``settings``: the caller's other fields (evaluation).
+        A run counted in epochs has no time budget, so a cosine schedule anneals over its epochs."""
+        return TrainConfig(model="lightgcn", batch_size=self.batch_size, lr=self.lr, lr_schedule=self.schedule,
+                           epochs=self.epochs or 100_000, device=device, ks=(20,),
+                           time_budget_s=None if self.epochs else budget_s, loss=self.loss,
+                           hard_negatives=self.hard_negatives, hard_negative_mixing=self.mixing,
+                           recency_weight=self.recency_weight, recency_shape=self.recency_shape, **settings)
+
     @property
     def name(self) -> str:
         loss = (f"bpr mixed from {self.hard_negatives}" if self.mixing
@@ -117,12 +126,7 @@ DEFAULT_RUNS = ("gowalla:16384:0.01:cosine:bpr:32:4exp@23", "gowalla:16384:0.01:
 
 def lightgcn_row(run: LightGCNRun, device: str, budget_s: float, recent_weight: float = 0.0) -> dict[str, object]:
     data = open_dataset(DataSpec(path=str(shared_data(f"{run.dataset}-lightgcn")), with_valid=False))
-    # a run counted in epochs has no time budget, so a cosine schedule anneals over its epochs
-    config = TrainConfig(model="lightgcn", batch_size=run.batch_size, lr=run.lr, lr_schedule=run.schedule,
-                         epochs=run.epochs or 100_000, eval_every=100_000, device=device, ks=(20,),
-                         eval_batch_users=4096, time_budget_s=None if run.epochs else budget_s, loss=run.loss,
-                         hard_negatives=run.hard_negatives, hard_negative_mixing=run.mixing,
-                         recency_weight=run.recency_weight, recency_shape=run.recency_shape)
+    config = run.train_config(device, budget_s, eval_every=100_000, eval_batch_users=4096)
     started = time.perf_counter()
     result = train(data, config, progress=False, echo=_every_tenth_epoch)
     recent = with_recent_items(result.model, data, {}, (recent_weight,))[0] if recent_weight else {}

@@ -58,3 +58,26 @@ def test_an_exponential_recency_run_is_parsed_and_named():
     assert run.name == ("LightGCN gowalla b16384 lr 0.01 cosine bpr hardest of 32 recency-weighted exponential 4 "
                         "23 epochs")
     assert LightGCNRun.parse("gowalla:16384:0.01:cosine:bpr:32:6").recency_shape == "linear"
+
+
+def test_a_run_counted_in_epochs_trains_for_them_without_a_time_budget():
+    config = LightGCNRun.parse("gowalla:16384:0.01:cosine:bpr:32:4exp@23").train_config("cpu", 900.0,
+                                                                                          eval_batch_users=2048)
+    assert (config.epochs, config.time_budget_s, config.lr_schedule) == (23, None, "cosine")
+    assert (config.hard_negatives, config.recency_weight, config.recency_shape) == (32, 4.0, "exponential")
+    assert (config.batch_size, config.lr, config.eval_batch_users) == (16384, 0.01, 2048)
+
+
+def test_a_run_without_epochs_trains_for_the_time_budget():
+    config = LightGCNRun.parse("yelp2018:4096:0.002:constant").train_config("cuda", 100.0)
+    assert (config.time_budget_s, config.device) == (100.0, "cuda")
+    assert (config.hard_negatives, config.recency_weight) == (1, 0.0)
+
+
+def test_the_time_curve_runs_every_field_of_a_run_spec():
+    """benchmarks.lightgcn_time_curve trains each --ours spec with the suite's own configuration."""
+    from benchmarks.lightgcn_time_curve import DEFAULT_OURS
+
+    runs = [LightGCNRun.parse(spec) for spec in DEFAULT_OURS]
+    assert runs[0].train_config("cpu", 900.0).recency_shape == "exponential"
+    assert {run.dataset for run in runs} == {"gowalla"}
