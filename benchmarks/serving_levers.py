@@ -67,20 +67,35 @@ LEVERS = (
           reference=True),
 )
 FULL_PASS = re.compile(r'recsys_gc_pause_seconds_(bucket|sum|count)\{generation="2"(?:,le="([^"]+)")?\} (\S+)')
+HANDLED = re.compile(r'recsys_rpc_duration_seconds_(sum|count)\{([^}]*)\} (\S+)')
+RECOMMEND_OK = {'service="RecommendationService"', 'method="Recommend"', 'code="OK"'}
 
 
-def full_collections(metrics_port: int) -> dict[str, object]:
-    """The server's generation-2 garbage collections so far: count, total seconds and cumulative
-    bucket counts by upper bound (its recsys_gc_pause_seconds)."""
+def server_counters(metrics_port: int) -> dict[str, object]:
+    """From the server's /metrics: its generation-2 garbage collections so far (count, total seconds
+    and cumulative bucket counts by upper bound, from recsys_gc_pause_seconds) and the seconds its
+    successful Recommend handlers took in all, with their number (recsys_rpc_duration_seconds)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as answer:
         text = answer.read().decode()
-    found: dict[str, object] = {"buckets": {}}
+    found: dict[str, object] = {"buckets": {}, "handled_sum": 0.0, "handled_count": 0.0}
     for kind, bound, value in FULL_PASS.findall(text):
         if kind == "bucket":
             found["buckets"][bound] = float(value)  # type: ignore[index]
         else:
             found[kind] = float(value)
+    for kind, labels, value in HANDLED.findall(text):
+        if set(labels.split(",")) == RECOMMEND_OK:  # in whichever order the client library writes them
+            found[f"handled_{kind}"] = float(value)
     return found
+
+
+def handler_mean_ms_between(before: dict[str, object], after: dict[str, object]) -> float | None:
+    """The mean time of the Recommend calls handled between two scrapes, measured inside the server
+    from the call pipeline's entry to the handler's answer: what a call spends beyond it (gRPC's
+    and the event loop's queues, the transport, the client) is the client's mean minus this."""
+    count = float(after["handled_count"]) - float(before["handled_count"])  # type: ignore[arg-type]
+    seconds = float(after["handled_sum"]) - float(before["handled_sum"])  # type: ignore[arg-type]
+    return seconds / count * 1000 if count else None
 
 
 def git_commit(tree: Path) -> str:
@@ -200,18 +215,22 @@ def main() -> None:
                     quality[lever.name] = asyncio.run(serving_quality(target, pairs))
                     print(f"{lever.name}: {quality[lever.name]}", flush=True)
                 for level in levels:
-                    before, server_cpu, client_cpu = full_collections(metrics_port), cpu_seconds(process.pid), \
+                    before, server_cpu, client_cpu = server_counters(metrics_port), cpu_seconds(process.pid), \
                         time.process_time()
                     result = event_loop.run(run_load(target, args.duration, concurrency=level,
                                                      warmup_s=args.warmup, connections=4), lever.client_loop)
-                    server_side = pauses_between(before, full_collections(metrics_port))
-                    # CPU per request over warm-up and measurement alike (both load the server the same way)
+                    after = server_counters(metrics_port)
+                    server_side = pauses_between(before, after)
+                    # the handlers' time and the CPU per request over warm-up and measurement alike (both
+                    # load the server the same way)
+                    server_side["handler_mean_ms"] = handler_mean_ms_between(before, after)
                     calls = result.throughput_rps * (args.duration + args.warmup)
                     server_side["server_cpu_ms_per_request"] = (cpu_seconds(process.pid) - server_cpu) * 1000 / calls
                     server_side["client_cpu_ms_per_request"] = (time.process_time() - client_cpu) * 1000 / calls
                     runs.setdefault((lever.name, level), []).append(
                         {"throughput_rps": result.throughput_rps, "p50_ms": result.p50_ms, "p99_ms": result.p99_ms,
-                         "coverage": result.coverage, "requests": result.requests, "errors": result.errors,
+                         "mean_ms": result.mean_ms, "coverage": result.coverage, "requests": result.requests,
+                         "errors": result.errors,
                          **server_side})
                     print(f"round {round_ + 1}, {lever.name}, c{level}: {result.throughput_rps:,.0f} req/s, "
                           f"p99 {result.p99_ms:.1f} ms, {server_side['gc2_passes']:.0f} full collections "
@@ -226,6 +245,8 @@ def main() -> None:
                      "throughput_rps": statistics.median(m["throughput_rps"] for m in measured),
                      "p50_ms": statistics.median(m["p50_ms"] for m in measured),
                      "p99_ms": statistics.median(m["p99_ms"] for m in measured),
+                     "mean_ms": statistics.median(m["mean_ms"] for m in measured),
+                     "handler_mean_ms": statistics.median(m["handler_mean_ms"] or 0.0 for m in measured),
                      "coverage": statistics.median(m["coverage"] for m in measured), **quality[name],
                      "server_cpu_ms_per_request": statistics.median(m["server_cpu_ms_per_request"] for m in measured),
                      "client_cpu_ms_per_request": statistics.median(m["client_cpu_ms_per_request"] for m in measured),
@@ -234,7 +255,8 @@ def main() -> None:
                      if any(m["gc2_passes"] for m in measured) else 0.0,
                      "rounds": measured})
     rows.sort(key=lambda row: (row["concurrency"], [lever.name for lever in LEVERS].index(row["lever"])))
-    print("\n" + markdown_table(rows, ["lever", "concurrency", "throughput_rps", "p50_ms", "p99_ms", "hr@10",
+    print("\n" + markdown_table(rows, ["lever", "concurrency", "throughput_rps", "p50_ms", "p99_ms", "mean_ms",
+                                       "handler_mean_ms", "hr@10",
                                        "recall@20", "ndcg@10", "coverage", "server_cpu_ms_per_request",
                                        "client_cpu_ms_per_request", "gc2_passes", "gc2_mean_ms"]))
     write_json(args.out, {"catalogue": "synthetic 100k users x 50k items", "users_in_load": 100_000,
