@@ -149,8 +149,9 @@ def plot(runs: list[dict[str, Any]], paper: float, dataset: str, path: Path) -> 
         for run in runs:
             curve = run["curve"]
             style = "--" if run["implementation"] == "official" else "-"
+            epochs = "" if run.get("epochs_set") else f" ({run['epochs']} epochs)"  # else the name says them
             ax.plot([p["train_s"] / 60 for p in curve], [p["recall@20"] for p in curve], style, marker="o",
-                    markersize=3, label=f"{run['name']} ({run['epochs']} epochs)")
+                    markersize=3, label=run["name"] + epochs)
         ax.axhline(paper, color="grey", linestyle=":", label=f"paper, 1000 epochs ({paper})")
         ax.set_xlabel("training minutes (2 CPU cores; set-up and test evaluations not counted)")
         ax.set_ylabel("test Recall@20 (full ranking)")
