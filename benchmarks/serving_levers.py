@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,12 @@ def handler_mean_ms_between(before: dict[str, object], after: dict[str, object])
     count = float(after["handled_count"]) - float(before["handled_count"])  # type: ignore[arg-type]
     seconds = float(after["handled_sum"]) - float(before["handled_sum"])  # type: ignore[arg-type]
     return seconds / count * 1000 if count else None
+
+
+def _median_of_measured(values: Iterable[float | None]) -> float | None:
+    """The median of the rounds that measured something (None: none did), never a zero for a gap."""
+    measured = [value for value in values if value is not None]
+    return statistics.median(measured) if measured else None
 
 
 def git_commit(tree: Path) -> str:
@@ -246,7 +253,7 @@ def main() -> None:
                      "p50_ms": statistics.median(m["p50_ms"] for m in measured),
                      "p99_ms": statistics.median(m["p99_ms"] for m in measured),
                      "mean_ms": statistics.median(m["mean_ms"] for m in measured),
-                     "handler_mean_ms": statistics.median(m["handler_mean_ms"] or 0.0 for m in measured),
+                     "handler_mean_ms": _median_of_measured(m["handler_mean_ms"] for m in measured),
                      "coverage": statistics.median(m["coverage"] for m in measured), **quality[name],
                      "server_cpu_ms_per_request": statistics.median(m["server_cpu_ms_per_request"] for m in measured),
                      "client_cpu_ms_per_request": statistics.median(m["client_cpu_ms_per_request"] for m in measured),

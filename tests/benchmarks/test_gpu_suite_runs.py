@@ -74,8 +74,9 @@ def test_a_run_without_epochs_trains_for_the_time_budget():
     assert (config.hard_negatives, config.recency_weight) == (1, 0.0)
 
 
-def test_the_time_curve_runs_every_field_of_a_run_spec():
-    """benchmarks.lightgcn_time_curve trains each --ours spec with the suite's own configuration."""
+def test_the_time_curves_default_runs_parse_and_start_with_the_recipe():
+    """benchmarks.lightgcn_time_curve's default --ours specs, in the suite's grammar; the first is the
+    recipe that reaches the paper (exponential recency weights)."""
     from benchmarks.lightgcn_time_curve import DEFAULT_OURS
 
     runs = [LightGCNRun.parse(spec) for spec in DEFAULT_OURS]
